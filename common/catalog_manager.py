@@ -1,0 +1,28 @@
+"""Render the Iceberg catalog: S3 Tables in production, a local Hadoop catalog by default.
+
+The local default is Iceberg's ``hadoop`` catalog on a directory: it needs no server and no
+database, keeps every table's metadata next to its data (``<warehouse>/<ns>/<table>/metadata``),
+and pyiceberg opens any of its tables from the metadata file, which the tests use to read
+results independently of Flink.
+"""
+
+from __future__ import annotations
+
+from common.properties import CatalogSettings
+from common.sql import quote, with_clause
+
+S3TABLES_CATALOG_IMPL = "software.amazon.s3tables.iceberg.S3TablesCatalog"
+
+
+def catalog_options(catalog: CatalogSettings) -> dict[str, str]:
+    if catalog.catalog_type == "s3tables":
+        return {"type": "iceberg", "catalog-impl": S3TABLES_CATALOG_IMPL, "warehouse": catalog.warehouse}
+    return {"type": "iceberg", "catalog-type": "hadoop", "warehouse": catalog.warehouse}
+
+
+def render_catalog_ddl(catalog: CatalogSettings) -> list[str]:
+    """CREATE CATALOG + CREATE DATABASE IF NOT EXISTS for the namespace."""
+    return [
+        f"CREATE CATALOG {quote(catalog.name)} {with_clause(catalog_options(catalog))}",
+        f"CREATE DATABASE IF NOT EXISTS {quote(catalog.name)}.{quote(catalog.namespace)}",
+    ]

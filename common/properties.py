@@ -1,0 +1,190 @@
+"""Runtime properties: where they come from (local file or the managed service) and their typed form.
+
+The managed service writes the application's property groups to
+``/etc/flink/application_properties.json``; locally the repository's
+``application_properties.json`` (same format) holds working defaults. Which file is used,
+in order: ``--properties FILE``, then ``$APP_PROPERTIES_FILE``, then the managed path if it
+exists, then the local file. Only the managed path means "managed" (the service then
+supplies the jar and runs the job; locally we set ``pipeline.jars`` and wait).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from common.errors import ConfigError, did_you_mean
+
+APP_DIR = Path(__file__).resolve().parent.parent
+MANAGED_PROPERTIES = Path("/etc/flink/application_properties.json")
+LOCAL_PROPERTIES = APP_DIR / "application_properties.json"
+
+RUN_OPTIONS = "kinesis.analytics.flink.run.options"
+KAFKA = "kafka"
+ICEBERG = "iceberg"
+FLINK = "flink"
+
+# Environment variables that override one property each (group, key).
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "KAFKA_BOOTSTRAP_SERVERS": (KAFKA, "bootstrap.servers"),
+    "KAFKA_AUTH": (KAFKA, "auth"),
+    "KAFKA_ON_MALFORMED": (KAFKA, "on.malformed"),
+    "ICEBERG_CATALOG_TYPE": (ICEBERG, "catalog.type"),
+    "ICEBERG_WAREHOUSE": (ICEBERG, "warehouse"),
+    "ICEBERG_NAMESPACE": (ICEBERG, "namespace"),
+    "FLINK_CHECKPOINT_INTERVAL": (FLINK, "checkpoint.interval"),
+    "FLINK_PARALLELISM": (FLINK, "parallelism"),
+}
+
+KAFKA_AUTH_MODES = ("none", "iam")
+MALFORMED_POLICIES = ("skip", "fail")
+CATALOG_TYPES = ("hadoop", "s3tables")
+
+PropertyGroups = dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """How every source reaches the brokers."""
+
+    bootstrap_servers: str
+    auth: str  # "none" (plaintext, local) or "iam" (SASL_SSL + AWS_MSK_IAM, MSK)
+    on_malformed: str  # "skip" or "fail": never a silent default, always in the properties
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    """Where the Iceberg tables live."""
+
+    catalog_type: str  # "hadoop" (local directory) or "s3tables" (table bucket ARN)
+    name: str
+    warehouse: str  # hadoop: absolute file URI; s3tables: the table bucket ARN
+    namespace: str
+
+
+@dataclass(frozen=True)
+class FlinkSettings:
+    checkpoint_interval: str
+    parallelism: int
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Everything the job takes from runtime properties, resolved and checked."""
+
+    source: Path
+    managed: bool
+    jarfile: str
+    kafka: KafkaSettings
+    catalog: CatalogSettings
+    flink: FlinkSettings
+
+
+def locate(explicit: str | None = None, env: Mapping[str, str] = os.environ) -> tuple[Path, bool]:
+    """The properties file to read and whether this is the managed service."""
+    if explicit:
+        return Path(explicit), False
+    if env.get("APP_PROPERTIES_FILE"):
+        return Path(env["APP_PROPERTIES_FILE"]), False
+    if MANAGED_PROPERTIES.exists():
+        return MANAGED_PROPERTIES, True
+    return LOCAL_PROPERTIES, False
+
+
+def read_groups(path: Path) -> PropertyGroups:
+    """Read the managed service's format: a list of {PropertyGroupId, PropertyMap}."""
+    file = str(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(file, "(file)", "not found") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(file, f"line {exc.lineno}", f"not valid JSON: {exc.msg}") from None
+    if not isinstance(raw, list):
+        raise ConfigError(file, "(top level)", f"expected a list of property groups, found {type(raw).__name__}",
+                          '[{"PropertyGroupId": "...", "PropertyMap": {...}}]')
+    groups: PropertyGroups = {}
+    for i, group in enumerate(raw):
+        if not isinstance(group, dict) or set(group) != {"PropertyGroupId", "PropertyMap"}:
+            raise ConfigError(file, f"[{i}]", "each group needs exactly PropertyGroupId and PropertyMap")
+        gid, pmap = group["PropertyGroupId"], group["PropertyMap"]
+        if not isinstance(pmap, dict) or not all(isinstance(v, str) for v in pmap.values()):
+            raise ConfigError(file, f"{gid}.PropertyMap", "must map names to string values")
+        if gid in groups:
+            raise ConfigError(file, f"[{i}].PropertyGroupId", f"group '{gid}' appears twice")
+        groups[gid] = dict(pmap)
+    return groups
+
+
+def apply_env(groups: PropertyGroups, env: Mapping[str, str]) -> PropertyGroups:
+    """Return a copy with the documented environment overrides applied."""
+    merged = {gid: dict(pmap) for gid, pmap in groups.items()}
+    for var, (gid, key) in ENV_OVERRIDES.items():
+        if env.get(var):
+            merged.setdefault(gid, {})[key] = env[var]
+    return merged
+
+
+def _get(groups: PropertyGroups, file: str, gid: str, key: str, default: str | None = None) -> str:
+    value = groups.get(gid, {}).get(key, default)
+    if value is None or not value.strip():
+        raise ConfigError(file, f"{gid}.{key}", "missing or empty")
+    return value.strip()
+
+
+def _choice(groups: PropertyGroups, file: str, gid: str, key: str, choices: tuple[str, ...]) -> str:
+    value = _get(groups, file, gid, key)
+    if value not in choices:
+        raise ConfigError(file, f"{gid}.{key}", f"'{value}' is not allowed{did_you_mean(value, choices)}",
+                          ", ".join(choices))
+    return value
+
+
+def _warehouse(catalog_type: str, value: str, file: str) -> str:
+    if catalog_type == "s3tables":
+        if not value.startswith("arn:aws:s3tables:"):
+            raise ConfigError(file, f"{ICEBERG}.warehouse", f"'{value}' is not a table bucket ARN",
+                              "arn:aws:s3tables:<region>:<account>:bucket/<name>")
+        return value
+    if value.startswith("file:"):
+        return value
+    path = Path(value)
+    return (path if path.is_absolute() else APP_DIR / path).resolve().as_uri()
+
+
+def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) -> RuntimeSettings:
+    """Typed, checked settings from (already env-overridden) property groups."""
+    file = str(source)
+    catalog_type = _choice(groups, file, ICEBERG, "catalog.type", CATALOG_TYPES)
+    parallelism = _get(groups, file, FLINK, "parallelism", "1")
+    if not parallelism.isdigit() or int(parallelism) < 1:
+        raise ConfigError(file, f"{FLINK}.parallelism", f"'{parallelism}' is not a positive integer")
+    return RuntimeSettings(
+        source=source,
+        managed=managed,
+        jarfile=_get(groups, file, RUN_OPTIONS, "jarfile"),
+        kafka=KafkaSettings(
+            bootstrap_servers=_get(groups, file, KAFKA, "bootstrap.servers"),
+            auth=_choice(groups, file, KAFKA, "auth", KAFKA_AUTH_MODES),
+            on_malformed=_choice(groups, file, KAFKA, "on.malformed", MALFORMED_POLICIES),
+        ),
+        catalog=CatalogSettings(
+            catalog_type=catalog_type,
+            name=_get(groups, file, ICEBERG, "catalog.name", "iceberg"),
+            warehouse=_warehouse(catalog_type, _get(groups, file, ICEBERG, "warehouse"), file),
+            namespace=_get(groups, file, ICEBERG, "namespace"),
+        ),
+        flink=FlinkSettings(
+            checkpoint_interval=_get(groups, file, FLINK, "checkpoint.interval", "30s"),
+            parallelism=int(parallelism),
+        ),
+    )
+
+
+def load_settings(explicit: str | None = None, env: Mapping[str, str] = os.environ) -> RuntimeSettings:
+    """Locate, read, override from the environment, and check the runtime properties."""
+    path, managed = locate(explicit, env)
+    return settings_from_groups(apply_env(read_groups(path), env), path, managed)

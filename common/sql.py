@@ -1,0 +1,31 @@
+"""Small helpers for writing Flink SQL text: every generated identifier is quoted."""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+
+def quote(name: str) -> str:
+    """A Flink SQL identifier in backticks, so reserved words (user, timestamp) work."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def qualified(*parts: str) -> str:
+    """`catalog`.`database`.`table`."""
+    return ".".join(quote(p) for p in parts)
+
+
+def literal(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def with_clause(options: Mapping[str, str]) -> str:
+    """WITH ('k' = 'v', ...) laid out one option a line."""
+    body = ",\n".join(f"  {literal(k)} = {literal(v)}" for k, v in options.items())
+    return f"WITH (\n{body}\n)"
+
+
+def column_list(columns: Iterable[tuple[str, str]]) -> list[str]:
+    """`name` TYPE lines for a CREATE TABLE."""
+    return [f"  {quote(name)} {sql_type}" for name, sql_type in columns]

@@ -1,0 +1,427 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka (KRaft, combined broker+controller) for development and tests.
+#
+# The jars come through Maven (scripts/kafka/pom.xml); everything the broker writes lives in
+# .local/kafka/ under the repo root (git-ignored). Run with --help for the subcommands.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KAFKA_HOME="$ROOT/.local/kafka"
+LIBS="$KAFKA_HOME/libs"
+DATA="$KAFKA_HOME/data"
+PROPS="$KAFKA_HOME/server.properties"
+PIDFILE="$KAFKA_HOME/broker.pid"
+LOGFILE="$KAFKA_HOME/broker.log"
+BROKER_LOG4J="$KAFKA_HOME/log4j2-broker.properties"
+TOOLS_LOG4J="$KAFKA_HOME/log4j2-tools.properties"
+POM="$ROOT/scripts/kafka/pom.xml"
+LIBS_STAMP="$LIBS/.fetched"
+
+KAFKA_HOST=127.0.0.1
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
+BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT"
+
+# Short-lived admin/console JVMs: start fast rather than run fast.
+TOOL_JVM_OPTS=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto
+               -Djava.awt.headless=true "-Dlog4j2.configurationFile=$TOOLS_LOG4J")
+
+usage() {
+  cat <<EOF
+Usage: scripts/kafka_local.sh <command> [options]
+
+Local single-node Kafka broker (KRaft combined mode) under .local/kafka/.
+
+Commands:
+  start            Fetch the jars (first time only), write server.properties, format the
+                   storage (first time only), start the broker in the background and wait
+                   until it answers (at most \$KAFKA_START_TIMEOUT s, default 60).
+                   Does nothing if it is already running.
+  stop             Stop the broker (SIGTERM, then SIGKILL after 30 s). Safe when not running.
+  status           Exit 0 if the broker is running and answering, 1 otherwise.
+  create-topics [--partitions N] [--config FILE]
+                   Create every topic_name listed under kafka_topics: in FILE
+                   (default: config/topics.yaml) with N partitions (default \$KAFKA_PARTITIONS
+                   or 2), replication factor 1; existing topics are left alone.
+  reset            Stop, wipe .local/kafka/data, re-format and start again (a fresh broker).
+  -h, --help       This help.
+
+Environment:
+  KAFKA_PORT (9092)  KAFKA_CONTROLLER_PORT (9093)  KAFKA_START_TIMEOUT (60)
+  KAFKA_PARTITIONS (2)  KAFKA_HEAP_OPTS ("-Xmx512m -Xms256m")
+
+Bootstrap servers: $BOOTSTRAP. Broker log: .local/kafka/broker.log.
+Any other Kafka tool: java -cp '.local/kafka/libs/*' <class> ...
+EOF
+}
+
+log() { echo "kafka_local: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# jars
+
+pom_hash() { sha256sum "$POM" | cut -d' ' -f1; }
+
+ensure_libs() {
+  if [[ -f "$LIBS_STAMP" && "$(cat "$LIBS_STAMP")" == "$(pom_hash)" ]]; then
+    return 0
+  fi
+  command -v mvn >/dev/null || die "mvn (Maven) is needed to fetch the Kafka jars"
+  log "fetching Kafka jars with Maven into .local/kafka/libs ..."
+  local tmp="$KAFKA_HOME/libs.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$KAFKA_HOME"
+  if ! mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
+      -DoutputDirectory="$tmp" >"$KAFKA_HOME/mvn.log" 2>&1; then
+    cat "$KAFKA_HOME/mvn.log" >&2
+    rm -rf "$tmp"
+    die "Maven could not fetch the Kafka jars (see above)"
+  fi
+  rm -f "$KAFKA_HOME/mvn.log"
+  rm -rf "$LIBS"
+  mv "$tmp" "$LIBS"
+  pom_hash >"$LIBS_STAMP"
+}
+
+# ---------------------------------------------------------------------------------------------
+# config files
+
+write_config() {
+  mkdir -p "$KAFKA_HOME"
+  cat >"$PROPS" <<EOF
+# Written by scripts/kafka_local.sh on every start; edits here are overwritten.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$DATA
+num.partitions=2
+default.replication.factor=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=2
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=2
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+EOF
+  cat >"$BROKER_LOG4J" <<'EOF'
+status = warn
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = STDOUT
+logger.request.name = kafka.request.logger
+logger.request.level = warn
+logger.statechange.name = state.change.logger
+logger.statechange.level = warn
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = warn
+EOF
+  write_tools_log4j
+}
+
+write_tools_log4j() {
+  mkdir -p "$KAFKA_HOME"
+  cat >"$TOOLS_LOG4J" <<'EOF'
+status = warn
+appender.err.type = Console
+appender.err.name = STDERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.err.ref = STDERR
+EOF
+}
+
+# A Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage.sh
+# random-uuid` prints), made in Python to save a JVM start.
+new_cluster_id() {
+  python3 -c '
+import base64, uuid
+while True:
+    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    if not s.startswith("-") and s not in ("AAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAQ"):
+        print(s)
+        break'
+}
+
+format_storage() {
+  if [[ -f "$DATA/meta.properties" ]]; then
+    return 0
+  fi
+  log "formatting storage in .local/kafka/data ..."
+  mkdir -p "$DATA"
+  java -cp "$LIBS/*" "${TOOL_JVM_OPTS[@]}" kafka.tools.StorageTool \
+    format -t "$(new_cluster_id)" -c "$PROPS" >&2 \
+    || die "storage format failed"
+}
+
+# ---------------------------------------------------------------------------------------------
+# process
+
+# Prints the broker pid if the pid file names a live kafka.Kafka process; removes a stale file.
+broker_pid() {
+  [[ -f "$PIDFILE" ]] || return 1
+  local pid
+  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q 'kafka\.Kafka'; then
+    echo "$pid"
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  return 1
+}
+
+# A running broker keeps the port it was started with: talk to that one even if KAFKA_PORT
+# now says otherwise (or is unset).
+follow_running_port() {
+  broker_pid >/dev/null || return 0
+  local port
+  port="$(sed -n 's|^listeners=PLAINTEXT://[^,]*:\([0-9]*\).*|\1|p' "$PROPS" 2>/dev/null || true)"
+  if [[ -n "$port" && "$port" != "$KAFKA_PORT" ]]; then
+    log "note: the running broker listens on port $port (not $KAFKA_PORT); using $port"
+    KAFKA_PORT="$port"
+    BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT"
+  fi
+}
+
+# Speaks the Kafka protocol on the PLAINTEXT listener: ApiVersions, then Metadata, and succeeds
+# when the broker answers and reports at least one live (unfenced) broker, i.e. it can take
+# admin and client requests. No JVM involved, so it is cheap to call in a loop.
+probe() {
+  python3 - "$KAFKA_HOST" "$KAFKA_PORT" <<'EOF'
+import socket, struct, sys
+
+host, port = sys.argv[1], int(sys.argv[2])
+
+def call(sock, api_key, version, corr, body=b""):
+    client = b"kafka_local"
+    req = struct.pack(">hhih", api_key, version, corr, len(client)) + client + body
+    sock.sendall(struct.pack(">i", len(req)) + req)
+    size = struct.unpack(">i", recv(sock, 4))[0]
+    resp = recv(sock, size)
+    if struct.unpack(">i", resp[:4])[0] != corr:
+        raise RuntimeError("bad correlation id")
+    return resp[4:]
+
+def recv(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise RuntimeError("connection closed")
+        buf += chunk
+    return buf
+
+try:
+    with socket.create_connection((host, port), timeout=3) as s:
+        s.settimeout(3)
+        body = call(s, 18, 0, 1)                       # ApiVersions v0
+        err, n = struct.unpack(">hi", body[:6])
+        if err != 0:
+            sys.exit(1)
+        versions = {}
+        for i in range(n):
+            k, lo, hi = struct.unpack(">hhh", body[6 + 6 * i: 12 + 6 * i])
+            versions[k] = (lo, hi)
+        lo, hi = versions.get(3, (99, -1))             # Metadata
+        if lo <= 4 <= hi:
+            # v4: topics = [] (none), allow_auto_topic_creation = false
+            body = call(s, 3, 4, 2, struct.pack(">ib", 0, 0))
+            brokers = struct.unpack(">i", body[4:8])[0]  # after throttle_time_ms
+            sys.exit(0 if brokers >= 1 else 1)
+        sys.exit(0)
+except Exception:
+    sys.exit(1)
+EOF
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/$KAFKA_HOST/$1") 2>/dev/null
+}
+
+cmd_status() {
+  local pid
+  if pid="$(broker_pid)" && probe; then
+    log "running (pid $pid) and answering on $BOOTSTRAP"
+    return 0
+  fi
+  if [[ -n "${pid:-}" ]]; then
+    log "process $pid is running but not answering on $BOOTSTRAP"
+  else
+    log "not running"
+  fi
+  return 1
+}
+
+cmd_start() {
+  local pid
+  if pid="$(broker_pid)"; then
+    if probe; then
+      log "already running (pid $pid) and answering on $BOOTSTRAP"
+      return 0
+    fi
+    log "process $pid is running but not answering yet; waiting for it"
+  else
+    local p
+    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+      port_open "$p" && die "port $p is already in use by another process (not a broker started by this script)"
+    done
+    ensure_libs
+    write_config
+    format_storage
+    [[ -f "$LOGFILE" ]] && mv -f "$LOGFILE" "$LOGFILE.1"
+    log "starting broker on $BOOTSTRAP (log: .local/kafka/broker.log)"
+    # New session so the broker outlives this script and the caller's Ctrl-C; the inner shell
+    # records its own pid and then becomes the JVM, so the pid file names the JVM itself.
+    # shellcheck disable=SC2016,SC2086
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PIDFILE" \
+      java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+      "-Dlog4j2.configurationFile=$BROKER_LOG4J" \
+      -cp "$LIBS/*" kafka.Kafka "$PROPS" </dev/null >"$LOGFILE" 2>&1 9>&- &
+    local _
+    for _ in $(seq 50); do
+      [[ -s "$PIDFILE" ]] && break
+      sleep 0.1
+    done
+  fi
+
+  local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if ! pid="$(broker_pid)"; then
+      log "broker exited during start-up; last lines of .local/kafka/broker.log:"
+      tail -n 40 "$LOGFILE" >&2 || true
+      return 1
+    fi
+    if probe; then
+      log "broker running (pid $pid) and answering on $BOOTSTRAP after ${SECONDS}s"
+      return 0
+    fi
+    sleep 0.5
+  done
+  log "broker did not answer within ${KAFKA_START_TIMEOUT}s; last lines of .local/kafka/broker.log:"
+  tail -n 40 "$LOGFILE" >&2 || true
+  return 1
+}
+
+cmd_stop() {
+  local pid
+  if ! pid="$(broker_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  log "stopping broker (pid $pid) ..."
+  kill -TERM "$pid" 2>/dev/null || true
+  local _
+  for _ in $(seq 300); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "still running after 30 s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
+  rm -f "$PIDFILE"
+  log "stopped"
+}
+
+cmd_reset() {
+  cmd_stop
+  log "wiping .local/kafka/data"
+  rm -rf "$DATA"
+  cmd_start   # formats the empty data dir again
+}
+
+cmd_create_topics() {
+  local partitions="${KAFKA_PARTITIONS:-2}" config="$ROOT/config/topics.yaml"
+  while (($#)); do
+    case "$1" in
+      --partitions) [[ $# -ge 2 ]] || die "--partitions needs a value"; partitions="$2"; shift 2 ;;
+      --partitions=*) partitions="${1#*=}"; shift ;;
+      --config) [[ $# -ge 2 ]] || die "--config needs a value"; config="$2"; shift 2 ;;
+      --config=*) config="${1#*=}"; shift ;;
+      *) die "create-topics: unknown option '$1' (see --help)" ;;
+    esac
+  done
+  [[ "$partitions" =~ ^[1-9][0-9]*$ ]] || die "partitions must be a positive integer, got '$partitions'"
+  [[ -f "$config" ]] || die "topics file not found: $config"
+
+  local topics
+  topics="$(python3 -c '
+import sys, yaml
+with open(sys.argv[1]) as f:
+    doc = yaml.safe_load(f) or {}
+entries = doc.get("kafka_topics") if isinstance(doc, dict) else None
+if not isinstance(entries, dict) or not entries:
+    sys.exit("no kafka_topics: mapping in " + sys.argv[1])
+for key, spec in entries.items():
+    name = spec.get("topic_name") if isinstance(spec, dict) else None
+    if not name:
+        sys.exit("kafka_topics.%s has no topic_name" % key)
+    print(name)
+' "$config")" || die "could not read topics from $config"
+
+  cmd_status 2>/dev/null || die "broker is not running on $BOOTSTRAP (run: scripts/kafka_local.sh start)"
+  [[ -f "$TOOLS_LOG4J" ]] || write_tools_log4j
+
+  local t
+  while IFS= read -r t; do
+    [[ -n "$t" ]] || continue
+    log "topic $t (partitions=$partitions, replication=1)"
+    java -cp "$LIBS/*" "${TOOL_JVM_OPTS[@]}" org.apache.kafka.tools.TopicCommand \
+      --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+      --topic "$t" --partitions "$partitions" --replication-factor 1 \
+      || die "could not create topic $t"
+  done <<<"$topics"
+}
+
+# start/stop/reset of one .local/kafka run one at a time (e.g. two test sessions starting it).
+lock() {
+  mkdir -p "$KAFKA_HOME"
+  exec 9>"$KAFKA_HOME/.lock"
+  flock -w 180 9 || die "another kafka_local.sh start/stop/reset is still running"
+}
+
+main() {
+  local cmd="${1:-}"
+  [[ $# -gt 0 ]] && shift
+  case "$cmd" in
+    start | stop | reset) lock ;;
+  esac
+  case "$cmd" in
+    start | status | create-topics) follow_running_port ;;
+  esac
+  case "$cmd" in
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    status) cmd_status "$@" ;;
+    create-topics) cmd_create_topics "$@" ;;
+    reset) cmd_reset "$@" ;;
+    -h | --help | help) usage ;;
+    "") usage >&2; exit 2 ;;
+    *) log "unknown command '$cmd'"; usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,71 @@
+"""Shared fixtures: a fresh local Kafka broker, isolated topics, and running the job."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+KAFKA_SCRIPT = ROOT / "scripts" / "kafka_local.sh"
+BOOTSTRAP = "127.0.0.1:9092"
+PARTITIONS = 2
+JOB_TIMEOUT_S = 600
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> str:
+    """A freshly formatted local broker (started by the project's script), for the whole session."""
+    subprocess.run([str(KAFKA_SCRIPT), "reset"], check=True, cwd=ROOT)
+    return BOOTSTRAP
+
+
+@dataclass
+class JobWorkspace:
+    """Config with topics unique to one test, and a warehouse of its own."""
+
+    bootstrap: str
+    config_dir: Path
+    warehouse: Path
+    topics: dict[str, str]  # topic key -> Kafka topic name
+
+    def run_job(self, *args: str) -> subprocess.CompletedProcess:
+        env = dict(os.environ, ICEBERG_WAREHOUSE=str(self.warehouse), KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP)
+        return subprocess.run(
+            [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(self.config_dir), *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S,
+        )
+
+
+def create_topics(bootstrap: str, names: list[str], partitions: int = PARTITIONS) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names])
+    for future in futures.values():
+        future.result(30)
+
+
+@pytest.fixture
+def workspace(tmp_path, kafka_broker) -> JobWorkspace:
+    """The shipped config, with every topic and consumer group renamed for this test only."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    suffix = uuid.uuid4().hex[:8]
+    topics_doc = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())
+    names = {}
+    for key, topic in topics_doc["kafka_topics"].items():
+        topic["topic_name"] = names[key] = f"{topic['topic_name']}-{suffix}"
+        topic["consumer_group"] = f"{topic['consumer_group']}-{suffix}"
+    (config_dir / "topics.yaml").write_text(yaml.safe_dump(topics_doc, sort_keys=False))
+    (config_dir / "transformations.yaml").write_text((ROOT / "config" / "transformations.yaml").read_text())
+    create_topics(kafka_broker, list(names.values()))
+    return JobWorkspace(bootstrap=kafka_broker, config_dir=config_dir, warehouse=tmp_path / "warehouse", topics=names)

@@ -1,0 +1,97 @@
+"""Runtime properties: file location rules, env overrides, typed settings, clear errors."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from common.errors import ConfigError
+from common.properties import (APP_DIR, LOCAL_PROPERTIES, MANAGED_PROPERTIES, apply_env, load_settings, locate,
+                               read_groups, settings_from_groups)
+
+
+def write_props(path: Path, groups: dict[str, dict[str, str]]) -> Path:
+    path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()]))
+    return path
+
+
+def shipped_groups() -> dict[str, dict[str, str]]:
+    return read_groups(LOCAL_PROPERTIES)
+
+
+def test_shipped_properties_are_local_defaults():
+    settings = load_settings(str(LOCAL_PROPERTIES), env={})
+    assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
+    assert settings.kafka.auth == "none"
+    assert settings.kafka.on_malformed == "skip"
+    assert settings.catalog.catalog_type == "hadoop"
+    assert settings.catalog.warehouse == (APP_DIR / ".local" / "warehouse").as_uri()
+    assert settings.catalog.namespace == "sink"
+    assert settings.jarfile == "lib/pyflink-dependencies.jar"
+    assert settings.managed is False
+
+
+def test_run_options_name_the_job_and_the_jar():
+    run = shipped_groups()["kinesis.analytics.flink.run.options"]
+    assert run == {"python": "streaming_job.py", "jarfile": "lib/pyflink-dependencies.jar"}
+
+
+def test_locate_order(tmp_path):
+    explicit = tmp_path / "x.json"
+    assert locate(str(explicit), env={"APP_PROPERTIES_FILE": "/other.json"}) == (explicit, False)
+    assert locate(None, env={"APP_PROPERTIES_FILE": "/other.json"}) == (Path("/other.json"), False)
+    expected = (MANAGED_PROPERTIES, True) if MANAGED_PROPERTIES.exists() else (LOCAL_PROPERTIES, False)
+    assert locate(None, env={}) == expected
+
+
+def test_environment_overrides_win(tmp_path):
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "b-1:9098", "KAFKA_AUTH": "iam", "ICEBERG_NAMESPACE": "prod",
+           "ICEBERG_CATALOG_TYPE": "s3tables", "ICEBERG_WAREHOUSE": "arn:aws:s3tables:eu-west-1:000000000000:bucket/b"}
+    settings = load_settings(str(LOCAL_PROPERTIES), env=env)
+    assert settings.kafka.bootstrap_servers == "b-1:9098"
+    assert settings.kafka.auth == "iam"
+    assert settings.catalog.namespace == "prod"
+    assert settings.catalog.catalog_type == "s3tables"
+    assert settings.catalog.warehouse == env["ICEBERG_WAREHOUSE"]
+
+
+def test_apply_env_does_not_mutate_input():
+    groups = shipped_groups()
+    apply_env(groups, {"ICEBERG_NAMESPACE": "other"})
+    assert groups["iceberg"]["namespace"] == "sink"
+
+
+@pytest.mark.parametrize("group,key,value,needle", [
+    ("kafka", "auth", "sasl", "kafka.auth: 'sasl' is not allowed (valid: none, iam)"),
+    ("kafka", "on.malformed", "skipp", "did you mean 'skip'?"),
+    ("iceberg", "catalog.type", "glue", "iceberg.catalog.type: 'glue' is not allowed"),
+    ("flink", "parallelism", "zero", "flink.parallelism: 'zero' is not a positive integer"),
+    ("kafka", "bootstrap.servers", " ", "kafka.bootstrap.servers: missing or empty"),
+])
+def test_bad_values_are_named(tmp_path, group, key, value, needle):
+    groups = shipped_groups()
+    groups[group][key] = value
+    path = write_props(tmp_path / "p.json", groups)
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(path), env={})
+    assert str(path) in str(err.value)
+    assert needle in str(err.value)
+
+
+def test_s3tables_needs_a_table_bucket_arn(tmp_path):
+    groups = shipped_groups()
+    groups["iceberg"].update({"catalog.type": "s3tables", "warehouse": "s3://bucket/path"})
+    with pytest.raises(ConfigError, match="iceberg.warehouse: 's3://bucket/path' is not a table bucket ARN"):
+        settings_from_groups(groups, tmp_path / "p.json", managed=True)
+
+
+def test_file_errors(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{")
+    with pytest.raises(ConfigError, match=r"bad.json: line 1: not valid JSON"):
+        read_groups(bad)
+    bad.write_text('{"kafka": {}}')
+    with pytest.raises(ConfigError, match="expected a list of property groups"):
+        read_groups(bad)
+    with pytest.raises(ConfigError, match=r"missing.json: \(file\): not found"):
+        read_groups(tmp_path / "missing.json")

@@ -1,0 +1,54 @@
+"""The contract of a pipeline: a sink schema, its partitioning and key, and one query.
+
+A transformer is declarative. It never creates tables or runs SQL: the orchestrator renders
+the sink DDL from ``get_sink_schema`` / ``get_partition_by`` / ``get_primary_key`` and adds
+``get_transformation_sql`` to the job's one statement set.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Mapping
+
+from common.sql import quote
+
+
+@dataclass(frozen=True)
+class SourceTables:
+    """Fully qualified source table names a query may read, by topic key."""
+
+    primary_topic: str
+    by_topic: Mapping[str, str]
+
+    @property
+    def primary(self) -> str:
+        return self.by_topic[self.primary_topic]
+
+    def __getitem__(self, topic_key: str) -> str:
+        return self.by_topic[topic_key]
+
+
+class BaseTransformer(ABC):
+    """Subclass per pipeline; the class name goes in transformations.yaml."""
+
+    @abstractmethod
+    def get_sink_schema(self) -> dict[str, str]:
+        """Sink columns -> Flink SQL types, in table order; the query yields them in this order."""
+
+    @abstractmethod
+    def get_select_sql(self, sources: SourceTables) -> str:
+        """The SELECT that produces the sink's rows from the source tables."""
+
+    def get_partition_by(self) -> list[str]:
+        """Sink columns to partition by (a DATE column derived from event time)."""
+        return []
+
+    def get_primary_key(self) -> list[str]:
+        """Non-empty for a query whose rows update: the sink becomes an upsert table."""
+        return []
+
+    def get_transformation_sql(self, sources: SourceTables, sink_table: str) -> str:
+        """INSERT INTO the sink, naming its columns so a misordered SELECT cannot slip in."""
+        columns = ", ".join(quote(c) for c in self.get_sink_schema())
+        return f"INSERT INTO {sink_table} ({columns})\n{self.get_select_sql(sources).strip()}"

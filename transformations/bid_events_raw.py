@@ -1,0 +1,45 @@
+"""bid_events_raw: every valid bid event, with its event time in UTC."""
+
+from __future__ import annotations
+
+from transformations.base_transformer import BaseTransformer, SourceTables
+
+
+class BidEventsRawTransformer(BaseTransformer):
+    """One row per bid event read from the topic.
+
+    ``event_time`` is ``timestamp_ms`` as a UTC timestamp (millisecond precision);
+    ``event_date`` its UTC day, the partition; ``ingestion_time`` when Flink processed it.
+    Late events (behind the watermark) are kept: this query has no window.
+    """
+
+    def get_sink_schema(self) -> dict[str, str]:
+        return {
+            "event_name": "STRING",
+            "user_id": "BIGINT",
+            "city_id": "INT",
+            "platform": "STRING",
+            "session_id": "STRING",
+            "bid_amount": "DOUBLE",
+            "event_time": "TIMESTAMP(3)",
+            "ingestion_time": "TIMESTAMP(3)",
+            "event_date": "DATE",
+        }
+
+    def get_partition_by(self) -> list[str]:
+        return ["event_date"]
+
+    def get_select_sql(self, sources: SourceTables) -> str:
+        return f"""
+SELECT
+  `event_name`,
+  `user_id`,
+  `city_id`,
+  `platform`,
+  `session_id`,
+  `bid_amount`,
+  CAST(`event_time` AS TIMESTAMP(3)) AS `event_time`,
+  CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS `ingestion_time`,
+  CAST(`event_time` AS DATE) AS `event_date`
+FROM {sources.primary}
+"""
