@@ -23,8 +23,12 @@ JOB_TIMEOUT_S = 600
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> str:
-    """A freshly formatted local broker (started by the project's script), for the whole session."""
-    subprocess.run([str(KAFKA_SCRIPT), "reset"], check=True, cwd=ROOT)
+    """The local broker, started by the project's script if it is not running.
+
+    Tests stay independent through topics of their own (see ``workspace``), so a broker that
+    is already up (another test session, the demo) is shared rather than wiped.
+    """
+    subprocess.run([str(KAFKA_SCRIPT), "start"], check=True, cwd=ROOT)
     return BOOTSTRAP
 
 
