@@ -1,0 +1,55 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both install what is
+# missing first and are safe to repeat.
+SHELL := /bin/bash
+PY_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+JAR := target/pyflink-dependencies.jar
+STAMP := $(VENV)/.installed
+DEMO_EVENTS ?= 2000
+
+.PHONY: help install jar kafka kafka-stop demo test dry-run clean
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install: $(STAMP)  ## system packages (Java 17, Maven) if missing, and the pinned Python packages
+
+$(STAMP): package/requirements.txt package/requirements-dev.txt
+	@command -v java >/dev/null && command -v mvn >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless maven; }
+	$(PY_BOOT) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r package/requirements-dev.txt
+	touch $@
+
+jar: $(JAR)  ## the dependency jar, the Hadoop client jars and the deployable zip (mvn package)
+
+$(JAR): pom.xml assembly/assembly.xml $(shell find src -name '*.java')
+	mvn -B -q package
+	touch $@
+
+kafka: install  ## start the local broker and create the topics of config/topics.yaml
+	scripts/kafka_local.sh start
+	scripts/kafka_local.sh create-topics
+
+kafka-stop:  ## stop the local broker
+	scripts/kafka_local.sh stop
+
+demo: install jar  ## fresh broker + warehouse, sample events, the job (bounded), then the tables
+	scripts/kafka_local.sh reset
+	scripts/kafka_local.sh create-topics
+	rm -rf .local/warehouse
+	$(PY) sample_gen.py --count $(DEMO_EVENTS)
+	$(PY) streaming_job.py --bounded
+	$(PY) scripts/show_tables.py
+
+dry-run: install jar  ## print the DDL and the optimized plan (no Kafka, no warehouse)
+	$(PY) streaming_job.py --dry-run
+
+test: install jar  ## every test (starts the local broker if needed)
+	$(PY) -m pytest -q tests
+
+clean:  ## remove build output and local state (broker data, warehouse)
+	-scripts/kafka_local.sh stop
+	rm -rf target .local

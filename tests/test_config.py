@@ -1,0 +1,96 @@
+"""Load phase: the YAML contract, and errors that name the file, the key and what is valid."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from common.config import CONFIG_DIR, load_project, parse_duration_ms
+from common.errors import ConfigError
+
+
+def write_config(tmp_path: Path, topics=None, transformations=None) -> Path:
+    t = yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text()) if topics is None else topics
+    p = yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text()) if transformations is None else transformations
+    (tmp_path / "topics.yaml").write_text(yaml.safe_dump(t, sort_keys=False))
+    (tmp_path / "transformations.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+    return tmp_path
+
+
+def shipped():
+    return (yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text()),
+            yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text()))
+
+
+def test_shipped_config_loads():
+    project = load_project()
+    bid = project.topics["bid_events"]
+    assert bid.topic_name == "bid-events"
+    assert bid.source_table == "kafka_bid_events"
+    assert bid.event_time.field == "timestamp_ms"
+    assert bid.event_time.max_out_of_orderness_ms == 5000
+    assert dict(bid.schema)["bid_amount"] == "DOUBLE"
+    assert project.pipelines[0].name == "bid_events_raw"
+
+
+@pytest.mark.parametrize("text,ms", [("5s", 5000), ("500 ms", 500), ("2 min", 120_000), ("1h", 3_600_000),
+                                     ("10 seconds", 10_000), ("five", None), ("5", None)])
+def test_durations(text, ms):
+    assert parse_duration_ms(text) == ms
+
+
+def expect_error(tmp_path, topics, pipelines, file, needle):
+    config_dir = write_config(tmp_path, topics, pipelines)
+    with pytest.raises(ConfigError) as err:
+        load_project(config_dir)
+    assert str(err.value).startswith(str(config_dir / file))
+    assert needle in str(err.value)
+
+
+def test_unknown_topic_key_suggests_the_right_one(tmp_path):
+    topics, pipes = shipped()
+    topics["kafka_topics"]["bid_events"]["startup_mod"] = topics["kafka_topics"]["bid_events"].pop("startup_mode")
+    expect_error(tmp_path, topics, pipes, "topics.yaml", "kafka_topics.bid_events.startup_mod: unknown key; did you mean 'startup_mode'?")
+
+
+def test_bad_startup_mode(tmp_path):
+    topics, pipes = shipped()
+    topics["kafka_topics"]["user_events"]["startup_mode"] = "earliest"
+    expect_error(tmp_path, topics, pipes, "topics.yaml",
+                 "kafka_topics.user_events.startup_mode: 'earliest' is not a startup mode; did you mean 'earliest-offset'?")
+
+
+def test_watermark_field_must_exist_and_be_a_time(tmp_path):
+    topics, pipes = shipped()
+    topics["kafka_topics"]["bid_events"]["event_time"]["field"] = "platform"
+    expect_error(tmp_path, topics, pipes, "topics.yaml",
+                 "kafka_topics.bid_events.event_time.field: 'platform' has type STRING, not a time type")
+
+
+def test_pipeline_source_topic_must_exist(tmp_path):
+    topics, pipes = shipped()
+    pipes["transformations"][0]["source_topic"] = "bid_event"
+    expect_error(tmp_path, topics, pipes, "transformations.yaml",
+                 "source_topic: 'bid_event' is not a topic in topics.yaml; did you mean 'bid_events'?")
+
+
+def test_duplicate_pipeline_names(tmp_path):
+    topics, pipes = shipped()
+    twin = dict(pipes["transformations"][0], sink_table="other")
+    pipes["transformations"].append(twin)
+    expect_error(tmp_path, topics, pipes, "transformations.yaml",
+                 f"transformations[{len(pipes['transformations']) - 1}].name: 'bid_events_raw' is already used by pipeline 'bid_events_raw'")
+
+
+def test_all_disabled(tmp_path):
+    topics, pipes = shipped()
+    for p in pipes["transformations"]:
+        p["enabled"] = False
+    expect_error(tmp_path, topics, pipes, "transformations.yaml", "every pipeline is disabled")
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path):
+    write_config(tmp_path)
+    (tmp_path / "topics.yaml").write_text("kafka_topics:\n  bid_events: [\n")
+    with pytest.raises(ConfigError, match=r"topics.yaml: line \d+, column \d+: not valid YAML"):
+        load_project(tmp_path)

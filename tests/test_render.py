@@ -1,0 +1,118 @@
+"""Render phase: the exact DDL and INSERT text the job runs, read without a JVM."""
+
+import dataclasses
+
+import pytest
+
+from common.catalog_manager import render_catalog_ddl
+from common.config import load_project
+from common.errors import ConfigError
+from common.iceberg_sinks import render_sink_ddl
+from common.job_plan import build_plan, load_transformer
+from common.kafka_sources import render_source_ddl
+from common.properties import CatalogSettings, KafkaSettings
+
+LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", on_malformed="skip")
+LOCAL_CATALOG = CatalogSettings("hadoop", "iceberg", "file:///tmp/wh", "sink")
+
+
+def bid_topic():
+    return load_project().topics["bid_events"]
+
+
+def test_source_ddl_for_bid_events():
+    assert render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=False) == """\
+CREATE TABLE `default_catalog`.`default_database`.`kafka_bid_events` (
+  `event_name` STRING,
+  `user_id` BIGINT,
+  `city_id` INT,
+  `platform` STRING,
+  `session_id` STRING,
+  `timestamp_ms` BIGINT,
+  `bid_amount` DOUBLE,
+  `event_time` AS TO_TIMESTAMP_LTZ(`timestamp_ms`, 3),
+  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '5' SECOND
+) WITH (
+  'connector' = 'kafka',
+  'topic' = 'bid-events',
+  'properties.bootstrap.servers' = '127.0.0.1:9092',
+  'properties.group.id' = 'flink-bid-consumer',
+  'scan.startup.mode' = 'earliest-offset',
+  'format' = 'json',
+  'json.fail-on-missing-field' = 'false',
+  'json.ignore-parse-errors' = 'true'
+)"""
+
+
+def test_bounded_stops_at_latest_offsets_and_fail_policy_is_explicit():
+    kafka = dataclasses.replace(LOCAL_KAFKA, on_malformed="fail")
+    ddl = render_source_ddl(bid_topic(), kafka, bounded=True)
+    assert "'scan.bounded.mode' = 'latest-offset'" in ddl
+    assert "'json.ignore-parse-errors' = 'false'" in ddl
+
+
+def test_msk_iam_uses_sasl_ssl_and_the_iam_login_module():
+    ddl = render_source_ddl(bid_topic(), dataclasses.replace(LOCAL_KAFKA, auth="iam"), bounded=False)
+    for line in ("'properties.security.protocol' = 'SASL_SSL'",
+                 "'properties.sasl.mechanism' = 'AWS_MSK_IAM'",
+                 "'properties.sasl.jaas.config' = 'software.amazon.msk.auth.iam.IAMLoginModule required;'",
+                 "'properties.sasl.client.callback.handler.class' = "
+                 "'software.amazon.msk.auth.iam.IAMClientCallbackHandler'"):
+        assert line in ddl
+    assert "SASL" not in render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=False)
+
+
+def test_sink_ddl_partitioned_by_day_column():
+    ddl = render_sink_ddl("iceberg", "sink", "t", [("user", "BIGINT"), ("event_date", "DATE")], ["event_date"])
+    assert ddl == """\
+CREATE TABLE IF NOT EXISTS `iceberg`.`sink`.`t` (
+  `user` BIGINT,
+  `event_date` DATE
+)
+PARTITIONED BY (`event_date`)
+WITH (
+  'format-version' = '2',
+  'write.format.default' = 'parquet',
+  'write.parquet.compression-codec' = 'zstd'
+)"""
+
+
+def test_sink_with_primary_key_is_an_upsert_table():
+    ddl = render_sink_ddl("iceberg", "sink", "t", [("k", "STRING NOT NULL"), ("d", "DATE NOT NULL")], ["d"], ["k", "d"])
+    assert "  PRIMARY KEY (`k`, `d`) NOT ENFORCED\n)" in ddl
+    assert "'write.upsert.enabled' = 'true'" in ddl
+
+
+def test_catalogs():
+    assert render_catalog_ddl(LOCAL_CATALOG) == [
+        "CREATE CATALOG `iceberg` WITH (\n  'type' = 'iceberg',\n  'catalog-type' = 'hadoop',\n"
+        "  'warehouse' = 'file:///tmp/wh'\n)",
+        "CREATE DATABASE IF NOT EXISTS `iceberg`.`sink`",
+    ]
+    arn = "arn:aws:s3tables:eu-west-1:000000000000:bucket/b"
+    s3 = render_catalog_ddl(CatalogSettings("s3tables", "s3_tables", arn, "prod"))[0]
+    assert "'catalog-impl' = 'software.amazon.s3tables.iceberg.S3TablesCatalog'" in s3
+    assert f"'warehouse' = '{arn}'" in s3
+
+
+def test_plan_has_one_source_per_topic_in_use_and_one_insert_per_pipeline():
+    plan = build_plan(load_project(), LOCAL_KAFKA, LOCAL_CATALOG, bounded=True)
+    used = {t for p in load_project().pipelines for t in p.topics}
+    assert len(plan.source_ddl) == len(used)
+    assert [p.name for p in plan.pipelines] == [p.name for p in load_project().pipelines]
+    raw = next(p for p in plan.pipelines if p.name == "bid_events_raw")
+    assert raw.insert_sql.startswith("INSERT INTO `iceberg`.`sink`.`bid_events_raw` (`event_name`, `user_id`")
+    assert "FROM `default_catalog`.`default_database`.`kafka_bid_events`" in raw.insert_sql
+    assert plan.ddl()[:2] == render_catalog_ddl(LOCAL_CATALOG)
+
+
+def test_unknown_transformer_class_names_what_exists():
+    pipeline = dataclasses.replace(load_project().pipelines[0], transformer_class="BidEventsRawTransformr")
+    with pytest.raises(ConfigError, match="has no class BidEventsRawTransformr.*valid: BidEventsRawTransformer"):
+        load_transformer(pipeline)
+
+
+def test_missing_transformer_module():
+    pipeline = dataclasses.replace(load_project().pipelines[0], name="no_such_pipeline")
+    with pytest.raises(ConfigError, match="cannot import module transformations.no_such_pipeline"):
+        load_transformer(pipeline)
