@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common.config import CONFIG_DIR, ProjectConfig, load_project  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
 from common.job_plan import JobPlan, build_plan  # noqa: E402
+from common.logs import setup_logging  # noqa: E402
 from common.properties import CatalogSettings, load_settings  # noqa: E402
 
 log = logging.getLogger("streaming_job")
@@ -70,8 +71,7 @@ def print_dry_run(plan: JobPlan, explained: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    setup_logging(args.verbose)
     try:
         settings = load_settings(args.properties)
         project = select_pipelines(load_project(args.config_dir), args.only)
@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             print_dry_run(plan, runner.explain(t_env, plan))
         else:
             runner.execute(t_env, plan, wait=not settings.managed)
+    except ConfigError as exc:  # found by planning: still nothing was submitted
+        log.error("bad configuration: %s", exc)
+        return EXIT_BAD_CONFIG
     except Exception as exc:  # py4j wraps every Java failure; report it briefly, details at debug
         log.error("job failed: %s", runner.java_message(exc))
         log.debug("details", exc_info=True)

@@ -7,9 +7,9 @@ the file, the key path and what would be valid.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -28,7 +28,8 @@ TOPIC_KEYS = {"topic_name": True, "consumer_group": True, "startup_mode": True,
               "startup_timestamp_ms": False, "event_time": True, "schema": True}
 PIPELINE_KEYS = {"name": True, "enabled": False, "source_topic": True, "source_table": False,
                  "additional_sources": False, "sink_table": True, "transformer_class": True,
-                 "description": False}
+                 "description": False, "options": False}
+WATERMARK_EMIT = ("on-periodic", "on-event")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class EventTime:
     field: str
     field_type: str
     max_out_of_orderness_ms: int
+    emit: str = "on-periodic"  # "on-event": a watermark after every record (exact, slower)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class PipelineConfig:
     sink_table: str
     transformer_class: str
     description: str
+    options: Mapping[str, Any] = field(default_factory=dict)  # passed to the transformer
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -140,20 +143,23 @@ def _identifier(file: str, where: str, value: Any) -> str:
 
 
 def _event_time(file: str, where: str, data: Any, schema: dict[str, str]) -> EventTime:
-    _check_keys(file, where, data, {"field": True, "max_out_of_orderness": True})
-    field = _identifier(file, f"{where}.field", data["field"])
-    if field not in schema:
-        raise ConfigError(file, f"{where}.field", f"'{field}' is not in the schema{did_you_mean(field, schema)}",
+    _check_keys(file, where, data, {"field": True, "max_out_of_orderness": True, "emit": False})
+    emit = data.get("emit", "on-periodic")
+    if emit not in WATERMARK_EMIT:
+        raise ConfigError(file, f"{where}.emit", f"'{emit}' is not a watermark emit strategy", ", ".join(WATERMARK_EMIT))
+    column = _identifier(file, f"{where}.field", data["field"])
+    if column not in schema:
+        raise ConfigError(file, f"{where}.field", f"'{column}' is not in the schema{did_you_mean(column, schema)}",
                           ", ".join(schema))
-    field_type = schema[field].upper()
+    field_type = schema[column].upper()
     if not field_type.startswith(TIME_TYPES):
-        raise ConfigError(file, f"{where}.field", f"'{field}' has type {schema[field]}, not a time type",
+        raise ConfigError(file, f"{where}.field", f"'{column}' has type {schema[column]}, not a time type",
                           "BIGINT (epoch millis), TIMESTAMP(p), TIMESTAMP_LTZ(p)")
     delay = parse_duration_ms(data["max_out_of_orderness"])
     if delay is None:
         raise ConfigError(file, f"{where}.max_out_of_orderness",
                           f"'{data['max_out_of_orderness']}' is not a duration", "e.g. 500 ms, 5s, 2 min, 1h")
-    return EventTime(field=field, field_type=field_type, max_out_of_orderness_ms=delay)
+    return EventTime(field=column, field_type=field_type, max_out_of_orderness_ms=delay, emit=emit)
 
 
 def _topic(file: str, key: str, data: Any) -> TopicConfig:
@@ -211,6 +217,9 @@ def _pipeline(file: str, index: int, data: Any, topics: dict[str, TopicConfig]) 
                               f"'{table}' is not a source table{did_you_mean(str(table), tables)}", ", ".join(tables))
         additional.append(tables[table])
     description = data.get("description", "")
+    options = data.get("options") or {}
+    if not isinstance(options, dict):
+        raise ConfigError(file, f"{where}.options", f"expected a mapping, found {type(options).__name__}")
     return PipelineConfig(
         name=name,
         enabled=enabled,
@@ -219,6 +228,7 @@ def _pipeline(file: str, index: int, data: Any, topics: dict[str, TopicConfig]) 
         sink_table=_identifier(file, f"{where}.sink_table", data["sink_table"]),
         transformer_class=_identifier(file, f"{where}.transformer_class", data["transformer_class"]),
         description=str(description),
+        options=options,
     )
 
 

@@ -14,8 +14,9 @@ from common.catalog_manager import render_catalog_ddl
 from common.config import TRANSFORMATIONS_FILE, PipelineConfig, ProjectConfig
 from common.errors import ConfigError
 from common.iceberg_sinks import render_sink_ddl, sink_ref
-from common.kafka_sources import render_source_ddl, source_ref
+from common.kafka_sources import SOURCE_CATALOG, SOURCE_DATABASE, render_source_ddl, source_ref
 from common.properties import CatalogSettings, KafkaSettings
+from common.sql import qualified
 from transformations.base_transformer import BaseTransformer, SourceTables
 
 TRANSFORMATIONS_PACKAGE = "transformations"
@@ -25,6 +26,8 @@ TRANSFORMATIONS_PACKAGE = "transformations"
 class PipelinePlan:
     name: str
     sink_table: str
+    sink_path: str  # catalog.namespace.table, as the planner prints it
+    view_ddl: str | None
     sink_ddl: str
     insert_sql: str
     primary_key: tuple[str, ...]
@@ -38,7 +41,8 @@ class JobPlan:
 
     def ddl(self) -> list[str]:
         """Every DDL statement, in the order it must run."""
-        return [*self.catalog_ddl, *self.source_ddl, *(p.sink_ddl for p in self.pipelines)]
+        views = [p.view_ddl for p in self.pipelines if p.view_ddl]
+        return [*self.catalog_ddl, *self.source_ddl, *views, *(p.sink_ddl for p in self.pipelines)]
 
 
 def load_transformer(pipeline: PipelineConfig) -> BaseTransformer:
@@ -59,7 +63,7 @@ def load_transformer(pipeline: PipelineConfig) -> BaseTransformer:
                           ", ".join(found) or "a BaseTransformer subclass")
     if not (inspect.isclass(cls) and issubclass(cls, BaseTransformer)):
         raise ConfigError(TRANSFORMATIONS_FILE, key, f"{pipeline.transformer_class} is not a BaseTransformer subclass")
-    return cls()
+    return cls(pipeline.options)
 
 
 def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSettings, bounded: bool) -> JobPlan:
@@ -70,11 +74,15 @@ def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSet
     for p in project.pipelines:
         transformer = load_transformer(p)
         sink = sink_ref(catalog.name, catalog.namespace, p.sink_table)
-        sources = SourceTables(primary_topic=p.source_topic, by_topic={k: refs[k] for k in p.topics})
+        sources = SourceTables(primary_topic=p.source_topic, by_topic={k: refs[k] for k in p.topics},
+                               view=qualified(SOURCE_CATALOG, SOURCE_DATABASE, f"{p.name}_input"))
+        view_sql = transformer.get_view_sql(sources)
         primary_key = tuple(transformer.get_primary_key())
         pipelines.append(PipelinePlan(
             name=p.name,
             sink_table=p.sink_table,
+            sink_path=f"{catalog.name}.{catalog.namespace}.{p.sink_table}",
+            view_ddl=f"CREATE TEMPORARY VIEW {sources.view} AS\n{view_sql.strip()}" if view_sql else None,
             sink_ddl=render_sink_ddl(catalog.name, catalog.namespace, p.sink_table,
                                      list(transformer.get_sink_schema().items()),
                                      transformer.get_partition_by(), primary_key),

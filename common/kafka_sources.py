@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from common.config import TopicConfig
 from common.properties import KafkaSettings
-from common.sql import column_list, qualified, quote, with_clause
+from common.sql import column_list, interval, qualified, quote, with_clause
 
 SOURCE_CATALOG = "default_catalog"
 SOURCE_DATABASE = "default_database"
@@ -46,6 +46,8 @@ def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool) -> d
     }
     if topic.startup_timestamp_ms is not None:
         options["scan.startup.timestamp-millis"] = str(topic.startup_timestamp_ms)
+    if topic.event_time.emit != "on-periodic":
+        options["scan.watermark.emit.strategy"] = topic.event_time.emit
     if bounded:
         # Stop at the offsets that are latest when the job starts: the job then finishes.
         options["scan.bounded.mode"] = "latest-offset"
@@ -65,7 +67,7 @@ def render_source_ddl(topic: TopicConfig, kafka: KafkaSettings, bounded: bool) -
     delay_ms = topic.event_time.max_out_of_orderness_ms
     lines = column_list(topic.schema) + [
         f"  {quote(EVENT_TIME_COLUMN)} AS {event_time_expression(topic)}",
-        f"  WATERMARK FOR {quote(EVENT_TIME_COLUMN)} AS {quote(EVENT_TIME_COLUMN)} - INTERVAL '{delay_ms / 1000:g}' SECOND",
+        f"  WATERMARK FOR {quote(EVENT_TIME_COLUMN)} AS {quote(EVENT_TIME_COLUMN)} - {interval(delay_ms)}",
     ]
     body = ",\n".join(lines)
     return f"CREATE TABLE {source_ref(topic)} (\n{body}\n) {with_clause(source_options(topic, kafka, bounded))}"

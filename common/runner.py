@@ -6,6 +6,7 @@ import logging
 import re
 import time
 
+from common.changelog_check import check_changelog
 from common.job_plan import JobPlan
 
 log = logging.getLogger(__name__)
@@ -35,19 +36,27 @@ def statement_set(t_env, plan: JobPlan):
     return stmt_set
 
 
-def explain(t_env, plan: JobPlan) -> str:
-    """The optimized plan of the whole job, with each sink's changelog mode."""
+def checked_statement_set(t_env, plan: JobPlan):
+    """Create the tables, then the statement set and its plan, refusing updates into append tables."""
     from pyflink.table.explain_detail import ExplainDetail
 
     create_tables(t_env, plan)
-    return statement_set(t_env, plan).explain(ExplainDetail.CHANGELOG_MODE)
+    stmt_set = statement_set(t_env, plan)
+    explained = stmt_set.explain(ExplainDetail.CHANGELOG_MODE)
+    check_changelog(plan, explained)
+    return stmt_set, explained
+
+
+def explain(t_env, plan: JobPlan) -> str:
+    """The optimized plan of the whole job, with each operator's changelog mode."""
+    return checked_statement_set(t_env, plan)[1]
 
 
 def execute(t_env, plan: JobPlan, wait: bool) -> None:
     """Submit the job; locally wait until it ends (a bounded run) or is cancelled."""
-    create_tables(t_env, plan)
+    stmt_set, _ = checked_statement_set(t_env, plan)
     started = time.monotonic()
-    result = statement_set(t_env, plan).execute()
+    result = stmt_set.execute()
     job_client = result.get_job_client()
     job_id = job_client.get_job_id() if job_client else "?"
     log.info("submitted job %s with %d pipeline(s): %s", job_id, len(plan.pipelines),

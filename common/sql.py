@@ -29,3 +29,12 @@ def with_clause(options: Mapping[str, str]) -> str:
 def column_list(columns: Iterable[tuple[str, str]]) -> list[str]:
     """`name` TYPE lines for a CREATE TABLE."""
     return [f"  {quote(name)} {sql_type}" for name, sql_type in columns]
+
+
+def interval(ms: int) -> str:
+    """A DAY TO SECOND interval literal of `ms` milliseconds (any size: no precision overflow)."""
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}' DAY TO SECOND(3)"

@@ -58,10 +58,10 @@ def create_topics(bootstrap: str, names: list[str], partitions: int = PARTITIONS
         future.result(30)
 
 
-@pytest.fixture
-def workspace(tmp_path, kafka_broker) -> JobWorkspace:
-    """The shipped config, with every topic and consumer group renamed for this test only."""
-    config_dir = tmp_path / "config"
+def make_workspace(base: Path, bootstrap: str, partitions: int = PARTITIONS,
+                   watermark_emit: str | None = None) -> JobWorkspace:
+    """The shipped config, with every topic and consumer group renamed for one test only."""
+    config_dir = base / "config"
     config_dir.mkdir()
     suffix = uuid.uuid4().hex[:8]
     topics_doc = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())
@@ -69,7 +69,30 @@ def workspace(tmp_path, kafka_broker) -> JobWorkspace:
     for key, topic in topics_doc["kafka_topics"].items():
         topic["topic_name"] = names[key] = f"{topic['topic_name']}-{suffix}"
         topic["consumer_group"] = f"{topic['consumer_group']}-{suffix}"
+        if watermark_emit:
+            topic["event_time"]["emit"] = watermark_emit
     (config_dir / "topics.yaml").write_text(yaml.safe_dump(topics_doc, sort_keys=False))
     (config_dir / "transformations.yaml").write_text((ROOT / "config" / "transformations.yaml").read_text())
-    create_topics(kafka_broker, list(names.values()))
-    return JobWorkspace(bootstrap=kafka_broker, config_dir=config_dir, warehouse=tmp_path / "warehouse", topics=names)
+    create_topics(bootstrap, list(names.values()), partitions)
+    return JobWorkspace(bootstrap=bootstrap, config_dir=config_dir, warehouse=base / "warehouse", topics=names)
+
+
+@pytest.fixture
+def workspace(tmp_path, kafka_broker) -> JobWorkspace:
+    return make_workspace(tmp_path, kafka_broker)
+
+
+def assert_same_rows(actual: list[tuple], expected: list[tuple], rel: float = 1e-9) -> None:
+    """Same multiset of rows; floats equal within `rel` (aggregates sum in another order)."""
+    assert len(actual) == len(expected), f"{len(actual)} rows, expected {len(expected)}"
+
+    def key(row: tuple) -> tuple:
+        return tuple((0, "") if v is None else (1, round(v, 6)) if isinstance(v, float) else (1, v) for v in row)
+
+    for got, want in zip(sorted(actual, key=key), sorted(expected, key=key)):
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            if isinstance(w, float):
+                assert g == pytest.approx(w, rel=rel), f"{got} != {want}"
+            else:
+                assert g == w, f"{got} != {want}"

@@ -31,7 +31,7 @@ CREATE TABLE `default_catalog`.`default_database`.`kafka_bid_events` (
   `timestamp_ms` BIGINT,
   `bid_amount` DOUBLE,
   `event_time` AS TO_TIMESTAMP_LTZ(`timestamp_ms`, 3),
-  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '5' SECOND
+  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
 ) WITH (
   'connector' = 'kafka',
   'topic' = 'bid-events',

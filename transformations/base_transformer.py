@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 from common.sql import quote
 
 
 @dataclass(frozen=True)
 class SourceTables:
-    """Fully qualified source table names a query may read, by topic key."""
+    """Fully qualified names a query may read: source tables by topic key, and its own view."""
 
     primary_topic: str
     by_topic: Mapping[str, str]
+    view: str  # the name get_view_sql's view is created under (unique to the pipeline)
 
     @property
     def primary(self) -> str:
@@ -30,7 +31,13 @@ class SourceTables:
 
 
 class BaseTransformer(ABC):
-    """Subclass per pipeline; the class name goes in transformations.yaml."""
+    """Subclass per pipeline; the class name goes in transformations.yaml.
+
+    ``options`` is the pipeline's ``options:`` mapping from transformations.yaml.
+    """
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options = dict(options or {})
 
     @abstractmethod
     def get_sink_schema(self) -> dict[str, str]:
@@ -39,6 +46,11 @@ class BaseTransformer(ABC):
     @abstractmethod
     def get_select_sql(self, sources: SourceTables) -> str:
         """The SELECT that produces the sink's rows from the source tables."""
+
+    def get_view_sql(self, sources: SourceTables) -> str | None:
+        """Optional SELECT for a temporary view named ``sources.view`` (window TVFs need a
+        named table: a sub-query inside TABLE(...) does not parse)."""
+        return None
 
     def get_partition_by(self) -> list[str]:
         """Sink columns to partition by (a DATE column derived from event time)."""
@@ -52,3 +64,10 @@ class BaseTransformer(ABC):
         """INSERT INTO the sink, naming its columns so a misordered SELECT cannot slip in."""
         columns = ", ".join(quote(c) for c in self.get_sink_schema())
         return f"INSERT INTO {sink_table} ({columns})\n{self.get_select_sql(sources).strip()}"
+
+
+# SQL fragments several pipelines share. The session time zone is UTC, so casting the
+# TIMESTAMP_LTZ event time to TIMESTAMP / DATE gives UTC wall-clock values.
+EVENT_TIME_UTC = "CAST(`event_time` AS TIMESTAMP(3))"
+EVENT_DATE_UTC = "CAST(`event_time` AS DATE)"
+INGESTION_TIME_UTC = "CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3))"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from transformations.base_transformer import BaseTransformer, SourceTables
+from transformations.base_transformer import (EVENT_DATE_UTC, EVENT_TIME_UTC, INGESTION_TIME_UTC, BaseTransformer,
+                                              SourceTables)
 
 
 class BidEventsRawTransformer(BaseTransformer):
@@ -38,8 +39,8 @@ SELECT
   `platform`,
   `session_id`,
   `bid_amount`,
-  CAST(`event_time` AS TIMESTAMP(3)) AS `event_time`,
-  CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS `ingestion_time`,
-  CAST(`event_time` AS DATE) AS `event_date`
+  {EVENT_TIME_UTC} AS `event_time`,
+  {INGESTION_TIME_UTC} AS `ingestion_time`,
+  {EVENT_DATE_UTC} AS `event_date`
 FROM {sources.primary}
 """

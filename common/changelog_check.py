@@ -1,0 +1,49 @@
+"""Refuse, before submitting, an updating query into an append-only Iceberg table.
+
+The planner prints each sink's input changelog mode in the optimized physical plan
+(``ExplainDetail.CHANGELOG_MODE``): ``[I]`` is insert-only; anything with ``UB``/``UA``/``D``
+updates earlier rows, which only an upsert table (primary key, ``write.upsert.enabled``) can
+take. Iceberg's Flink sink accepts such a stream into a table without a key and writes wrong
+data, so the job checks this itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from common.errors import ConfigError
+from common.job_plan import JobPlan
+
+_SECTION = re.compile(r"== Optimized Physical Plan ==\n(.*?)\n== ", re.S)
+_SINK = re.compile(r"^Sink\(table=\[([^\]]+)\]")
+_MODE = re.compile(r"changelogMode=\[([A-Z,]+)\]")
+INSERT_ONLY = "I"
+
+
+def sink_input_modes(explained: str) -> dict[str, str]:
+    """sink table path -> changelog mode of the rows it receives, e.g. {'ice.ns.t': 'I,UB,UA'}."""
+    section = _SECTION.search(explained)
+    if not section:
+        raise ValueError("no optimized physical plan in the explain output")
+    modes: dict[str, str] = {}
+    lines = section.group(1).splitlines()
+    for i, line in enumerate(lines):
+        sink = _SINK.match(line)
+        if sink and i + 1 < len(lines):
+            mode = _MODE.search(lines[i + 1])
+            if mode:
+                modes[sink.group(1)] = mode.group(1)
+    return modes
+
+
+def check_changelog(plan: JobPlan, explained: str) -> None:
+    """Raise ConfigError naming every pipeline whose updating result would go to an append table."""
+    modes = sink_input_modes(explained)
+    bad = [f"{p.name} (produces [{modes[p.sink_path]}] into {p.sink_table})"
+           for p in plan.pipelines
+           if not p.primary_key and modes.get(p.sink_path, INSERT_ONLY) != INSERT_ONLY]
+    if bad:
+        raise ConfigError("transformations", ", ".join(bad),
+                          "an updating query cannot write to an append-only table",
+                          "make the query final (a window aggregation) or give the transformer a primary key "
+                          "(get_primary_key) so its table is an upsert table")

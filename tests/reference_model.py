@@ -1,0 +1,100 @@
+"""Each pipeline's definition computed in plain Python from the produced events (not the SQL again).
+
+Rows are tuples in the sink's column order, minus ``ingestion_time`` (wall clock). Times are
+naive UTC datetimes, as pyiceberg returns Iceberg ``timestamp`` columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Iterable
+
+HOUR_MS = 3_600_000
+UTC = dt.timezone.utc
+
+
+def utc(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+
+
+def bid_events_raw(bids: Iterable[dict]) -> list[tuple]:
+    return [(b["event_name"], b["user_id"], b["city_id"], b["platform"], b["session_id"], b["bid_amount"],
+             utc(b["timestamp_ms"]), utc(b["timestamp_ms"]).date()) for b in bids]
+
+
+def late_bids(bids_in_partition_order: list[dict], bound_ms: int) -> list[dict]:
+    """Bids an hourly window drops, for ONE partition read with a watermark after every event:
+    at each event the watermark is (max event time so far) - bound, and the event's window is
+    gone once watermark >= window_end - 1 ms."""
+    late, max_ts = [], None
+    for b in bids_in_partition_order:
+        window_end = b["timestamp_ms"] - b["timestamp_ms"] % HOUR_MS + HOUR_MS
+        if max_ts is not None and max_ts - bound_ms >= window_end - 1:
+            late.append(b)
+        max_ts = b["timestamp_ms"] if max_ts is None else max(max_ts, b["timestamp_ms"])
+    return late
+
+
+def bid_events_late(late: Iterable[dict]) -> list[tuple]:
+    """Late table rows without watermark_at_arrival (checked separately)."""
+    return [(b["event_name"], b["user_id"], b["city_id"], b["platform"], b["session_id"], b["bid_amount"],
+             utc(b["timestamp_ms"]), utc(b["timestamp_ms"] - b["timestamp_ms"] % HOUR_MS + HOUR_MS),
+             utc(b["timestamp_ms"]).date()) for b in late]
+
+
+def bid_events_hourly_agg(bids: Iterable[dict]) -> list[tuple]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for b in bids:
+        start = b["timestamp_ms"] - b["timestamp_ms"] % HOUR_MS
+        groups[(start, b["city_id"], b["platform"])].append(b)
+    rows = []
+    for (start, city, platform), members in groups.items():
+        amounts = [m["bid_amount"] for m in members]
+        rows.append((utc(start), utc(start + HOUR_MS), city, platform, len(members),
+                     len({m["user_id"] for m in members}), sum(amounts) / len(amounts), max(amounts), min(amounts),
+                     utc(start).date()))
+    return rows
+
+
+def user_events_processed(events: Iterable[dict]) -> list[tuple]:
+    return [(e["event_type"], e["user_id"], e["action"], utc(e["timestamp_ms"]), utc(e["timestamp_ms"]).date(),
+             utc(e["timestamp_ms"]).hour, e["metadata"]) for e in events]
+
+
+def price_category(price: float) -> str:
+    if price < 100:
+        return "LOW"
+    return "MEDIUM" if price < 500 else "HIGH"
+
+
+def order_events_enriched(orders: Iterable[dict]) -> list[tuple]:
+    return [(o["order_id"], o["user_id"], o["product_id"], o["quantity"], o["price"], o["quantity"] * o["price"],
+             utc(o["timestamp_ms"]), utc(o["timestamp_ms"]).date(), price_category(o["price"])) for o in orders]
+
+
+def session_analytics(bids: Iterable[dict], user_events: Iterable[dict], gap_ms: int) -> list[tuple]:
+    """Per user, events by time; a new session starts when the pause exceeds the gap."""
+    per_user: dict[int, list[tuple[int, dict | None]]] = defaultdict(list)
+    for b in bids:
+        per_user[b["user_id"]].append((b["timestamp_ms"], b))
+    for e in user_events:
+        per_user[e["user_id"]].append((e["timestamp_ms"], None))
+    rows = []
+    for user_id, events in per_user.items():
+        events.sort(key=lambda x: x[0])
+        sessions: list[list[tuple[int, dict | None]]] = []
+        for ts, bid in events:
+            if sessions and ts - sessions[-1][-1][0] <= gap_ms:
+                sessions[-1].append((ts, bid))
+            else:
+                sessions.append([(ts, bid)])
+        for session in sessions:
+            start, end = session[0][0], session[-1][0]
+            session_bids = [b for _, b in session if b is not None]
+            rows.append((f"{user_id}-{start}", user_id, utc(start), utc(end), len(session_bids),
+                         len(session) - len(session_bids),
+                         ",".join(sorted({b["platform"] for b in session_bids})),
+                         ",".join(str(c) for c in sorted({b["city_id"] for b in session_bids})),
+                         utc(start).date()))
+    return rows
