@@ -81,12 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             catalog = CatalogSettings("hadoop", catalog.name, Path(tempfile.mkdtemp(prefix="dry-run-")).as_uri(),
                                       catalog.namespace)
         plan = build_plan(project, settings.kafka, catalog, bounded=args.bounded)
-        if settings.kafka.on_malformed == "skip":
-            log.warning("kafka.on.malformed=skip: records that are not valid JSON are dropped by the source "
-                        "and not counted (set 'fail' to stop the job on them instead)")
         log.info("loaded %d topic(s) and %d pipeline(s) from %s; properties from %s",
                  len(project.topics_in_use()), len(plan.pipelines), args.config_dir, settings.source)
-        from common import flink_env, runner  # deferred: imports PyFlink
+        from common import flink_env, record_summary, runner  # deferred: imports PyFlink
 
         t_env = flink_env.create_table_env(settings, JOB_NAME)
     except ConfigError as exc:
@@ -98,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             print_dry_run(plan, runner.explain(t_env, plan))
         else:
             runner.execute(t_env, plan, wait=not settings.managed)
+            if args.bounded and not settings.managed:
+                record_summary.summarize(settings, project.topics_in_use())
     except ConfigError as exc:  # found by planning: still nothing was submitted
         log.error("bad configuration: %s", exc)
         return EXIT_BAD_CONFIG

@@ -45,14 +45,15 @@ def hadoop_classpath() -> str:
                       "build them with `mvn package`, or set HADOOP_CLASSPATH")
 
 
-def create_table_env(settings: RuntimeSettings, job_name: str):
-    """A streaming TableEnvironment in UTC with exactly-once checkpoints."""
+def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = False):
+    """A streaming TableEnvironment in UTC with exactly-once checkpoints (or a batch one)."""
     if not settings.managed:
         # Must be set before the first PyFlink call starts the gateway JVM.
         os.environ["HADOOP_CLASSPATH"] = hadoop_classpath()
     from pyflink.table import EnvironmentSettings, TableEnvironment  # deferred: load/render need no JVM
 
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    mode = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
+    t_env = TableEnvironment.create(mode)
     config = t_env.get_config()
     config.set("table.local-time-zone", "UTC")
     config.set("pipeline.name", job_name)

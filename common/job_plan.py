@@ -11,10 +11,12 @@ import inspect
 from dataclasses import dataclass
 
 from common.catalog_manager import render_catalog_ddl
-from common.config import TRANSFORMATIONS_FILE, PipelineConfig, ProjectConfig
+from common.config import TRANSFORMATIONS_FILE, PipelineConfig, ProjectConfig, TopicConfig
 from common.errors import ConfigError
 from common.iceberg_sinks import render_sink_ddl, sink_ref
-from common.kafka_sources import SOURCE_CATALOG, SOURCE_DATABASE, render_source_ddl, source_ref
+from common.dead_letters import (DEAD_LETTER_PIPELINE, DEAD_LETTER_TABLE, render_dead_letter_ddl,
+                                 render_dead_letter_insert)
+from common.kafka_sources import SOURCE_CATALOG, SOURCE_DATABASE, render_good_records_view, render_source_ddl, source_ref
 from common.properties import CatalogSettings, KafkaSettings
 from common.sql import qualified
 from transformations.base_transformer import BaseTransformer, SourceTables
@@ -89,8 +91,23 @@ def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSet
             insert_sql=transformer.get_transformation_sql(sources, sink),
             primary_key=primary_key,
         ))
+    pipelines.append(dead_letter_pipeline(catalog, topics))
     return JobPlan(
         catalog_ddl=tuple(render_catalog_ddl(catalog)),
-        source_ddl=tuple(render_source_ddl(t, kafka, bounded) for t in topics),
+        source_ddl=tuple(ddl for t in topics
+                         for ddl in (render_source_ddl(t, kafka, bounded), render_good_records_view(t))),
         pipelines=tuple(pipelines),
+    )
+
+
+def dead_letter_pipeline(catalog: CatalogSettings, topics: list[TopicConfig]) -> PipelinePlan:
+    """The job's own pipeline: unusable records of every topic in use -> dead_letters."""
+    return PipelinePlan(
+        name=DEAD_LETTER_PIPELINE,
+        sink_table=DEAD_LETTER_TABLE,
+        sink_path=f"{catalog.name}.{catalog.namespace}.{DEAD_LETTER_TABLE}",
+        view_ddl=None,
+        sink_ddl=render_dead_letter_ddl(catalog.name, catalog.namespace),
+        insert_sql=render_dead_letter_insert(catalog.name, catalog.namespace, topics),
+        primary_key=(),
     )

@@ -31,7 +31,7 @@ FLINK = "flink"
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "KAFKA_BOOTSTRAP_SERVERS": (KAFKA, "bootstrap.servers"),
     "KAFKA_AUTH": (KAFKA, "auth"),
-    "KAFKA_ON_MALFORMED": (KAFKA, "on.malformed"),
+    "KAFKA_MAX_RECORD_CHARS": (KAFKA, "max.record.chars"),
     "ICEBERG_CATALOG_TYPE": (ICEBERG, "catalog.type"),
     "ICEBERG_WAREHOUSE": (ICEBERG, "warehouse"),
     "ICEBERG_NAMESPACE": (ICEBERG, "namespace"),
@@ -40,7 +40,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 }
 
 KAFKA_AUTH_MODES = ("none", "iam")
-MALFORMED_POLICIES = ("skip", "fail")
+DEFAULT_MAX_RECORD_CHARS = "100000"
 CATALOG_TYPES = ("hadoop", "s3tables")
 
 PropertyGroups = dict[str, dict[str, str]]
@@ -52,7 +52,7 @@ class KafkaSettings:
 
     bootstrap_servers: str
     auth: str  # "none" (plaintext, local) or "iam" (SASL_SSL + AWS_MSK_IAM, MSK)
-    on_malformed: str  # "skip" or "fail": never a silent default, always in the properties
+    max_record_chars: int  # longer values go to the dead-letter table as "too large"
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,13 @@ def _choice(groups: PropertyGroups, file: str, gid: str, key: str, choices: tupl
     return value
 
 
+def _positive_int(groups: PropertyGroups, file: str, gid: str, key: str, default: str) -> int:
+    value = _get(groups, file, gid, key, default)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(file, f"{gid}.{key}", f"'{value}' is not a positive integer")
+    return int(value)
+
+
 def _warehouse(catalog_type: str, value: str, file: str) -> str:
     if catalog_type == "s3tables":
         if not value.startswith("arn:aws:s3tables:"):
@@ -159,9 +166,6 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
     """Typed, checked settings from (already env-overridden) property groups."""
     file = str(source)
     catalog_type = _choice(groups, file, ICEBERG, "catalog.type", CATALOG_TYPES)
-    parallelism = _get(groups, file, FLINK, "parallelism", "1")
-    if not parallelism.isdigit() or int(parallelism) < 1:
-        raise ConfigError(file, f"{FLINK}.parallelism", f"'{parallelism}' is not a positive integer")
     return RuntimeSettings(
         source=source,
         managed=managed,
@@ -169,7 +173,7 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
         kafka=KafkaSettings(
             bootstrap_servers=_get(groups, file, KAFKA, "bootstrap.servers"),
             auth=_choice(groups, file, KAFKA, "auth", KAFKA_AUTH_MODES),
-            on_malformed=_choice(groups, file, KAFKA, "on.malformed", MALFORMED_POLICIES),
+            max_record_chars=_positive_int(groups, file, KAFKA, "max.record.chars", DEFAULT_MAX_RECORD_CHARS),
         ),
         catalog=CatalogSettings(
             catalog_type=catalog_type,
@@ -179,7 +183,7 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
         ),
         flink=FlinkSettings(
             checkpoint_interval=_get(groups, file, FLINK, "checkpoint.interval", "30s"),
-            parallelism=int(parallelism),
+            parallelism=_positive_int(groups, file, FLINK, "parallelism", "1"),
         ),
     )
 

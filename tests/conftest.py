@@ -41,8 +41,9 @@ class JobWorkspace:
     warehouse: Path
     topics: dict[str, str]  # topic key -> Kafka topic name
 
-    def run_job(self, *args: str) -> subprocess.CompletedProcess:
-        env = dict(os.environ, ICEBERG_WAREHOUSE=str(self.warehouse), KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP)
+    def run_job(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        env = dict(os.environ, ICEBERG_WAREHOUSE=str(self.warehouse), KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
+                   **(env or {}))
         return subprocess.run(
             [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(self.config_dir), *args],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S,

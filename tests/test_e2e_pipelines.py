@@ -67,7 +67,7 @@ def test_generated_traffic_has_what_the_proof_needs():
 def test_all_pipelines_ran_as_one_job(full_run):
     _, _, result, _ = full_run
     submitted = re.findall(r"submitted job (\w+) with (\d+) pipeline\(s\)", result.stderr)
-    assert submitted == [(submitted[0][0], "6")]
+    assert submitted == [(submitted[0][0], "7")]  # six pipelines + dead letters
 
 
 def test_bid_events_raw(full_run):

@@ -23,7 +23,7 @@ def test_shipped_properties_are_local_defaults():
     settings = load_settings(str(LOCAL_PROPERTIES), env={})
     assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
     assert settings.kafka.auth == "none"
-    assert settings.kafka.on_malformed == "skip"
+    assert settings.kafka.max_record_chars == 100_000
     assert settings.catalog.catalog_type == "hadoop"
     assert settings.catalog.warehouse == (APP_DIR / ".local" / "warehouse").as_uri()
     assert settings.catalog.namespace == "sink"
@@ -63,7 +63,7 @@ def test_apply_env_does_not_mutate_input():
 
 @pytest.mark.parametrize("group,key,value,needle", [
     ("kafka", "auth", "sasl", "kafka.auth: 'sasl' is not allowed (valid: none, iam)"),
-    ("kafka", "on.malformed", "skipp", "did you mean 'skip'?"),
+    ("kafka", "max.record.chars", "-5", "kafka.max.record.chars: '-5' is not a positive integer"),
     ("iceberg", "catalog.type", "glue", "iceberg.catalog.type: 'glue' is not allowed"),
     ("flink", "parallelism", "zero", "flink.parallelism: 'zero' is not a positive integer"),
     ("kafka", "bootstrap.servers", " ", "kafka.bootstrap.servers: missing or empty"),

@@ -9,10 +9,10 @@ from common.config import load_project
 from common.errors import ConfigError
 from common.iceberg_sinks import render_sink_ddl
 from common.job_plan import build_plan, load_transformer
-from common.kafka_sources import render_source_ddl
+from common.kafka_sources import reason_expression, render_good_records_view, render_source_ddl
 from common.properties import CatalogSettings, KafkaSettings
 
-LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", on_malformed="skip")
+LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_chars=100_000)
 LOCAL_CATALOG = CatalogSettings("hadoop", "iceberg", "file:///tmp/wh", "sink")
 
 
@@ -21,34 +21,67 @@ def bid_topic():
 
 
 def test_source_ddl_for_bid_events():
-    assert render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=False) == """\
-CREATE TABLE `default_catalog`.`default_database`.`kafka_bid_events` (
-  `event_name` STRING,
-  `user_id` BIGINT,
-  `city_id` INT,
-  `platform` STRING,
-  `session_id` STRING,
-  `timestamp_ms` BIGINT,
-  `bid_amount` DOUBLE,
-  `event_time` AS TO_TIMESTAMP_LTZ(`timestamp_ms`, 3),
-  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)
-) WITH (
+    ddl = render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=False)
+    head, options = ddl.split("\n) WITH (\n")
+    assert head.splitlines()[:14] == [
+        "CREATE TABLE `default_catalog`.`default_database`.`kafka_bid_events_records` (",
+        "  `raw_value` STRING,",
+        "  `kafka_partition` INT METADATA FROM 'partition' VIRTUAL,",
+        "  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL,",
+        "  `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,",
+        "  `event_name` AS JSON_VALUE(`raw_value`, '$.event_name'),",
+        "  `user_id` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.user_id') AS BIGINT),",
+        "  `city_id` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.city_id') AS INT),",
+        "  `platform` AS JSON_VALUE(`raw_value`, '$.platform'),",
+        "  `session_id` AS JSON_VALUE(`raw_value`, '$.session_id'),",
+        "  `timestamp_ms` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.timestamp_ms') AS BIGINT),",
+        "  `bid_amount` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.bid_amount') AS DOUBLE),",
+        "  `event_time` AS TO_TIMESTAMP_LTZ(TRY_CAST(JSON_VALUE(`raw_value`, '$.timestamp_ms') AS BIGINT), 3),",
+        "  `dead_letter_reason` AS CASE",
+    ]
+    assert head.endswith("  END,\n  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)")
+    assert options == """\
   'connector' = 'kafka',
   'topic' = 'bid-events',
   'properties.bootstrap.servers' = '127.0.0.1:9092',
   'properties.group.id' = 'flink-bid-consumer',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'json',
-  'json.fail-on-missing-field' = 'false',
-  'json.ignore-parse-errors' = 'true'
+  'format' = 'raw',
+  'raw.charset' = 'UTF-8'
 )"""
 
 
-def test_bounded_stops_at_latest_offsets_and_fail_policy_is_explicit():
-    kafka = dataclasses.replace(LOCAL_KAFKA, on_malformed="fail")
-    ddl = render_source_ddl(bid_topic(), kafka, bounded=True)
-    assert "'scan.bounded.mode' = 'latest-offset'" in ddl
-    assert "'json.ignore-parse-errors' = 'false'" in ddl
+def test_dead_letter_reasons_in_order_of_checks():
+    reason = reason_expression(bid_topic(), 1000).splitlines()
+    assert reason[1:5] == [
+        "    WHEN `raw_value` IS NULL THEN 'no value'",
+        "    WHEN CHAR_LENGTH(`raw_value`) > 1000 THEN 'too large: more than 1000 characters'",
+        "    WHEN NOT (`raw_value` IS JSON OBJECT) THEN 'not a JSON object'",
+        "    WHEN JSON_VALUE(`raw_value`, '$.timestamp_ms') IS NULL THEN 'missing required field timestamp_ms'",
+    ]
+    assert ("    WHEN JSON_VALUE(`raw_value`, '$.user_id') IS NOT NULL AND "
+            "TRY_CAST(JSON_VALUE(`raw_value`, '$.user_id') AS BIGINT) IS NULL THEN 'field user_id is not BIGINT'") in reason
+    assert not any("is not STRING" in line for line in reason)  # any JSON scalar is a valid STRING
+
+
+def test_not_null_fields_are_required():
+    topic = dataclasses.replace(bid_topic(), schema=(("user_id", "BIGINT NOT NULL"), ("timestamp_ms", "BIGINT")))
+    assert "WHEN JSON_VALUE(`raw_value`, '$.user_id') IS NULL THEN 'missing required field user_id'" in \
+        reason_expression(topic, 10)
+    assert "`user_id` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.user_id') AS BIGINT)" in render_source_ddl(topic, LOCAL_KAFKA, False)
+
+
+def test_pipelines_read_the_good_records_view():
+    assert render_good_records_view(bid_topic()) == (
+        "CREATE TEMPORARY VIEW `default_catalog`.`default_database`.`kafka_bid_events` AS\n"
+        "SELECT `event_name`, `user_id`, `city_id`, `platform`, `session_id`, `timestamp_ms`, `bid_amount`, `event_time`\n"
+        "FROM `default_catalog`.`default_database`.`kafka_bid_events_records`\n"
+        "WHERE `dead_letter_reason` IS NULL")
+
+
+def test_bounded_stops_at_latest_offsets():
+    assert "'scan.bounded.mode' = 'latest-offset'" in render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=True)
+    assert "scan.bounded.mode" not in render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=False)
 
 
 def test_msk_iam_uses_sasl_ssl_and_the_iam_login_module():
@@ -98,8 +131,8 @@ def test_catalogs():
 def test_plan_has_one_source_per_topic_in_use_and_one_insert_per_pipeline():
     plan = build_plan(load_project(), LOCAL_KAFKA, LOCAL_CATALOG, bounded=True)
     used = {t for p in load_project().pipelines for t in p.topics}
-    assert len(plan.source_ddl) == len(used)
-    assert [p.name for p in plan.pipelines] == [p.name for p in load_project().pipelines]
+    assert len(plan.source_ddl) == 2 * len(used)  # records table + good-records view per topic
+    assert [p.name for p in plan.pipelines] == [p.name for p in load_project().pipelines] + ["dead_letters"]
     raw = next(p for p in plan.pipelines if p.name == "bid_events_raw")
     assert raw.insert_sql.startswith("INSERT INTO `iceberg`.`sink`.`bid_events_raw` (`event_name`, `user_id`")
     assert "FROM `default_catalog`.`default_database`.`kafka_bid_events`" in raw.insert_sql
