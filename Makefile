@@ -8,7 +8,7 @@ JAR := target/pyflink-dependencies.jar
 STAMP := $(VENV)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install jar kafka kafka-stop demo test dry-run clean
+.PHONY: help install jar zip kafka kafka-stop demo test dry-run clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -29,6 +29,9 @@ $(JAR): pom.xml assembly/assembly.xml $(shell find src -name '*.java')
 	mvn -B -q package
 	touch $@
 
+zip: jar  ## refresh the deployable zip from the current Python code and config (~7 s)
+	mvn -B -q antrun:run@python-packages assembly:single@managed-flink-zip
+
 kafka: install  ## start the local broker and create the topics of config/topics.yaml
 	scripts/kafka_local.sh start
 	scripts/kafka_local.sh create-topics
@@ -47,7 +50,7 @@ demo: install jar  ## fresh broker + warehouse, sample events, the job (bounded)
 dry-run: install jar  ## print the DDL and the optimized plan (no Kafka, no warehouse)
 	$(PY) streaming_job.py --dry-run
 
-test: install jar  ## every test (starts the local broker if needed)
+test: install jar zip  ## every test (starts the local broker if needed)
 	$(PY) -m pytest -q tests
 
 clean:  ## remove build output and local state (broker data, warehouse)

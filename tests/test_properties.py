@@ -33,7 +33,7 @@ def test_shipped_properties_are_local_defaults():
 
 def test_run_options_name_the_job_and_the_jar():
     run = shipped_groups()["kinesis.analytics.flink.run.options"]
-    assert run == {"python": "streaming_job.py", "jarfile": "lib/pyflink-dependencies.jar"}
+    assert run == {"python": "streaming_job.py", "jarfile": "lib/pyflink-dependencies.jar", "pyFiles": "lib/python"}
 
 
 def test_locate_order(tmp_path):
