@@ -1,109 +1,326 @@
-"""Produce sample bid events to Kafka (minimal generator: bid events only, deterministic).
+"""Produce realistic, correlated sample events to the Kafka topics of config/topics.yaml.
 
-Messages are JSON matching the bid_events schema of config/topics.yaml, keyed by user_id.
-Every delivery is confirmed; the exit code is 1 if any message was not delivered.
+Users with several sessions each: bids inside the sessions (cities, platforms, amounts),
+user actions interleaved with them, orders after some sessions; JSON matching each topic's
+schema, keyed by user_id, deterministic for a seed. Local broker (plaintext) or MSK (IAM).
+The generator itself lives in the samplegen package; this is its command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
-import random
+import os
 import sys
-from collections import Counter
-from dataclasses import dataclass, field
+import time
 from pathlib import Path
 from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common.config import load_project  # noqa: E402
-from common.errors import ConfigError  # noqa: E402
-from common.properties import load_settings  # noqa: E402
+from common.config import CONFIG_DIR, ProjectConfig, load_project, parse_duration_ms  # noqa: E402
+from common.errors import ConfigError, did_you_mean  # noqa: E402
+from common.properties import APP_DIR, load_settings  # noqa: E402
+from samplegen.faults import MALFORMED_KINDS, FaultKnobs, Faults  # noqa: E402
+from samplegen.kafka_io import (AUTH_MODES, DeliveryReport, KafkaSink, Target, client_config,  # noqa: E402,F401
+                                produce, resolve_region)
+from samplegen.model import START_MS, EventModel, ModelOptions  # noqa: E402
+from samplegen.runner import FileSink, RunOptions, build_manifest, log_summary, run  # noqa: E402
+
+__all__ = ["bid_events", "produce", "DeliveryReport", "main"]  # bid_events/produce: the tests' helpers
 
 log = logging.getLogger("sample_gen")
 
-CITIES = (1, 2, 3, 4, 5, 7, 11, 13)
-PLATFORMS = ("android", "ios", "web")
-EVENT_NAMES = ("bid_placed", "bid_raised", "bid_won")
-START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+EXIT_OK, EXIT_NOT_DELIVERED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_COUNT = 1000
+DEFAULT_MANIFEST = APP_DIR / ".local" / "sample_gen" / "manifest.json"
 
+EPILOG = f"""\
+event time:
+  Events follow a simulated timeline from --start (default 2026-01-01T00:00:00Z, so the
+  same seed gives byte-identical events); --sessions sets how many sessions run at once
+  (about 0.1 events per session per second of event time). --rate only paces sending.
+
+faults (fractions of the records sent, all 0 by default; one fault per record at most):
+  --out-of-order F  event time 1 ms .. max_out_of_orderness (topics.yaml) behind the newest
+                    one already sent to that topic: out of order, but within the watermark
+  --late F          event time more than max_out_of_orderness behind (by 1 s .. --late-by
+                    more): behind the watermark, a watermark-based job drops them
+  --malformed F     bad JSON, a wrong type (text in a non-string column) or a missing field.
+                    With --count, exactly round(count * F) records get each fault (spread at
+                    random); with --duration, one in every 1/F.
+
+targets:
+  kafka.bootstrap.servers and kafka.auth (none | iam) come from the runtime properties, as
+  for streaming_job.py (--properties, $APP_PROPERTIES_FILE, the managed path, or
+  ./application_properties.json; $KAFKA_BOOTSTRAP_SERVERS and $KAFKA_AUTH override), then
+  --bootstrap-servers and --auth (the environment, whose overlay may rename topics, too).
+  auth iam: SASL_SSL + OAUTHBEARER with a token signed by aws-msk-iam-sasl-signer-python from
+  the default AWS credential chain (or --aws-profile, --role-arn); region from --region,
+  $AWS_REGION, $AWS_DEFAULT_REGION, or the MSK broker host name.
+
+output:
+  Progress on stderr (a live bar on a terminal, a log line every --log-every s otherwise),
+  then a summary. The manifest (JSON: per-topic sent/delivered/malformed/late/out-of-order
+  counts, per-partition counts, event-time range, seed, knobs, target) is written to
+  --manifest (default {DEFAULT_MANIFEST.relative_to(APP_DIR)}; '-' for stdout).
+
+exit codes:
+  0 every record delivered (confirmed by the broker), 1 some not delivered, 2 bad
+  configuration or arguments, 130 stopped by Ctrl-C/SIGTERM (after flushing; the manifest
+  is still written). Ctrl-C once stops and flushes; twice gives up flushing.
+
+examples:
+  sample_gen.py --count 2000                              # all topics, local broker
+  sample_gen.py --duration 60 --rate 500 --topics bid_events user_events
+  sample_gen.py --count 10000 --malformed 0.01 --late 0.02 --out-of-order 0.05
+  sample_gen.py --properties msk.json --auth iam --region eu-west-1 --count 100000
+  sample_gen.py --count 5 --dry-run --manifest -          # print records, no Kafka
+"""
+
+
+# --- kept for the tests and callers of the minimal generator ---------------------------------------
 
 def bid_events(count: int, seed: int, start_ms: int = START_MS, users: int = 50) -> Iterator[dict]:
-    """`count` bid events, one every 0-60 s of event time, from a seeded random stream."""
-    rng = random.Random(seed)
-    ts = start_ms
-    for i in range(count):
-        ts += rng.randint(0, 60_000)
-        user_id = rng.randint(1, users)
-        yield {
-            "event_name": rng.choice(EVENT_NAMES),
-            "user_id": user_id,
-            "city_id": rng.choice(CITIES),
-            "platform": rng.choice(PLATFORMS),
-            "session_id": f"s-{user_id}-{(ts - start_ms) // 1_800_000}",
-            "timestamp_ms": ts,
-            "bid_amount": round(rng.lognormvariate(3.0, 1.0), 2),
-        }
+    """`count` bid events of one session at a time by `users` users, in event-time order, from `seed`."""
+    project = load_project()
+    model = EventModel(list(project.topics.values()), ModelOptions(seed=seed, start_ms=start_ms, users=users,
+                                                                   sessions=1), selected=["bid_events"])
+    for _, _, _, record in model.take(count):
+        yield record
 
 
-@dataclass
-class DeliveryReport:
-    """What the broker confirmed: delivered messages per partition, and failures."""
+# --- command line --------------------------------------------------------------------------------
 
-    per_partition: Counter = field(default_factory=Counter)
-    failed: int = 0
-
-    @property
-    def delivered(self) -> int:
-        return sum(self.per_partition.values())
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
+    return value
 
 
-def produce(bootstrap: str, topic: str, events: list[dict]) -> DeliveryReport:
-    """Send events keyed by user_id and wait for every delivery report."""
-    from confluent_kafka import Producer
+def _positive(kind: type):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} is not positive")
+        return value
+    return parse
 
-    report = DeliveryReport()
 
-    def on_delivery(err, msg) -> None:
-        if err is not None:
-            report.failed += 1
-            log.error("delivery failed: %s", err)
-        else:
-            report.per_partition[msg.partition()] += 1
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
 
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 20})
+
+def _duration_ms(text: str) -> int:
+    value = int(text) if text.isdigit() else parse_duration_ms(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration (e.g. 500 ms, 30s, 2 min)")
+    return value
+
+
+def _start_ms(text: str) -> int:
+    if text == "now":
+        return int(time.time() * 1000)
+    if text.lstrip("-").isdigit():
+        return int(text)
     try:
-        for event in events:
-            producer.produce(topic, key=str(event["user_id"]), value=json.dumps(event), on_delivery=on_delivery)
-            producer.poll(0)
-    finally:
-        report.failed += producer.flush(30)
-    return report
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not 'now', epoch millis or an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+def _property(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"'{text}' is not KEY=VALUE")
+    return key.strip(), value.strip()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = parser.add_argument_group("what to send")
+    amount = what.add_mutually_exclusive_group()
+    amount.add_argument("--count", type=_positive(int), help=f"number of records, all topics together "
+                        f"(default {DEFAULT_COUNT})")
+    amount.add_argument("--duration", type=_positive(float), metavar="SECONDS",
+                        help="send for this many seconds (wall clock) instead of a count")
+    what.add_argument("--rate", type=_non_negative, default=0, metavar="RECORDS_PER_S",
+                      help="steady sending rate; 0 (default): as fast as the broker takes them")
+    what.add_argument("--topics", nargs="+", metavar="KEY",
+                      help="only these topics (keys of topics.yaml or Kafka topic names; default: every enabled topic)")
+    what.add_argument("--seed", type=int, default=42, help="random seed: same seed, same events (default 42)")
+    what.add_argument("--start", type=_start_ms, default=START_MS, metavar="TIME",
+                      help="event time of the first session: ISO-8601 (UTC if no zone), epoch millis or 'now' "
+                           "(default 2026-01-01T00:00:00Z)")
+    what.add_argument("--users", type=_positive(int), default=ModelOptions.users,
+                      help=f"number of users (default {ModelOptions.users})")
+    what.add_argument("--sessions", type=_positive(int), default=ModelOptions.sessions,
+                      help=f"sessions running at the same time (default {ModelOptions.sessions})")
+    what.add_argument("--products", type=_positive(int), default=ModelOptions.products,
+                      help=f"products in the catalog (default {ModelOptions.products})")
+
+    faults = parser.add_argument_group("faults (see below)")
+    faults.add_argument("--out-of-order", type=_fraction, default=0.0, metavar="F",
+                        help="share of records out of order, within max_out_of_orderness")
+    faults.add_argument("--late", type=_fraction, default=0.0, metavar="F",
+                        help="share of records late, beyond max_out_of_orderness")
+    faults.add_argument("--late-by", type=_duration_ms, default=60_000, metavar="DURATION",
+                        help="late records are up to this much further behind than the bound (default 60s)")
+    faults.add_argument("--malformed", type=_fraction, default=0.0, metavar="F", help="share of malformed records")
+    faults.add_argument("--malformed-kinds", nargs="+", choices=MALFORMED_KINDS, default=list(MALFORMED_KINDS),
+                        help="which kinds of malformed records (default: all)")
+
+    where = parser.add_argument_group("where to send")
+    where.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
+    where.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml "
+                       "(and transformations.yaml)")
+    where.add_argument("--bootstrap-servers", help="override kafka.bootstrap.servers of the runtime properties")
+    where.add_argument("--auth", choices=AUTH_MODES, help="override kafka.auth: none (plaintext) or iam (MSK)")
+    where.add_argument("--region", help="AWS region for auth iam (default $AWS_REGION, $AWS_DEFAULT_REGION, "
+                                        "or the MSK host name)")
+    where.add_argument("--aws-profile", help="auth iam: sign with this AWS profile's credentials")
+    where.add_argument("--role-arn", help="auth iam: sign with credentials of this assumed role")
+    where.add_argument("-X", "--producer-property", type=_property, action="append", default=[],
+                       metavar="KEY=VALUE", help="extra librdkafka producer property (repeatable), "
+                                                 "e.g. -X compression.type=lz4")
+    where.add_argument("--dry-run", action="store_true",
+                       help="no Kafka: write records to stdout as JSON lines {topic, key, value}")
+
+    out = parser.add_argument_group("output")
+    out.add_argument("--manifest", default=str(DEFAULT_MANIFEST), metavar="PATH",
+                     help="where to write the manifest JSON ('-': stdout)")
+    out.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto",
+                     help="auto (default): a bar on a terminal, log lines otherwise")
+    out.add_argument("--log-every", type=_positive(float), default=10.0, metavar="SECONDS",
+                     help="seconds between progress log lines (default 10)")
+    out.add_argument("--flush-timeout", type=_positive(float), default=60.0, metavar="SECONDS",
+                     help="how long to wait for the last delivery reports (default 60)")
+    out.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    out.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    return parser.parse_args(argv)
+
+
+def setup_logging(args: argparse.Namespace, bar: bool):
+    """Log to stderr (through rich when a progress bar shares the terminal); the console, if any."""
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    console = None
+    if bar:
+        from rich.console import Console
+        from rich.logging import RichHandler
+
+        console = Console(stderr=True)
+        handler: logging.Handler = RichHandler(console=console, show_path=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    if not root.handlers:  # leave a host's logging (pytest, an embedding program) alone
+        root.addHandler(handler)
+        root.setLevel(level)
+    for name in ("sample_gen", "samplegen"):
+        logging.getLogger(name).setLevel(level)
+    return console
+
+
+def load_topics(config_dir: Path, environment: str | None) -> ProjectConfig:
+    """The project config as the job sees it: with the environment's overlay (topic names...), if any."""
+    if environment:
+        return load_project(config_dir, environment)
+    return load_project(config_dir)
+
+
+def _select_topics(requested: list[str] | None, topics: dict) -> list[str] | None:
+    if not requested:
+        return None
+    by_name = {t.topic_name: k for k, t in topics.items()}
+    keys = []
+    for item in (part for text in requested for part in text.split(",") if part):
+        if item in topics:
+            keys.append(item)
+        elif item in by_name:
+            keys.append(by_name[item])
+        else:
+            raise ConfigError("--topics", item, f"not a topic of topics.yaml{did_you_mean(item, topics)}",
+                              ", ".join(topics))
+    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     epilog="Exit codes: 0 all delivered, 1 some not delivered, 2 bad configuration.")
-    parser.add_argument("--count", type=int, default=1000, help="number of bid events (default 1000)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed: same seed, same events")
-    parser.add_argument("--bootstrap-servers", help="override kafka.bootstrap.servers of the runtime properties")
-    parser.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    mode = args.progress
+    if mode == "auto":
+        mode = "bar" if sys.stderr.isatty() else "log"
+    console = setup_logging(args, bar=(mode == "bar"))
     try:
         settings = load_settings(args.properties)
-        topic = load_project().topics["bid_events"].topic_name
-    except ConfigError as exc:
+        project = load_topics(args.config_dir, getattr(settings, "environment", None))
+        selected = _select_topics(args.topics, project.topics)
+        target = None
+        if not args.dry_run:
+            bootstrap = args.bootstrap_servers or settings.kafka.bootstrap_servers
+            auth = args.auth or settings.kafka.auth
+            region = resolve_region(args.region, os.environ, bootstrap) if auth == "iam" else args.region
+            target = Target(bootstrap, auth, region, args.aws_profile, args.role_arn,
+                            extra=tuple(args.producer_property))
+            config = client_config(target)
+    except (ConfigError, ValueError) as exc:
         log.error("bad configuration: %s", exc)
-        return 2
-    bootstrap = args.bootstrap_servers or settings.kafka.bootstrap_servers
-    events = list(bid_events(args.count, args.seed))
-    report = produce(bootstrap, topic, events)
-    log.info("produced %d bid events to %s at %s (per partition %s), %d not delivered",
-             report.delivered, topic, bootstrap, dict(report.per_partition), report.failed)
-    return 1 if report.failed else 0
+        return EXIT_BAD_CONFIG
+
+    count = None if args.duration else (args.count or DEFAULT_COUNT)
+    options = RunOptions(count=count, duration_s=args.duration, rate=args.rate or None, progress=mode,
+                         log_every_s=args.log_every, flush_timeout_s=args.flush_timeout)
+    model = EventModel(list(project.topics.values()),
+                       ModelOptions(seed=args.seed, start_ms=args.start, users=args.users, sessions=args.sessions,
+                                    products=args.products), selected)
+    knobs = FaultKnobs(out_of_order=args.out_of_order, late=args.late, late_by_ms=args.late_by,
+                       malformed=args.malformed, malformed_kinds=tuple(dict.fromkeys(args.malformed_kinds)))
+    faults = Faults(knobs, args.seed, count) if knobs.any else None
+    if args.dry_run:
+        sink = FileSink(sys.stdout)
+    else:
+        log.info("sending %s to %s (auth %s%s), topics %s", f"{count} records" if count else f"for {args.duration} s",
+                 target.bootstrap_servers, target.auth, f", region {target.region}" if target.region else "",
+                 ", ".join(p.topic_name for p in model.selected))
+        sink = KafkaSink(config)
+    outcome = run(model, faults, sink, options, console=console)
+    manifest = build_manifest(model, knobs, options, outcome,
+                              target.describe() if target else {"bootstrap_servers": None}, args.dry_run)
+    write_manifest(manifest, args.manifest)
+    log_summary(manifest)
+    if manifest["totals"]["not_delivered"]:
+        log.error("%d records were not delivered", manifest["totals"]["not_delivered"])
+        return EXIT_NOT_DELIVERED
+    return EXIT_INTERRUPTED if manifest["interrupted"] else EXIT_OK
+
+
+def write_manifest(manifest: dict, where: str) -> None:
+    text = json.dumps(manifest, indent=2) + "\n"
+    if where == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(where)
+    if path.exists() and not path.is_file():  # a device or a pipe (/dev/null, /dev/stderr): write in place
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")  # written whole, then renamed: never half a manifest
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    log.info("manifest: %s", path)
 
 
 if __name__ == "__main__":

@@ -1,35 +1,64 @@
-"""Load phase: config/topics.yaml + config/transformations.yaml -> immutable, checked objects.
+"""Load phase: config/topics.yaml + config/transformations.yaml (+ an overlay) -> checked objects.
 
 No PyFlink import and no network here: every error is found before Flink starts, and names
-the file, the key path and what would be valid.
+the file, the line, the key path, what was found and what would be valid.
+
+Environments: ``config/overlays/<env>.yaml`` may change, per topic, ``topic_name``,
+``consumer_group``, ``startup_mode`` and ``startup_timestamp_ms``; what it sets wins over
+topics.yaml. The environment comes from ``$APP_ENV``, else the runtime property ``app.env``
+(see common/properties.py); without one no overlay is read.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
-from common.errors import ConfigError, did_you_mean
+from common.errors import ConfigError, Origin, did_you_mean
+from common.flink_types import FlinkType, FlinkTypeError, parse_type, split_nullability  # noqa: F401 (re-exported)
+from common.sql_pipeline import (SOURCES_PREFIX, SqlDefinition, SqlText, SqlTransformer, allowed_placeholders,
+                                 placeholders, sql_text)
+from common.yaml_source import At, boolean, choice, found, items_of, mapping, read_yaml, string
+from transformations.base_transformer import BaseTransformer
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 TOPICS_FILE = "topics.yaml"
 TRANSFORMATIONS_FILE = "transformations.yaml"
+OVERLAYS_DIR = "overlays"
+TRANSFORMATIONS_PACKAGE = "transformations"
 
 STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENTIFIER_RULE = "letters, digits and _, not starting with a digit"
+KAFKA_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|sec|second|seconds|min|minute|minutes|h|hour|hours)\s*$")
-TIME_TYPES = ("BIGINT", "TIMESTAMP", "TIMESTAMP_LTZ")
-
-TOPIC_KEYS = {"topic_name": True, "consumer_group": True, "startup_mode": True,
-              "startup_timestamp_ms": False, "event_time": True, "schema": True}
-PIPELINE_KEYS = {"name": True, "enabled": False, "source_topic": True, "source_table": False,
-                 "additional_sources": False, "sink_table": True, "transformer_class": True,
-                 "description": False, "options": False}
+EVENT_TIME_ROOTS = ("BIGINT", "TIMESTAMP", "TIMESTAMP_LTZ")
 WATERMARK_EMIT = ("on-periodic", "on-event")
+EVENT_TIME_COLUMN = "event_time"
+# Columns every source table adds itself (common/kafka_sources.py), so no schema field may
+# take their names: name -> what it is.
+SOURCE_ADDED_COLUMNS = {
+    EVENT_TIME_COLUMN: "the event time computed from event_time.field",
+    "raw_value": "the record's raw value", "kafka_partition": "Kafka metadata", "kafka_offset": "Kafka metadata",
+    "kafka_timestamp": "Kafka metadata", "dead_letter_reason": "why a record is a dead letter",
+}
+TYPE_EXAMPLES = "e.g. STRING, BIGINT, DECIMAL(10, 2), TIMESTAMP(3), TIMESTAMP_LTZ(3), ARRAY<STRING>, ROW<a INT>"
+
+TOPIC_KEYS = {"topic_name": True, "consumer_group": True, "startup_mode": True, "startup_timestamp_ms": False,
+              "event_time": True, "schema": True, "enabled": False}
+OVERLAY_TOPIC_KEYS = {"topic_name": False, "consumer_group": False, "startup_mode": False,
+                      "startup_timestamp_ms": False}
+EVENT_TIME_KEYS = {"field": True, "max_out_of_orderness": True, "emit": False}
+CLASS_ROUTE_KEYS = ("transformer_class", "options")
+SQL_ROUTE_KEYS = ("sql", "sql_file", "view_sql", "sink_schema", "partition_by", "primary_key")
+PIPELINE_KEYS = {"name": True, "enabled": False, "source_topic": True, "source_table": False,
+                 "additional_sources": False, "sink_table": True, "description": False,
+                 **{k: False for k in CLASS_ROUTE_KEYS + SQL_ROUTE_KEYS}}
 
 
 @dataclass(frozen=True)
@@ -37,7 +66,7 @@ class EventTime:
     """Which field carries event time and how late events may arrive (the watermark delay)."""
 
     field: str
-    field_type: str
+    field_type: str  # canonical: BIGINT, TIMESTAMP(p), TIMESTAMP_LTZ(p) (+ NOT NULL)
     max_out_of_orderness_ms: int
     emit: str = "on-periodic"  # "on-event": a watermark after every record (exact, slower)
 
@@ -50,7 +79,8 @@ class TopicConfig:
     startup_mode: str
     startup_timestamp_ms: int | None
     event_time: EventTime
-    schema: tuple[tuple[str, str], ...]  # (column, Flink SQL type), in YAML order
+    schema: tuple[tuple[str, str], ...]  # (column, Flink SQL type as written), in YAML order
+    enabled: bool = True
 
     @property
     def source_table(self) -> str:
@@ -64,9 +94,11 @@ class PipelineConfig:
     source_topic: str
     additional_topics: tuple[str, ...]
     sink_table: str
-    transformer_class: str
+    transformer_class: str | None  # None: a SQL-only pipeline
     description: str
     options: Mapping[str, Any] = field(default_factory=dict)  # passed to the transformer
+    transformer: BaseTransformer | None = field(default=None, compare=False, repr=False)  # enabled ones
+    origin: Origin | None = None
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -78,6 +110,7 @@ class PipelineConfig:
 class ProjectConfig:
     topics: dict[str, TopicConfig]
     pipelines: tuple[PipelineConfig, ...]  # enabled ones only, in YAML order
+    environment: str | None = None  # the overlay applied, if any
 
     def topics_in_use(self) -> list[TopicConfig]:
         """Topics read by at least one enabled pipeline, in topics.yaml order."""
@@ -104,157 +137,371 @@ def parse_duration_ms(text: str) -> int | None:
     return value * 3_600_000
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), "(file)", "not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
-        raise ConfigError(str(path), where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+# --- names and types ---------------------------------------------------------------------------------
 
-
-def _check_keys(file: str, where: str, data: Any, allowed: dict[str, bool]) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ConfigError(file, where, f"expected a mapping, found {type(data).__name__}")
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(file, f"{where}.{key}", f"unknown key{did_you_mean(str(key), allowed)}",
-                              ", ".join(allowed))
-    for key, required in allowed.items():
-        if required and key not in data:
-            raise ConfigError(file, f"{where}.{key}", "missing required key")
-    return data
-
-
-def _string(file: str, where: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(file, where, f"expected a non-empty string, found {value!r}")
-    return value.strip()
-
-
-def _identifier(file: str, where: str, value: Any) -> str:
-    name = _string(file, where, value)
+def _identifier(at: At, value: Any = None) -> str:
+    """A name used in SQL (always quoted in generated SQL, so reserved words are fine)."""
+    name = string(at) if value is None else str(value)
     if not IDENTIFIER.match(name):
-        raise ConfigError(file, where, f"'{name}' is not a safe SQL identifier",
-                          "letters, digits and _, not starting with a digit")
+        raise at.error(f"'{name}' is not a safe SQL identifier", IDENTIFIER_RULE)
     return name
 
 
-def _event_time(file: str, where: str, data: Any, schema: dict[str, str]) -> EventTime:
-    _check_keys(file, where, data, {"field": True, "max_out_of_orderness": True, "emit": False})
-    emit = data.get("emit", "on-periodic")
-    if emit not in WATERMARK_EMIT:
-        raise ConfigError(file, f"{where}.emit", f"'{emit}' is not a watermark emit strategy", ", ".join(WATERMARK_EMIT))
-    column = _identifier(file, f"{where}.field", data["field"])
+def _flink_type(at: At) -> FlinkType:
+    if not isinstance(at.value, str) or not at.value.strip():
+        raise at.error(f"expected a Flink SQL type, found {found(at.value)}", TYPE_EXAMPLES)
+    try:
+        return parse_type(at.value)
+    except FlinkTypeError as exc:
+        raise at.error(f"'{at.value.strip()}' is not a Flink SQL type: {exc}", TYPE_EXAMPLES) from None
+
+
+def _schema(at: At, reserved: Mapping[str, str] | None = None) -> dict[str, FlinkType]:
+    """column: TYPE, in order; `reserved` maps names that may not be used to the reason."""
+    if not isinstance(at.value, dict) or not at.value:
+        raise at.error(f"expected a non-empty mapping of column: TYPE, found {found(at.value)}")
+    schema = {}
+    for column in at.value:
+        col_at = at.child(column)
+        if not isinstance(column, str):
+            raise col_at.error(f"column name {column!r} is not text (YAML reads on, off, yes, no as true/false "
+                               "and digits as numbers): quote it")
+        name = _identifier(col_at, column)
+        if reserved and name in reserved:
+            raise col_at.error(reserved[name])
+        schema[name] = _flink_type(col_at)
+    return schema
+
+
+def _columns(at: At, schema: Mapping[str, Any], what: str) -> tuple[str, ...]:
+    """A list of sink columns (partition_by, primary_key)."""
+    columns = []
+    for item in items_of(at, "column names"):
+        name = string(item)
+        if name not in schema:
+            raise item.error(f"'{name}' is not a column of the sink{did_you_mean(name, schema)}", ", ".join(schema))
+        if name in columns:
+            raise item.error(f"'{name}' is listed twice in {what}")
+        columns.append(name)
+    return tuple(columns)
+
+
+# --- topics ------------------------------------------------------------------------------------------
+
+def _event_time(at: At, schema: Mapping[str, FlinkType]) -> EventTime:
+    mapping(at, EVENT_TIME_KEYS)
+    emit_at = at.child("emit")
+    emit = choice(emit_at, WATERMARK_EMIT, "a watermark emit strategy") if emit_at.present else "on-periodic"
+    field_at = at.child("field")
+    column = _identifier(field_at)
     if column not in schema:
-        raise ConfigError(file, f"{where}.field", f"'{column}' is not in the schema{did_you_mean(column, schema)}",
-                          ", ".join(schema))
-    field_type = schema[column].upper()
-    if not field_type.startswith(TIME_TYPES):
-        raise ConfigError(file, f"{where}.field", f"'{column}' has type {schema[column]}, not a time type",
-                          "BIGINT (epoch millis), TIMESTAMP(p), TIMESTAMP_LTZ(p)")
-    delay = parse_duration_ms(data["max_out_of_orderness"])
+        raise field_at.error(f"'{column}' is not in the schema{did_you_mean(column, schema)}", ", ".join(schema))
+    if schema[column].root not in EVENT_TIME_ROOTS:
+        raise field_at.error(f"'{column}' has type {schema[column].text}, not a time type: no watermark possible",
+                             "BIGINT (epoch millis), TIMESTAMP(p), TIMESTAMP_LTZ(p)")
+    delay_at = at.child("max_out_of_orderness")
+    delay = parse_duration_ms(delay_at.value)
     if delay is None:
-        raise ConfigError(file, f"{where}.max_out_of_orderness",
-                          f"'{data['max_out_of_orderness']}' is not a duration", "e.g. 500 ms, 5s, 2 min, 1h")
-    return EventTime(field=column, field_type=field_type, max_out_of_orderness_ms=delay, emit=emit)
+        raise delay_at.error(f"'{delay_at.value}' is not a duration", "e.g. 500 ms, 5s, 2 min, 1h")
+    return EventTime(field=column, field_type=schema[column].text, max_out_of_orderness_ms=delay, emit=emit)
 
 
-def _topic(file: str, key: str, data: Any) -> TopicConfig:
-    where = f"kafka_topics.{key}"
-    _identifier(file, where, key)
-    data = _check_keys(file, where, data, TOPIC_KEYS)
-    schema_raw = data["schema"]
-    if not isinstance(schema_raw, dict) or not schema_raw:
-        raise ConfigError(file, f"{where}.schema", "expected a non-empty mapping of column: TYPE")
-    schema = {_identifier(file, f"{where}.schema.{c}", c): _string(file, f"{where}.schema.{c}", t)
-              for c, t in schema_raw.items()}
-    mode = _string(file, f"{where}.startup_mode", data["startup_mode"])
-    if mode not in STARTUP_MODES:
-        raise ConfigError(file, f"{where}.startup_mode", f"'{mode}' is not a startup mode{did_you_mean(mode, STARTUP_MODES)}",
-                          ", ".join(STARTUP_MODES))
-    ts = data.get("startup_timestamp_ms")
-    if mode == "timestamp" and not isinstance(ts, int):
-        raise ConfigError(file, f"{where}.startup_timestamp_ms", "required (epoch millis) when startup_mode is timestamp")
+def _topic(at: At, overlay: At | None) -> TopicConfig:
+    """One topic; a value the overlay sets wins over topics.yaml (and errors name the overlay)."""
+    key = _identifier(at, at.path[-1])
+    mapping(at, TOPIC_KEYS)
+
+    def setting(name: str) -> At:
+        return overlay.child(name) if overlay is not None and name in overlay.value else at.child(name)
+
+    topic_name = string(setting("topic_name"))
+    if not KAFKA_TOPIC_NAME.match(topic_name):
+        raise setting("topic_name").error(f"'{topic_name}' is not a valid Kafka topic name",
+                                          "letters, digits, '.', '_' and '-', at most 249 characters")
+    reserved = {c: f"'{c}' is a column the source adds itself ({what}): rename this field"
+                for c, what in SOURCE_ADDED_COLUMNS.items()}
+    schema = _schema(at.child("schema"), reserved)
+    mode = choice(setting("startup_mode"), STARTUP_MODES, "a startup mode")
+    ts_at = setting("startup_timestamp_ms")
+    if mode == "timestamp" and (not isinstance(ts_at.value, int) or isinstance(ts_at.value, bool) or ts_at.value < 0):
+        raise ts_at.error("startup_mode timestamp needs startup_timestamp_ms (epoch millis), "
+                          f"found {found(ts_at.value)}", "e.g. 1767225600000")
     return TopicConfig(
         key=key,
-        topic_name=_string(file, f"{where}.topic_name", data["topic_name"]),
-        consumer_group=_string(file, f"{where}.consumer_group", data["consumer_group"]),
+        topic_name=topic_name,
+        consumer_group=string(setting("consumer_group")),
         startup_mode=mode,
-        startup_timestamp_ms=ts if mode == "timestamp" else None,
-        event_time=_event_time(file, f"{where}.event_time", data["event_time"], schema),
-        schema=tuple(schema.items()),
+        startup_timestamp_ms=ts_at.value if mode == "timestamp" else None,
+        event_time=_event_time(at.child("event_time"), schema),
+        schema=tuple((c, at.child("schema").value[c].strip()) for c in schema),
+        enabled=boolean(at.child("enabled"), True),
     )
 
 
-def _pipeline(file: str, index: int, data: Any, topics: dict[str, TopicConfig]) -> PipelineConfig:
-    where = f"transformations[{index}]"
-    data = _check_keys(file, where, data, PIPELINE_KEYS)
-    name = _identifier(file, f"{where}.name", data["name"])
-    where = f"transformations[{index}] ({name})"
-    enabled = data.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise ConfigError(file, f"{where}.enabled", f"expected true or false, found {enabled!r}")
-    source_topic = _string(file, f"{where}.source_topic", data["source_topic"])
+def _overlay(config_dir: Path, environment: str | None, topic_keys: list[str]) -> dict[str, At]:
+    """topic key -> the overlay's settings for it (empty without an environment)."""
+    if not environment:
+        return {}
+    folder = config_dir / OVERLAYS_DIR
+    known = sorted(p.stem for p in folder.glob("*.yaml"))
+    path = folder / f"{environment}.yaml"
+    if not ENVIRONMENT_NAME.match(environment) or not path.is_file():
+        raise ConfigError(str(path), "(file)", f"no overlay for environment '{environment}' (from $APP_ENV or "
+                          f"the app.env property){did_you_mean(environment, known)}", ", ".join(known) or "none yet")
+    root = read_yaml(path)
+    if not root.present:
+        return {}
+    mapping(root, {"kafka_topics": False})
+    topics_at = root.child("kafka_topics")
+    if not topics_at.present:
+        return {}
+    overlays = {}
+    for key in topics_at.value:
+        if key not in topic_keys:
+            raise topics_at.child(key).error(
+                f"'{key}' is not a topic in {TOPICS_FILE}{did_you_mean(str(key), topic_keys)}", ", ".join(topic_keys))
+        mapping(topics_at.child(key), OVERLAY_TOPIC_KEYS)
+        overlays[key] = topics_at.child(key)
+    return overlays
+
+
+def _topics(config_dir: Path, environment: str | None) -> dict[str, TopicConfig]:
+    root = read_yaml(config_dir / TOPICS_FILE)
+    mapping(root, {"kafka_topics": True})
+    topics_at = root.child("kafka_topics")
+    if not isinstance(topics_at.value, dict) or not topics_at.value:
+        raise topics_at.error(f"expected a non-empty mapping of topic key: settings, found {found(topics_at.value)}")
+    overlays = _overlay(config_dir, environment, [str(k) for k in topics_at.value])
+    return {str(key): _topic(topics_at.child(key), overlays.get(str(key))) for key in topics_at.value}
+
+
+# --- pipelines ---------------------------------------------------------------------------------------
+
+def import_transformer(name: str, class_name: str, options: Mapping[str, Any], origin: Origin) -> BaseTransformer:
+    """Import transformations.<name> and instantiate the class; errors show the import error."""
+    module_name = f"{TRANSFORMATIONS_PACKAGE}.{name}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise origin.error(f"cannot import module {module_name}: {type(exc).__name__}: {exc}") from None
+        raise origin.error(f"cannot import module {module_name}: there is no transformations/{name}.py",
+                           f"a module transformations/{name}.py holding class {class_name}, "
+                           "or a SQL-only pipeline (sql: / sql_file:)") from None
+    except Exception as exc:  # a syntax error or a failing import inside the module
+        raise origin.error(f"cannot import module {module_name}: {type(exc).__name__}: {exc}") from None
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        found = [n for n, v in vars(module).items()
+                 if inspect.isclass(v) and issubclass(v, BaseTransformer) and v is not BaseTransformer]
+        raise origin.error(f"module {module_name} has no class {class_name}{did_you_mean(class_name, found)}",
+                           ", ".join(found) or "a BaseTransformer subclass")
+    if not (inspect.isclass(cls) and issubclass(cls, BaseTransformer)):
+        raise origin.error(f"{class_name} in {module_name} is not a BaseTransformer subclass "
+                           f"(found {type(cls).__name__} {cls!r})")
+    try:
+        return cls(options)
+    except Exception as exc:
+        raise origin.error(f"cannot create {class_name}(options): {type(exc).__name__}: {exc}") from None
+
+
+def _check_sink(schema_at: At, partition_at: At, key_at: At) -> tuple[dict[str, FlinkType], tuple[str, ...],
+                                                                      tuple[str, ...]]:
+    """Sink schema, partition columns and primary key: the same rules for both routes."""
+    schema = _schema(schema_at)
+    partition_by = _columns(partition_at, schema, "partition_by")
+    primary_key = _columns(key_at, schema, "primary_key")
+    missing = [c for c in partition_by if primary_key and c not in primary_key]
+    if missing:
+        raise key_at.error(f"the partition column(s) {', '.join(missing)} must be part of the primary key "
+                           "(Iceberg upserts need them in the equality fields)")
+    return schema, partition_by, primary_key
+
+
+def _class_transformer(at: At, name: str) -> BaseTransformer:
+    class_at = at.child("transformer_class")
+    class_name = _identifier(class_at)
+    options_at = at.child("options")
+    if options_at.present and not isinstance(options_at.value, dict):
+        raise options_at.error(f"expected a mapping, found {found(options_at.value)}")
+    transformer = import_transformer(name, class_name, options_at.value or {}, class_at.origin)
+
+    def returned(method: str) -> At:
+        """What the class declares, located at its transformer_class line."""
+        where = class_at.virtual(f"{at.label}: {class_name}.{method}()", None)
+        try:
+            value = getattr(transformer, method)()
+        except Exception as exc:
+            raise where.error(f"failed: {type(exc).__name__}: {exc}") from None
+        return class_at.virtual(where.label, value)
+
+    _check_sink(returned("get_sink_schema"), returned("get_partition_by"), returned("get_primary_key"))
+    return transformer
+
+
+def _sql(at: At, config_dir: Path) -> SqlText:
+    """The SELECT: inline `sql` or `sql_file` (relative to the config folder)."""
+    if at.child("sql").present and at.child("sql_file").present:
+        raise at.child("sql_file").error("give either sql or sql_file, not both")
+    if at.child("sql").present:
+        return _inline_sql(at.child("sql"))
+    file_at = at.child("sql_file")
+    path = config_dir / string(file_at)
+    if not path.is_file():
+        raise file_at.error(f"no file {path} (sql_file is relative to the config folder {config_dir})")
+    text = sql_text(path.read_text(encoding="utf-8"), str(path), 1)
+    if not text.text:
+        raise file_at.error(f"{path} is empty: expected a SELECT")
+    return text
+
+
+def _inline_sql(at: At) -> SqlText:
+    string(at)
+    return sql_text(at.value, at.doc.file, at.doc.text_first_line(at.path))
+
+
+def _check_placeholders(at: At, text: SqlText, allowed: list[str]) -> None:
+    for name, line in placeholders(text.text):
+        if name in allowed:
+            continue
+        where = Origin(text.file, at.label, text.file_line(line) or at.doc.line(at.path))
+        valid = ", ".join(f"{{{a}}}" for a in allowed)
+        if name.startswith(SOURCES_PREFIX):
+            topic = name[len(SOURCES_PREFIX):]
+            raise where.error(f"{{{name}}}: the pipeline does not read a topic '{topic}'"
+                              f"{did_you_mean(name, allowed)} (a topic read through {{sources.<key>}} must be "
+                              f"the source_topic or in additional_sources: {source_table_name(topic)})", valid)
+        hint = " ({view} is the view of view_sql: only sql can read it)" if name == "view" else ""
+        raise where.error(f"unknown placeholder {{{name}}}{did_you_mean(name, allowed)}{hint}", valid)
+
+
+def _sql_transformer(at: At, topics: tuple[str, ...], config_dir: Path) -> SqlTransformer:
+    select = _sql(at, config_dir)
+    view_at = at.child("view_sql")
+    view = _inline_sql(view_at) if view_at.present else None
+    _check_placeholders(at.child("sql" if at.child("sql").present else "sql_file"), select,
+                        allowed_placeholders(topics, with_view=view is not None))
+    if view:
+        _check_placeholders(view_at, view, allowed_placeholders(topics, with_view=False))
+    if not at.child("sink_schema").present:
+        raise at.child("sink_schema").error("missing: a SQL-only pipeline declares its sink columns (column: TYPE)")
+    schema, partition_by, primary_key = _check_sink(at.child("sink_schema"), at.child("partition_by"),
+                                                    at.child("primary_key"))
+    return SqlTransformer(SqlDefinition(
+        select=select,
+        view=view,
+        sink_schema=tuple((c, at.child("sink_schema").value[c].strip()) for c in schema),
+        partition_by=partition_by,
+        primary_key=primary_key,
+    ))
+
+
+def _route(at: At) -> str:
+    """'class' or 'sql': exactly one way of declaring the pipeline's query."""
+    data = at.value
+    has_class, has_sql = "transformer_class" in data, "sql" in data or "sql_file" in data
+    if has_class and has_sql:
+        raise at.child("sql" if "sql" in data else "sql_file").error(
+            "give either transformer_class (a Python class) or sql / sql_file (SQL-only), not both")
+    if not has_class and not has_sql:
+        raise at.child("transformer_class").error(
+            "missing: give transformer_class (a class in transformations/<name>.py) or sql / sql_file (SQL-only)")
+    wrong = [k for k in (SQL_ROUTE_KEYS if has_class else CLASS_ROUTE_KEYS) if k in data]
+    if wrong:
+        reason = ("the class declares these itself (get_sink_schema, get_partition_by, get_primary_key, "
+                  "get_view_sql)" if has_class else "options are handed to a transformer class; SQL has none")
+        raise at.child(wrong[0]).error(f"'{wrong[0]}' does not go with "
+                                       f"{'transformer_class' if has_class else 'sql'}: {reason}")
+    return "class" if has_class else "sql"
+
+
+def _source_topics(at: At, topics: dict[str, TopicConfig]) -> tuple[str, tuple[str, ...]]:
+    """The primary topic key and the additional ones (from source table names)."""
+    topic_at = at.child("source_topic")
+    source_topic = string(topic_at)
     if source_topic not in topics:
-        raise ConfigError(file, f"{where}.source_topic",
-                          f"'{source_topic}' is not a topic in {TOPICS_FILE}{did_you_mean(source_topic, topics)}",
-                          ", ".join(topics))
+        raise topic_at.error(f"'{source_topic}' is not a topic in {TOPICS_FILE}{did_you_mean(source_topic, topics)}",
+                             ", ".join(topics))
+    table_at = at.child("source_table")
+    if table_at.present and table_at.value != topics[source_topic].source_table:
+        raise table_at.error(f"'{table_at.value}' is not the source table of topic '{source_topic}'",
+                             topics[source_topic].source_table)
     tables = {t.source_table: k for k, t in topics.items()}
-    if "source_table" in data and data["source_table"] != topics[source_topic].source_table:
-        raise ConfigError(file, f"{where}.source_table",
-                          f"'{data['source_table']}' is not the source table of topic '{source_topic}'",
-                          topics[source_topic].source_table)
-    extra = data.get("additional_sources") or []
-    if not isinstance(extra, list):
-        raise ConfigError(file, f"{where}.additional_sources", "expected a list of source tables")
-    additional = []
-    for i, table in enumerate(extra):
+    additional: list[str] = []
+    for item in items_of(at.child("additional_sources"), "source tables (kafka_<topic key>)"):
+        table = string(item)
         if table not in tables:
-            raise ConfigError(file, f"{where}.additional_sources[{i}]",
-                              f"'{table}' is not a source table{did_you_mean(str(table), tables)}", ", ".join(tables))
+            raise item.error(f"'{table}' is not a source table{did_you_mean(table, tables)}", ", ".join(tables))
+        if tables[table] == source_topic or tables[table] in additional:
+            raise item.error(f"'{table}' is already a source of this pipeline")
         additional.append(tables[table])
-    description = data.get("description", "")
-    options = data.get("options") or {}
-    if not isinstance(options, dict):
-        raise ConfigError(file, f"{where}.options", f"expected a mapping, found {type(options).__name__}")
+    return source_topic, tuple(additional)
+
+
+def _pipeline(at: At, topics: dict[str, TopicConfig], config_dir: Path) -> PipelineConfig:
+    mapping(at, PIPELINE_KEYS)
+    name = _identifier(at.child("name"))
+    at = at.named(name)
+    enabled = boolean(at.child("enabled"), True)
+    source_topic, additional = _source_topics(at, topics)
+    sink_table = _identifier(at.child("sink_table"))
+    route = _route(at)
+    description = at.child("description").value
+    if description is not None and not isinstance(description, str):
+        raise at.child("description").error(f"expected text, found {found(description)}")
+    transformer = None
+    if route == "sql":
+        transformer = _sql_transformer(at, (source_topic, *additional), config_dir)
+    if enabled:
+        disabled = [k for k in (source_topic, *additional) if not topics[k].enabled]
+        if disabled:
+            raise at.child("source_topic").error(
+                f"reads topic(s) {', '.join(disabled)}, disabled in {TOPICS_FILE} (enabled: false): "
+                "the pipeline has no enabled source", "enable the topic or disable this pipeline")
+        if route == "class":
+            transformer = _class_transformer(at, name)
     return PipelineConfig(
         name=name,
         enabled=enabled,
         source_topic=source_topic,
-        additional_topics=tuple(additional),
-        sink_table=_identifier(file, f"{where}.sink_table", data["sink_table"]),
-        transformer_class=_identifier(file, f"{where}.transformer_class", data["transformer_class"]),
-        description=str(description),
-        options=options,
+        additional_topics=additional,
+        sink_table=sink_table,
+        transformer_class=at.child("transformer_class").value if route == "class" else None,
+        description=description or "",
+        options=at.child("options").value or {},
+        transformer=transformer,
+        origin=at.origin,
     )
 
 
-def load_project(config_dir: Path = CONFIG_DIR) -> ProjectConfig:
-    """Read and check both YAML files; return the enabled pipelines and all topics."""
-    topics_path = config_dir / TOPICS_FILE
-    tf_path = config_dir / TRANSFORMATIONS_FILE
-    raw_topics = _check_keys(str(topics_path), "(top level)", _read_yaml(topics_path), {"kafka_topics": True})
-    if not isinstance(raw_topics["kafka_topics"], dict) or not raw_topics["kafka_topics"]:
-        raise ConfigError(str(topics_path), "kafka_topics", "expected a non-empty mapping of topic key: settings")
-    topics = {key: _topic(str(topics_path), key, data) for key, data in raw_topics["kafka_topics"].items()}
-
-    file = str(tf_path)
-    raw = _check_keys(file, "(top level)", _read_yaml(tf_path), {"transformations": True})
-    if not isinstance(raw["transformations"], list) or not raw["transformations"]:
-        raise ConfigError(file, "transformations", "expected a non-empty list of pipelines")
-    pipelines = [_pipeline(file, i, data, topics) for i, data in enumerate(raw["transformations"])]
+def _check_across(pipelines: list[tuple[At, PipelineConfig]], topics: dict[str, TopicConfig]) -> None:
+    """Unique names and sinks; sinks named unlike sources."""
+    sources = {t.source_table: k for k, t in topics.items()}
     owner: dict[tuple[str, str], str] = {}  # (key, value) -> first pipeline using it
-    for i, p in enumerate(pipelines):
+    for at, p in pipelines:
+        if p.sink_table in sources:
+            raise at.child("sink_table").error(
+                f"'{p.sink_table}' is the name of the source table of topic '{sources[p.sink_table]}'; "
+                "choose another sink name")
         for key, value in (("name", p.name), ("sink_table", p.sink_table)):
             if (key, value) in owner:
-                raise ConfigError(file, f"transformations[{i}].{key}",
-                                  f"'{value}' is already used by pipeline '{owner[(key, value)]}'")
+                what = "two pipelines cannot write one table" if key == "sink_table" else "names must be unique"
+                raise at.child(key).error(f"'{value}' is already used by pipeline '{owner[(key, value)]}': {what}")
             owner[(key, value)] = p.name
-    enabled = tuple(p for p in pipelines if p.enabled)
+
+
+def load_project(config_dir: Path = CONFIG_DIR, environment: str | None = None) -> ProjectConfig:
+    """Read and check topics.yaml (+ overlays/<environment>.yaml) and transformations.yaml."""
+    config_dir = Path(config_dir)
+    topics = _topics(config_dir, environment)
+    root = read_yaml(config_dir / TRANSFORMATIONS_FILE)
+    mapping(root, {"transformations": True})
+    list_at = root.child("transformations")
+    if not isinstance(list_at.value, list) or not list_at.value:
+        raise list_at.error(f"expected a non-empty list of pipelines, found {found(list_at.value)}")
+    pipelines = [(at, _pipeline(at, topics, config_dir)) for at in list_at.items()]
+    _check_across(pipelines, topics)
+    enabled = tuple(p for _, p in pipelines if p.enabled)
     if not enabled:
-        raise ConfigError(file, "transformations", "every pipeline is disabled: the job would do nothing",
-                          "set enabled: true on at least one")
-    return ProjectConfig(topics=topics, pipelines=enabled)
+        raise list_at.error("every pipeline is disabled: the job would do nothing", "set enabled: true on at least one")
+    return ProjectConfig(topics=topics, pipelines=enabled, environment=environment)

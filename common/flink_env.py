@@ -45,8 +45,11 @@ def hadoop_classpath() -> str:
                       "build them with `mvn package`, or set HADOOP_CLASSPATH")
 
 
-def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = False):
-    """A streaming TableEnvironment in UTC with exactly-once checkpoints (or a batch one)."""
+def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = False, restore_from: str | None = None):
+    """A streaming TableEnvironment in UTC with exactly-once checkpoints (or a batch one).
+
+    ``restore_from``: a checkpoint or savepoint folder the job resumes from (local runs).
+    """
     if not settings.managed:
         # Must be set before the first PyFlink call starts the gateway JVM.
         os.environ["HADOOP_CLASSPATH"] = hadoop_classpath()
@@ -64,6 +67,12 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
         config.set("parallelism.default", str(settings.flink.parallelism))
         config.set("execution.checkpointing.interval", settings.flink.checkpoint_interval)
         config.set("execution.checkpointing.mode", "EXACTLY_ONCE")
+        config.set("execution.checkpointing.dir", settings.flink.checkpoint_dir)
+        # Keep the last checkpoint when the job is cancelled or killed, so it can resume.
+        config.set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+        if restore_from:
+            config.set("execution.state-recovery.path", restore_from)
+            log.info("restoring from %s", restore_from)
     log.info("TableEnvironment ready (managed=%s, parallelism=%s, checkpoint every %s)",
              settings.managed, settings.flink.parallelism, settings.flink.checkpoint_interval)
     return t_env

@@ -1,27 +1,34 @@
 """Render phase: config + runtime settings -> every SQL statement of the job, as text.
 
 Pure apart from importing the transformer modules: the same input gives the same SQL, and
-tests read it without a JVM.
+tests read it without a JVM. Each pipeline's transformer comes from the load phase (a class
+from transformations/ or a SqlTransformer for a SQL-only pipeline): both render the same way.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from common.catalog_manager import render_catalog_ddl
-from common.config import TRANSFORMATIONS_FILE, PipelineConfig, ProjectConfig, TopicConfig
-from common.errors import ConfigError
+from common.config import TRANSFORMATIONS_FILE, Origin, PipelineConfig, ProjectConfig, TopicConfig, import_transformer
 from common.iceberg_sinks import render_sink_ddl, sink_ref
 from common.dead_letters import (DEAD_LETTER_PIPELINE, DEAD_LETTER_TABLE, render_dead_letter_ddl,
                                  render_dead_letter_insert)
 from common.kafka_sources import SOURCE_CATALOG, SOURCE_DATABASE, render_good_records_view, render_source_ddl, source_ref
 from common.properties import CatalogSettings, KafkaSettings
 from common.sql import qualified
+from common.sql_pipeline import SqlText, SqlTransformer
 from transformations.base_transformer import BaseTransformer, SourceTables
 
-TRANSFORMATIONS_PACKAGE = "transformations"
+
+@dataclass(frozen=True)
+class Query:
+    """One SQL text of a pipeline as the planner gets it, and where it was written (for errors)."""
+
+    kind: str  # "SELECT" or "view"
+    sql: str
+    written: SqlText | None = None  # SQL-only pipelines: the YAML / .sql file and line
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,9 @@ class PipelinePlan:
     sink_ddl: str
     insert_sql: str
     primary_key: tuple[str, ...]
+    sink_schema: tuple[tuple[str, str], ...] = ()  # as declared: the plan check compares the query with it
+    queries: tuple[Query, ...] = ()  # the view (if any), then the SELECT
+    origin: Origin | None = None  # the pipeline's entry in transformations.yaml
 
 
 @dataclass(frozen=True)
@@ -48,55 +58,65 @@ class JobPlan:
 
 
 def load_transformer(pipeline: PipelineConfig) -> BaseTransformer:
-    """Import transformations.<name> and instantiate the configured class."""
-    module_name = f"{TRANSFORMATIONS_PACKAGE}.{pipeline.name}"
-    key = f"{pipeline.name}.transformer_class"
+    """Import transformations.<name> and instantiate the configured class (the load phase does
+    this for every enabled pipeline; here for a PipelineConfig built some other way)."""
+    origin = pipeline.origin or Origin(TRANSFORMATIONS_FILE, f"{pipeline.name}.transformer_class")
+    return import_transformer(pipeline.name, pipeline.transformer_class or "", pipeline.options, origin)
+
+
+def _render(pipeline: PipelineConfig, what: str, method: Callable[[], Any]) -> Any:
+    """A transformer's answer; its exception becomes an error naming the pipeline, before Flink starts."""
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(TRANSFORMATIONS_FILE, key, f"cannot import module {module_name}: {exc}",
-                          f"a module transformations/{pipeline.name}.py") from None
-    cls = getattr(module, pipeline.transformer_class, None)
-    if cls is None:
-        found = [n for n, v in vars(module).items()
-                 if inspect.isclass(v) and issubclass(v, BaseTransformer) and v is not BaseTransformer]
-        raise ConfigError(TRANSFORMATIONS_FILE, key,
-                          f"module {module_name} has no class {pipeline.transformer_class}",
-                          ", ".join(found) or "a BaseTransformer subclass")
-    if not (inspect.isclass(cls) and issubclass(cls, BaseTransformer)):
-        raise ConfigError(TRANSFORMATIONS_FILE, key, f"{pipeline.transformer_class} is not a BaseTransformer subclass")
-    return cls(pipeline.options)
+        return method()
+    except Exception as exc:
+        origin = pipeline.origin or Origin(TRANSFORMATIONS_FILE, pipeline.name)
+        raise origin.error(f"{what} failed: {type(exc).__name__}: {exc}") from None
 
 
 def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSettings, bounded: bool) -> JobPlan:
     """Sources for the topics in use, one sink and one INSERT per enabled pipeline."""
     topics = project.topics_in_use()
     refs = {t.key: source_ref(t) for t in topics}
-    pipelines = []
-    for p in project.pipelines:
-        transformer = load_transformer(p)
-        sink = sink_ref(catalog.name, catalog.namespace, p.sink_table)
-        sources = SourceTables(primary_topic=p.source_topic, by_topic={k: refs[k] for k in p.topics},
-                               view=qualified(SOURCE_CATALOG, SOURCE_DATABASE, f"{p.name}_input"))
-        view_sql = transformer.get_view_sql(sources)
-        primary_key = tuple(transformer.get_primary_key())
-        pipelines.append(PipelinePlan(
-            name=p.name,
-            sink_table=p.sink_table,
-            sink_path=f"{catalog.name}.{catalog.namespace}.{p.sink_table}",
-            view_ddl=f"CREATE TEMPORARY VIEW {sources.view} AS\n{view_sql.strip()}" if view_sql else None,
-            sink_ddl=render_sink_ddl(catalog.name, catalog.namespace, p.sink_table,
-                                     list(transformer.get_sink_schema().items()),
-                                     transformer.get_partition_by(), primary_key),
-            insert_sql=transformer.get_transformation_sql(sources, sink),
-            primary_key=primary_key,
-        ))
+    pipelines = [render_pipeline(p, catalog, refs) for p in project.pipelines]
     pipelines.append(dead_letter_pipeline(catalog, topics))
     return JobPlan(
         catalog_ddl=tuple(render_catalog_ddl(catalog)),
         source_ddl=tuple(ddl for t in topics
                          for ddl in (render_source_ddl(t, kafka, bounded), render_good_records_view(t))),
         pipelines=tuple(pipelines),
+    )
+
+
+def render_pipeline(p: PipelineConfig, catalog: CatalogSettings, refs: dict[str, str]) -> PipelinePlan:
+    """The view, sink DDL and INSERT of one pipeline (refs: topic key -> source table)."""
+    transformer = p.transformer or load_transformer(p)
+    if p.sink_table == DEAD_LETTER_TABLE:
+        raise (p.origin or Origin(TRANSFORMATIONS_FILE, p.name)).error(
+            f"sink_table '{DEAD_LETTER_TABLE}' is the job's own dead-letter table: choose another name")
+    name = type(transformer).__name__
+    sink = sink_ref(catalog.name, catalog.namespace, p.sink_table)
+    sources = SourceTables(primary_topic=p.source_topic, by_topic={k: refs[k] for k in p.topics},
+                           view=qualified(SOURCE_CATALOG, SOURCE_DATABASE, f"{p.name}_input"))
+    view_sql = _render(p, f"{name}.get_view_sql()", lambda: transformer.get_view_sql(sources))
+    select_sql = _render(p, f"{name}.get_select_sql()", lambda: transformer.get_select_sql(sources))
+    insert_sql = _render(p, f"{name}.get_transformation_sql()",
+                         lambda: transformer.get_transformation_sql(sources, sink))
+    schema = tuple(transformer.get_sink_schema().items())  # checked by the load phase
+    primary_key = tuple(transformer.get_primary_key())
+    written = transformer.definition if isinstance(transformer, SqlTransformer) else None
+    queries = (Query("view", view_sql.strip(), written and written.view),) if view_sql else ()
+    return PipelinePlan(
+        name=p.name,
+        sink_table=p.sink_table,
+        sink_path=f"{catalog.name}.{catalog.namespace}.{p.sink_table}",
+        view_ddl=f"CREATE TEMPORARY VIEW {sources.view} AS\n{view_sql.strip()}" if view_sql else None,
+        sink_ddl=render_sink_ddl(catalog.name, catalog.namespace, p.sink_table, list(schema),
+                                 transformer.get_partition_by(), primary_key),
+        insert_sql=insert_sql,
+        primary_key=primary_key,
+        sink_schema=schema,
+        queries=(*queries, Query("SELECT", select_sql.strip(), written and written.select)),
+        origin=p.origin,
     )
 
 

@@ -6,6 +6,11 @@ The managed service writes the application's property groups to
 in order: ``--properties FILE``, then ``$APP_PROPERTIES_FILE``, then the managed path if it
 exists, then the local file. Only the managed path means "managed" (the service then
 supplies the jar and runs the job; locally we set ``pipeline.jars`` and wait).
+
+Precedence: an environment variable of ENV_OVERRIDES wins over the file. One property,
+``app.env`` (``$APP_ENV``), names the environment whose overlay ``config/overlays/<env>.yaml``
+the load phase applies over topics.yaml (topic names, consumer groups, startup modes; see
+common/config.py); unset means no overlay. The sink namespace is ``iceberg.namespace``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ RUN_OPTIONS = "kinesis.analytics.flink.run.options"
 KAFKA = "kafka"
 ICEBERG = "iceberg"
 FLINK = "flink"
+APP = "app"
 
 # Environment variables that override one property each (group, key).
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -37,6 +43,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "ICEBERG_NAMESPACE": (ICEBERG, "namespace"),
     "FLINK_CHECKPOINT_INTERVAL": (FLINK, "checkpoint.interval"),
     "FLINK_PARALLELISM": (FLINK, "parallelism"),
+    "APP_ENV": (APP, "env"),
+    "FLINK_CHECKPOINT_DIR": (FLINK, "checkpoint.dir"),
 }
 
 KAFKA_AUTH_MODES = ("none", "iam")
@@ -69,6 +77,7 @@ class CatalogSettings:
 class FlinkSettings:
     checkpoint_interval: str
     parallelism: int
+    checkpoint_dir: str  # local runs: file URI where checkpoints are kept (retained on cancel/kill)
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class RuntimeSettings:
     kafka: KafkaSettings
     catalog: CatalogSettings
     flink: FlinkSettings
+    environment: str | None = None  # selects config/overlays/<environment>.yaml
 
 
 def locate(explicit: str | None = None, env: Mapping[str, str] = os.environ) -> tuple[Path, bool]:
@@ -156,6 +166,11 @@ def _warehouse(catalog_type: str, value: str, file: str) -> str:
             raise ConfigError(file, f"{ICEBERG}.warehouse", f"'{value}' is not a table bucket ARN",
                               "arn:aws:s3tables:<region>:<account>:bucket/<name>")
         return value
+    return _local_uri(value)
+
+
+def _local_uri(value: str) -> str:
+    """A file URI; a relative path is relative to the application folder."""
     if value.startswith("file:"):
         return value
     path = Path(value)
@@ -184,7 +199,9 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
         flink=FlinkSettings(
             checkpoint_interval=_get(groups, file, FLINK, "checkpoint.interval", "30s"),
             parallelism=_positive_int(groups, file, FLINK, "parallelism", "1"),
+            checkpoint_dir=_local_uri(_get(groups, file, FLINK, "checkpoint.dir", ".local/checkpoints")),
         ),
+        environment=groups.get(APP, {}).get("env", "").strip() or None,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import time
 
 from common.changelog_check import check_changelog
@@ -11,14 +12,23 @@ from common.job_plan import JobPlan
 
 log = logging.getLogger(__name__)
 
-_JAVA_ERROR = re.compile(r"(org\.apache\.flink\.[\w.]*(?:Exception|Error)): (.*)")
+# A Flink exception and its whole message, up to the Java stack ("\tat ...") or the parser's
+# long "Was expecting one of" list. Messages span lines: a sink mismatch lists both schemas.
+_JAVA_ERROR = re.compile(r"(org\.apache\.flink\.[\w.$]*(?:Exception|Error)): (.*?)(?=\n\s+at |\nWas expecting|\Z)",
+                         re.S)
+_ANY_JAVA_ERROR = re.compile(r"^: ([\w.$]+(?:Exception|Error)): (.*)$", re.M)  # py4j's ": java.lang.X: ..." line
 
 
 def java_message(exc: Exception) -> str:
-    """The first Flink exception line of a py4j error, not the whole Java stack."""
+    """The first Flink exception of a py4j error with its full message (parse and validation
+    errors carry "line N, column M"), not the Java stack. Generic wrappers such as
+    java.lang.RuntimeException are skipped: the first Flink exception is the one that explains;
+    without one, the Java exception py4j reports."""
     text = str(exc)
-    match = _JAVA_ERROR.search(text)
-    return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}" if match else text.splitlines()[0]
+    match = _JAVA_ERROR.search(text) or _ANY_JAVA_ERROR.search(text)
+    if match:
+        return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2).strip()}"
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
 def create_tables(t_env, plan: JobPlan) -> None:
@@ -52,8 +62,14 @@ def explain(t_env, plan: JobPlan) -> str:
     return checked_statement_set(t_env, plan)[1]
 
 
-def execute(t_env, plan: JobPlan, wait: bool) -> None:
-    """Submit the job; locally wait until it ends (a bounded run) or is cancelled."""
+def execute(t_env, plan: JobPlan, wait: bool, drain_on_stop: bool = False, savepoint_dir: str | None = None) -> None:
+    """Submit the job; locally, wait until it ends or is stopped.
+
+    A local run stops on SIGTERM / Ctrl-C with a savepoint: ``drain_on_stop`` first advances
+    event time to the end, so every open window and session is emitted (use it when the
+    input is complete); otherwise windows stay open in the savepoint, to resume with
+    ``--restore``.
+    """
     stmt_set, _ = checked_statement_set(t_env, plan)
     started = time.monotonic()
     result = stmt_set.execute()
@@ -61,6 +77,49 @@ def execute(t_env, plan: JobPlan, wait: bool) -> None:
     job_id = job_client.get_job_id() if job_client else "?"
     log.info("submitted job %s with %d pipeline(s): %s", job_id, len(plan.pipelines),
              ", ".join(p.name for p in plan.pipelines))
-    if wait:
-        result.wait()
-        log.info("job %s finished in %.1f s", job_id, time.monotonic() - started)
+    if not wait:
+        return
+    # Poll the Java future: PyFlink's blocking wait cannot be interrupted by a signal, and the
+    # local mini cluster is gone (status calls fail) as soon as the job has ended.
+    execution = job_client._j_job_client.getJobExecutionResult()
+    with StopRequest() as stop:
+        while not execution.isDone():
+            if stop.requested and not stop.handled:
+                stop.handled = True
+                log.info("stopping job %s with a savepoint%s", job_id, " (draining windows)" if drain_on_stop else "")
+                log.info("savepoint written to %s", stop_with_savepoint(job_client, drain_on_stop, savepoint_dir))
+            time.sleep(0.2)
+    execution.get()  # raises if the job failed
+    log.info("job %s finished in %.1f s", job_id, time.monotonic() - started)
+
+
+def stop_with_savepoint(job_client, drain: bool, savepoint_dir: str | None) -> str:
+    """JobClient.stopWithSavepoint. PyFlink 2.2's wrapper still calls the two-argument Java
+    method Flink 2 removed, so this calls the Java client with the format type itself."""
+    from pyflink.java_gateway import get_gateway
+
+    canonical = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
+    return str(job_client._j_job_client.stopWithSavepoint(drain, savepoint_dir, canonical).get())
+
+
+class StopRequest:
+    """Turns SIGTERM / SIGINT into a flag the wait loop acts on (no Flink call in a handler)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.handled = False
+        self._previous: dict = {}
+
+    def _on_signal(self, signum, _frame) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        self.requested = True
+
+    def __enter__(self) -> "StopRequest":
+        self._previous = {s: signal.signal(s, self._on_signal) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)

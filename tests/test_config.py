@@ -1,5 +1,6 @@
 """Load phase: the YAML contract, and errors that name the file, the key and what is valid."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,71 @@ def test_yaml_syntax_error_gives_the_line(tmp_path):
     (tmp_path / "topics.yaml").write_text("kafka_topics:\n  bid_events: [\n")
     with pytest.raises(ConfigError, match=r"topics.yaml: line \d+, column \d+: not valid YAML"):
         load_project(tmp_path)
+
+
+# --- environments: config/overlays/<env>.yaml over topics.yaml, chosen by $APP_ENV / app.env ---
+
+PROD_OVERLAY = """\
+kafka_topics:
+  bid_events:
+    topic_name: prod.bid-events
+    consumer_group: prod-flink-bid
+  order_events:
+    startup_mode: timestamp
+    startup_timestamp_ms: 1767225600000
+"""
+
+
+def with_overlay(tmp_path: Path) -> Path:
+    config_dir = write_config(tmp_path)
+    (config_dir / "overlays").mkdir()
+    (config_dir / "overlays" / "prod.yaml").write_text(PROD_OVERLAY)
+    return config_dir
+
+
+def test_overlay_wins_over_topics_yaml_for_its_environment_only(tmp_path):
+    config_dir = with_overlay(tmp_path)
+    base, prod = load_project(config_dir), load_project(config_dir, environment="prod")
+    assert (base.topics["bid_events"].topic_name, base.topics["bid_events"].consumer_group) == \
+           ("bid-events", "flink-bid-consumer")
+    assert (prod.topics["bid_events"].topic_name, prod.topics["bid_events"].consumer_group) == \
+           ("prod.bid-events", "prod-flink-bid")
+    assert (prod.topics["order_events"].startup_mode, prod.topics["order_events"].startup_timestamp_ms) == \
+           ("timestamp", 1767225600000)
+    assert prod.topics["user_events"] == base.topics["user_events"]  # not in the overlay: unchanged
+    assert prod.topics["bid_events"].schema == base.topics["bid_events"].schema
+    assert (base.environment, prod.environment) == (None, "prod")
+
+
+def test_environment_is_app_env_over_the_app_env_property(tmp_path):
+    from common.properties import LOCAL_PROPERTIES, load_settings, read_groups
+
+    groups = read_groups(LOCAL_PROPERTIES)
+    groups["app"] = {"env": "staging"}
+    props = tmp_path / "props.json"
+    props.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()]))
+    assert load_settings(str(props), env={}).environment == "staging"
+    assert load_settings(str(props), env={"APP_ENV": "prod"}).environment == "prod"
+    assert load_settings(str(LOCAL_PROPERTIES), env={}).environment is None  # no overlay by default
+
+
+def test_every_shipped_overlay_loads():
+    overlays = sorted((CONFIG_DIR / "overlays").glob("*.yaml"))
+    assert overlays
+    for overlay in overlays:
+        project = load_project(CONFIG_DIR, environment=overlay.stem)
+        assert project.topics["bid_events"].topic_name.startswith(f"{overlay.stem}.")
+
+
+def test_job_uses_the_overlay_and_the_namespace_of_its_environment(tmp_path, monkeypatch, capsys):
+    """The whole rule, through the CLI: APP_ENV picks the overlay (topics, groups); the namespace
+    is iceberg.namespace, which $ICEBERG_NAMESPACE overrides; the pipeline YAML is untouched."""
+    import streaming_job
+
+    config_dir = with_overlay(tmp_path)
+    monkeypatch.setenv("APP_ENV", "prod")
+    monkeypatch.setenv("ICEBERG_NAMESPACE", "prod_sink")
+    assert streaming_job.main(["--dry-run", "--config-dir", str(config_dir), "--only", "bid_events_raw"]) == 0
+    out = capsys.readouterr().out
+    assert "'topic' = 'prod.bid-events'" in out and "'properties.group.id' = 'prod-flink-bid'" in out
+    assert "CREATE TABLE IF NOT EXISTS `iceberg`.`prod_sink`.`bid_events_raw`" in out

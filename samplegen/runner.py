@@ -1,0 +1,273 @@
+"""The sending loop: count or duration, steady rate, progress, Ctrl-C, flush, and the manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol
+
+from samplegen.faults import FaultKnobs, Faults, dumps
+from samplegen.model import EventModel, TopicPlan
+
+log = logging.getLogger("samplegen")
+
+UTC = dt.timezone.utc
+MANIFEST_VERSION = 1
+
+
+class Sink(Protocol):
+    """Where records go: Kafka (samplegen.kafka_io.KafkaSink) or a file for --dry-run."""
+
+    def send(self, topic: str, key: bytes, value: bytes) -> None: ...
+    def poll(self, timeout: float) -> Any: ...
+    def flush(self, timeout_s: float) -> int: ...
+    def in_flight(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    count: int | None = 1000  # stop after this many records (None: see duration_s)
+    duration_s: float | None = None  # or stop after this many seconds of wall-clock time
+    rate: float | None = None  # records per second, steady; None: as fast as the broker takes them
+    progress: str = "log"  # bar (a live progress bar), log (a line every log_every_s), none
+    log_every_s: float = 10.0
+    flush_timeout_s: float = 60.0
+
+
+class StopRequest:
+    """First Ctrl-C (or SIGTERM): stop sending and flush. Second Ctrl-C: give up flushing."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopRequest":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: no handlers, Ctrl-C raises as usual
+                pass
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("stopping (%s): no more records; flushing what is in flight (Ctrl-C again to give up)",
+                    signal.Signals(signum).name)
+
+
+class Progress:
+    """A live bar on a terminal (rich), or a log line now and then, with rate and totals."""
+
+    def __init__(self, mode: str, options: RunOptions, tracker: Any, console: Any = None) -> None:
+        self.mode, self.options, self.tracker = mode, options, tracker
+        self.bar = None
+        self.last_log = time.monotonic()
+        if mode == "bar":
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+
+            self.bar = Bar(TextColumn("[bold]sending"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("{task.fields[rate]:>9,.0f}/s  delivered {task.fields[delivered]:,}"
+                                      "  failed {task.fields[failed]:,}"),
+                           TimeElapsedColumn(), TimeRemainingColumn(), console=console, refresh_per_second=5)
+            total = options.count if options.count is not None else options.duration_s
+            self.task = self.bar.add_task("send", total=total, rate=0.0, delivered=0, failed=0)
+            self.bar.start()
+
+    def update(self, sent: int, elapsed: float, final: bool = False) -> None:
+        now = time.monotonic()
+        interval = 0.1 if self.bar is not None else self.options.log_every_s
+        if self.mode == "none" or (not final and now - self.last_log < interval):
+            return
+        self.last_log = now
+        rate = sent / elapsed if elapsed > 0 else 0.0
+        delivered = self.tracker.delivered if self.tracker is not None else sent
+        failed = self.tracker.failed_total if self.tracker is not None else 0
+        if self.bar is not None:
+            done = sent if self.options.count is not None else min(elapsed, self.options.duration_s or 0)
+            self.bar.update(self.task, completed=done, rate=rate, delivered=delivered, failed=failed)
+        elif not final:
+            log.info("sent %d (%.0f/s), delivered %d, failed %d, %.0f s", sent, rate, delivered, failed, elapsed)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def run(model: EventModel, faults: Faults | None, sink: Sink, options: RunOptions,
+        console: Any = None) -> dict[str, Any]:
+    """Send records until the count or duration is reached (or a stop is requested); the outcome."""
+    stream: Iterator[tuple[TopicPlan, bytes, int, dict]] = iter(model)
+    if options.count is not None:
+        stream = itertools.islice(stream, options.count)
+    tracker = getattr(sink, "tracker", None)
+    progress = Progress(options.progress, options, tracker, console)
+    rate = options.rate or None
+    # Look at the clock, the rate and the progress every `check` records (often enough at low rates).
+    check = max(1, min(1000, int(rate / 50))) if rate else 1000
+    deadline = None
+    sent = 0
+    send, poll = sink.send, sink.poll
+    encode = faults.encode if faults is not None else None
+    started_wall = dt.datetime.now(UTC)
+    t0 = time.monotonic()
+    if options.duration_s is not None:
+        deadline = t0 + options.duration_s
+    interrupted = False
+    with StopRequest() as stop:
+        try:
+            next_check = check
+            for plan, key, ts, record in stream:
+                stats = plan.stats
+                if encode is None:
+                    value = dumps(record)
+                else:
+                    value, ts = encode(plan, ts, record)
+                send(plan.topic_name, key, value)
+                stats.sent += 1
+                stats.bytes += len(value)
+                if ts is not None:
+                    if ts < stats.min_ts:
+                        stats.min_ts = ts
+                    if ts > stats.max_ts:
+                        stats.max_ts = ts
+                sent += 1
+                if sent >= next_check:
+                    next_check = sent + check
+                    poll(0)
+                    now = time.monotonic()
+                    if rate:
+                        ahead = t0 + sent / rate - now
+                        while ahead > 0 and not stop.requested:
+                            poll(min(ahead, 0.1))
+                            ahead = t0 + sent / rate - time.monotonic()
+                        now = time.monotonic()
+                    progress.update(sent, now - t0)
+                    if stop.requested or (deadline is not None and now >= deadline):
+                        break
+            elapsed_sending = time.monotonic() - t0
+            interrupted = stop.requested
+            if sink.in_flight():
+                log.info("flushing %d messages in flight", sink.in_flight())
+            unconfirmed = sink.flush(options.flush_timeout_s)
+        except KeyboardInterrupt:
+            elapsed_sending = time.monotonic() - t0
+            interrupted = True
+            log.warning("gave up flushing")
+            unconfirmed = sink.in_flight()
+        finally:
+            progress.update(sent, time.monotonic() - t0, final=True)
+            progress.close()
+    elapsed = time.monotonic() - t0
+    return {"sent": sent, "unconfirmed": unconfirmed, "interrupted": interrupted, "started_at": started_wall,
+            "elapsed_s": elapsed, "sending_s": elapsed_sending, "tracker": tracker}
+
+
+def _iso(epoch_ms: int) -> str:
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def build_manifest(model: EventModel, knobs: FaultKnobs, options: RunOptions, outcome: dict[str, Any],
+                   target: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+    """The run's manifest: per-topic counts, event-time range, seed and knobs, delivery outcome."""
+    tracker = outcome["tracker"]
+    topics: dict[str, Any] = {}
+    for plan in model.selected:
+        s = plan.stats
+        delivered = tracker.delivered_to(plan.topic_name) if tracker is not None else s.sent
+        failed = tracker.failed[plan.topic_name] if tracker is not None else 0
+        topics[plan.key] = {
+            "topic": plan.topic_name, "sent": s.sent, "delivered": delivered, "failed": failed,
+            "not_delivered": s.sent - delivered,
+            "per_partition": ({str(p): n for (t, p), n in sorted(tracker.per_partition.items()) if t == plan.topic_name}
+                              if tracker is not None else {}),
+            "bytes": s.bytes, "malformed": s.malformed, "malformed_kinds": dict(sorted(s.malformed_kinds.items())),
+            "late": s.late, "out_of_order": s.out_of_order,
+            "event_time": ({"min_ms": s.min_ts, "max_ms": s.max_ts, "min": _iso(s.min_ts), "max": _iso(s.max_ts)}
+                           if s.max_ts >= s.min_ts else None),
+        }
+    sent = sum(t["sent"] for t in topics.values())
+    delivered = sum(t["delivered"] for t in topics.values())
+    lows = [t["event_time"]["min_ms"] for t in topics.values() if t["event_time"]]
+    highs = [t["event_time"]["max_ms"] for t in topics.values() if t["event_time"]]
+    opts = model.options
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "generator": "sample_gen",
+        "seed": opts.seed,
+        "started_at": outcome["started_at"].isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "elapsed_s": round(outcome["elapsed_s"], 3),
+        "sending_s": round(outcome["sending_s"], 3),
+        # until the last delivery report: comparable with Kafka's own producer-perf tool
+        "records_per_s": round(sent / outcome["elapsed_s"], 1) if outcome["elapsed_s"] > 0 else None,
+        "target": {**target, "dry_run": dry_run},
+        "knobs": {
+            "count": options.count, "duration_s": options.duration_s, "rate": options.rate,
+            "topics": [p.key for p in model.selected], "start_ms": opts.start_ms, "users": opts.users,
+            "sessions": opts.sessions, "products": opts.products, **knobs.as_dict(),
+        },
+        "topics": topics,
+        "totals": {
+            "sent": sent, "delivered": delivered, "not_delivered": sent - delivered,
+            "malformed": sum(t["malformed"] for t in topics.values()),
+            "late": sum(t["late"] for t in topics.values()),
+            "out_of_order": sum(t["out_of_order"] for t in topics.values()),
+            "bytes": sum(t["bytes"] for t in topics.values()),
+        },
+        "event_time": ({"min_ms": min(lows), "max_ms": max(highs), "min": _iso(min(lows)), "max": _iso(max(highs))}
+                       if lows else None),
+        "interrupted": outcome["interrupted"],
+        "complete": not outcome["interrupted"] and sent == delivered,
+    }
+
+
+def log_summary(manifest: dict[str, Any]) -> None:
+    """The final summary, one line per topic and one for the totals."""
+    for key, t in manifest["topics"].items():
+        span = f"{t['event_time']['min']} .. {t['event_time']['max']}" if t["event_time"] else "-"
+        log.info("%-14s %-28s sent %8d  delivered %8d  not delivered %d  malformed %d  late %d  out-of-order %d  "
+                 "event time %s", key, t["topic"], t["sent"], t["delivered"], t["not_delivered"], t["malformed"],
+                 t["late"], t["out_of_order"], span)
+    tot = manifest["totals"]
+    log.info("total: sent %d, delivered %d, not delivered %d in %.1f s (%s records/s), %.1f MB%s",
+             tot["sent"], tot["delivered"], tot["not_delivered"], manifest["elapsed_s"], manifest["records_per_s"],
+             tot["bytes"] / 1e6, " (interrupted)" if manifest["interrupted"] else "")
+
+
+class FileSink:
+    """--dry-run: one JSON line per record ({"topic", "key", "value"}) to a text stream; nothing to confirm."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.tracker = None
+
+    def send(self, topic: str, key: bytes, value: bytes) -> None:
+        text = value.decode("utf-8", "replace")
+        try:  # a record as a JSON object; a malformed one as a string
+            json.loads(text)
+        except ValueError:
+            text = dumps(text).decode()
+        self.stream.write('{"topic":%s,"key":%s,"value":%s}\n' % (dumps(topic).decode(), dumps(key.decode()).decode(),
+                                                                  text))
+
+    def poll(self, timeout: float) -> None:
+        return None
+
+    def flush(self, timeout_s: float) -> int:
+        self.stream.flush()
+        return 0
+
+    def in_flight(self) -> int:
+        return 0
