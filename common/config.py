@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from common.errors import ConfigError, Origin, did_you_mean
+from common.source_columns import EVENT_TIME_COLUMN, NESTED_TYPES, RESERVED
 from common.flink_types import FlinkType, FlinkTypeError, parse_type, split_nullability  # noqa: F401 (re-exported)
 from common.sql_pipeline import (SOURCES_PREFIX, SqlDefinition, SqlText, SqlTransformer, allowed_placeholders,
                                  placeholders, sql_text)
@@ -39,14 +40,7 @@ ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|sec|second|seconds|min|minute|minutes|h|hour|hours)\s*$")
 EVENT_TIME_ROOTS = ("BIGINT", "TIMESTAMP", "TIMESTAMP_LTZ")
 WATERMARK_EMIT = ("on-periodic", "on-event")
-EVENT_TIME_COLUMN = "event_time"
-# Columns every source table adds itself (common/kafka_sources.py), so no schema field may
-# take their names: name -> what it is.
-SOURCE_ADDED_COLUMNS = {
-    EVENT_TIME_COLUMN: "the event time computed from event_time.field",
-    "raw_value": "the record's raw value", "kafka_partition": "Kafka metadata", "kafka_offset": "Kafka metadata",
-    "kafka_timestamp": "Kafka metadata", "dead_letter_reason": "why a record is a dead letter",
-}
+SOURCE_ADDED_COLUMNS = RESERVED  # the records table adds these itself
 TYPE_EXAMPLES = "e.g. STRING, BIGINT, DECIMAL(10, 2), TIMESTAMP(3), TIMESTAMP_LTZ(3), ARRAY<STRING>, ROW<a INT>"
 
 TOPIC_KEYS = {"topic_name": True, "consumer_group": True, "startup_mode": True, "startup_timestamp_ms": False,
@@ -221,6 +215,11 @@ def _topic(at: At, overlay: At | None) -> TopicConfig:
     reserved = {c: f"'{c}' is a column the source adds itself ({what}): rename this field"
                 for c, what in SOURCE_ADDED_COLUMNS.items()}
     schema = _schema(at.child("schema"), reserved)
+    for column, flink_type in schema.items():
+        if flink_type.root in NESTED_TYPES:
+            raise at.child("schema").child(column).error(
+                f"{flink_type.text}: nested types are not parsed from JSON topics",
+                "a scalar type; for a nested value declare STRING and use JSON_VALUE / JSON_QUERY in the pipeline")
     mode = choice(setting("startup_mode"), STARTUP_MODES, "a startup mode")
     ts_at = setting("startup_timestamp_ms")
     if mode == "timestamp" and (not isinstance(ts_at.value, int) or isinstance(ts_at.value, bool) or ts_at.value < 0):

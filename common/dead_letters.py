@@ -12,7 +12,8 @@ from typing import Sequence
 
 from common.config import TopicConfig
 from common.iceberg_sinks import render_sink_ddl, sink_ref
-from common.kafka_sources import RAW_VALUE, REASON, records_table
+from common.kafka_sources import records_table
+from common.source_columns import RAW_VALUE, REASON
 from common.sql import literal, quote
 
 DEAD_LETTER_PIPELINE = "dead_letters"

@@ -15,22 +15,14 @@ reach a window.
 
 from __future__ import annotations
 
-import re
-
 from common.config import TopicConfig
+from common.flink_types import split_nullability
 from common.properties import KafkaSettings
+from common.source_columns import EVENT_TIME_COLUMN, METADATA_COLUMNS, RAW_VALUE, REASON
 from common.sql import interval, literal, qualified, quote, with_clause
 
 SOURCE_CATALOG = "default_catalog"
 SOURCE_DATABASE = "default_database"
-EVENT_TIME_COLUMN = "event_time"
-RAW_VALUE = "raw_value"
-REASON = "dead_letter_reason"
-METADATA_COLUMNS = (
-    ("kafka_partition", "INT", "partition"),
-    ("kafka_offset", "BIGINT", "offset"),
-    ("kafka_timestamp", "TIMESTAMP_LTZ(3)", "timestamp"),
-)
 
 # MSK with IAM: SASL over TLS, signed by the aws-msk-iam-auth library in the job's jar.
 MSK_IAM_OPTIONS = {
@@ -39,9 +31,6 @@ MSK_IAM_OPTIONS = {
     "properties.sasl.jaas.config": "software.amazon.msk.auth.iam.IAMLoginModule required;",
     "properties.sasl.client.callback.handler.class": "software.amazon.msk.auth.iam.IAMClientCallbackHandler",
 }
-
-_NOT_NULL = re.compile(r"\s+NOT\s+NULL\s*$", re.IGNORECASE)
-
 
 def records_table(topic: TopicConfig) -> str:
     """Every record of the topic, good or bad."""
@@ -53,19 +42,13 @@ def source_ref(topic: TopicConfig) -> str:
     return qualified(SOURCE_CATALOG, SOURCE_DATABASE, topic.source_table)
 
 
-def field_type(sql_type: str) -> tuple[str, bool]:
-    """'BIGINT NOT NULL' -> ('BIGINT', True): the type to parse into, and whether it is required."""
-    base = _NOT_NULL.sub("", sql_type)
-    return base.strip(), base != sql_type
-
-
 def _json_text(column: str) -> str:
     return f"JSON_VALUE({quote(RAW_VALUE)}, {literal('$.' + column)})"
 
 
 def parsed_expression(column: str, sql_type: str) -> str:
     """The field parsed from the raw JSON: NULL when missing, null or not convertible."""
-    base, _ = field_type(sql_type)
+    base, _ = split_nullability(sql_type)
     if base.upper() == "STRING":
         return _json_text(column)  # JSON_VALUE already returns STRING
     return f"TRY_CAST({_json_text(column)} AS {base})"
@@ -89,11 +72,11 @@ def reason_expression(topic: TopicConfig, max_chars: int) -> str:
         (f"NOT ({raw} IS JSON OBJECT)", "not a JSON object"),
     ]
     for column, sql_type in topic.schema:
-        _, required = field_type(sql_type)
+        _, required = split_nullability(sql_type)
         if required or column == topic.event_time.field:
             whens.append((f"{_json_text(column)} IS NULL", f"missing required field {column}"))
     for column, sql_type in topic.schema:
-        base, _ = field_type(sql_type)
+        base, _ = split_nullability(sql_type)
         if base.upper() != "STRING":  # any JSON scalar reads as a STRING
             whens.append((f"{_json_text(column)} IS NOT NULL AND {parsed_expression(column, sql_type)} IS NULL",
                           f"field {column} is not {base}"))

@@ -14,7 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from common.config import TopicConfig
-from common.kafka_sources import REASON, records_table, render_source_ddl
+from common.kafka_sources import records_table, render_source_ddl
+from common.source_columns import REASON
 from common.properties import KafkaSettings, RuntimeSettings
 from common.sql import literal, quote
 

@@ -541,3 +541,11 @@ def test_validate_cli_fails_with_exit_2_and_one_message(tmp_path):
     assert result.stdout == ""
     assert "'DOUBEL' is not a Flink SQL type: unknown type DOUBEL; did you mean 'DOUBLE'?" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_nested_types_are_refused_in_topic_schemas(tmp_path):
+    topics, pipes = edited(lambda t, p: t["user_events"]["schema"].update(tags="ARRAY<STRING>"))
+    message = load_error(write(tmp_path / "c", topics, pipes))
+    assert "topics.yaml:" in message
+    assert "kafka_topics.user_events.schema.tags: ARRAY<STRING>: nested types are not parsed from JSON topics" in message
+    assert "declare STRING and use JSON_VALUE / JSON_QUERY" in message
