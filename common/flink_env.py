@@ -68,6 +68,8 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
         config.set("execution.checkpointing.interval", settings.flink.checkpoint_interval)
         config.set("execution.checkpointing.mode", "EXACTLY_ONCE")
         config.set("execution.checkpointing.dir", settings.flink.checkpoint_dir)
+        if settings.flink.rest_port:
+            config.set("rest.port", str(settings.flink.rest_port))
         # Keep the last checkpoint when the job is cancelled or killed, so it can resume.
         config.set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
         if restore_from:

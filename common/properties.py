@@ -45,6 +45,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "FLINK_PARALLELISM": (FLINK, "parallelism"),
     "APP_ENV": (APP, "env"),
     "FLINK_CHECKPOINT_DIR": (FLINK, "checkpoint.dir"),
+    "FLINK_REST_PORT": (FLINK, "rest.port"),
 }
 
 KAFKA_AUTH_MODES = ("none", "iam")
@@ -78,6 +79,7 @@ class FlinkSettings:
     checkpoint_interval: str
     parallelism: int
     checkpoint_dir: str  # local runs: file URI where checkpoints are kept (retained on cancel/kill)
+    rest_port: int | None = None  # local runs: a fixed port for Flink's REST API (metrics, checkpoints)
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,10 @@ def _positive_int(groups: PropertyGroups, file: str, gid: str, key: str, default
     return int(value)
 
 
+def _optional_int(groups: PropertyGroups, file: str, gid: str, key: str) -> int | None:
+    return _positive_int(groups, file, gid, key, "") if groups.get(gid, {}).get(key) else None
+
+
 def _warehouse(catalog_type: str, value: str, file: str) -> str:
     if catalog_type == "s3tables":
         if not value.startswith("arn:aws:s3tables:"):
@@ -200,6 +206,7 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
             checkpoint_interval=_get(groups, file, FLINK, "checkpoint.interval", "30s"),
             parallelism=_positive_int(groups, file, FLINK, "parallelism", "1"),
             checkpoint_dir=_local_uri(_get(groups, file, FLINK, "checkpoint.dir", ".local/checkpoints")),
+            rest_port=_optional_int(groups, file, FLINK, "rest.port"),
         ),
         environment=groups.get(APP, {}).get("env", "").strip() or None,
     )
