@@ -8,7 +8,7 @@ JAR := target/pyflink-dependencies.jar
 STAMP := $(VENV)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install jar zip kafka kafka-stop demo test dry-run clean
+.PHONY: help install jar zip kafka kafka-stop demo test dry-run validate load-test clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -49,6 +49,12 @@ demo: install jar  ## fresh broker + warehouse, sample events, the job (bounded)
 
 dry-run: install jar  ## print the DDL and the optimized plan (no Kafka, no warehouse)
 	$(PY) streaming_job.py --dry-run
+
+validate: install jar  ## check config + SQL + plan of every pipeline, one line out (for CI)
+	$(PY) streaming_job.py --validate
+
+load-test: install jar  ## 5 minutes of steady traffic: consumer lag and checkpoint durations
+	$(PY) benchmarks/load_test.py --rate 10000 --duration 300
 
 test: install jar zip  ## every test (starts the local broker if needed)
 	$(PY) -m pytest -q tests
