@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from transformations.base_transformer import EVENT_DATE_UTC, EVENT_TIME_UTC, BaseTransformer, SourceTables
 from transformations.bid_events_aggregated import WINDOW_MS
+from transformations.bid_events_raw import BID_FIELD_LIST, BID_FIELDS
 
 
 class BidEventsLateTransformer(BaseTransformer):
@@ -16,12 +17,7 @@ class BidEventsLateTransformer(BaseTransformer):
 
     def get_sink_schema(self) -> dict[str, str]:
         return {
-            "event_name": "STRING",
-            "user_id": "BIGINT",
-            "city_id": "INT",
-            "platform": "STRING",
-            "session_id": "STRING",
-            "bid_amount": "DOUBLE",
+            **BID_FIELDS,
             "event_time": "TIMESTAMP(3)",
             "window_end": "TIMESTAMP(3)",
             "watermark_at_arrival": "TIMESTAMP(3)",
@@ -35,12 +31,7 @@ class BidEventsLateTransformer(BaseTransformer):
         window_end = f"TO_TIMESTAMP_LTZ(`timestamp_ms` - MOD(`timestamp_ms`, {WINDOW_MS}) + {WINDOW_MS}, 3)"
         return f"""
 SELECT
-  `event_name`,
-  `user_id`,
-  `city_id`,
-  `platform`,
-  `session_id`,
-  `bid_amount`,
+{BID_FIELD_LIST},
   {EVENT_TIME_UTC} AS `event_time`,
   CAST({window_end} AS TIMESTAMP(3)) AS `window_end`,
   CAST(CURRENT_WATERMARK(`event_time`) AS TIMESTAMP(3)) AS `watermark_at_arrival`,

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from common.sql import quote
 from transformations.base_transformer import (EVENT_DATE_UTC, EVENT_TIME_UTC, INGESTION_TIME_UTC, BaseTransformer,
                                               SourceTables)
+
+# The bid fields both bid tables copy as they are (bid_events_late reuses them).
+BID_FIELDS = {
+    "event_name": "STRING",
+    "user_id": "BIGINT",
+    "city_id": "INT",
+    "platform": "STRING",
+    "session_id": "STRING",
+    "bid_amount": "DOUBLE",
+}
+BID_FIELD_LIST = ",\n".join(f"  {quote(c)}" for c in BID_FIELDS)
 
 
 class BidEventsRawTransformer(BaseTransformer):
@@ -16,12 +28,7 @@ class BidEventsRawTransformer(BaseTransformer):
 
     def get_sink_schema(self) -> dict[str, str]:
         return {
-            "event_name": "STRING",
-            "user_id": "BIGINT",
-            "city_id": "INT",
-            "platform": "STRING",
-            "session_id": "STRING",
-            "bid_amount": "DOUBLE",
+            **BID_FIELDS,
             "event_time": "TIMESTAMP(3)",
             "ingestion_time": "TIMESTAMP(3)",
             "event_date": "DATE",
@@ -33,12 +40,7 @@ class BidEventsRawTransformer(BaseTransformer):
     def get_select_sql(self, sources: SourceTables) -> str:
         return f"""
 SELECT
-  `event_name`,
-  `user_id`,
-  `city_id`,
-  `platform`,
-  `session_id`,
-  `bid_amount`,
+{BID_FIELD_LIST},
   {EVENT_TIME_UTC} AS `event_time`,
   {INGESTION_TIME_UTC} AS `ingestion_time`,
   {EVENT_DATE_UTC} AS `event_date`
