@@ -58,11 +58,11 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
     mode = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
     t_env = TableEnvironment.create(mode)
     config = t_env.get_config()
-    config.set("table.local-time-zone", "UTC")
-    config.set("pipeline.name", job_name)
+    config.set("table.local-time-zone", "UTC")  # a table option: allowed on the managed service too
     if not settings.managed:
         # On the managed service, checkpointing and parallelism come from the application's
         # configuration and the jar from the jarfile run option.
+        config.set("pipeline.name", job_name)
         config.set("pipeline.jars", local_jar(settings).as_uri())
         config.set("parallelism.default", str(settings.flink.parallelism))
         config.set("execution.checkpointing.interval", settings.flink.checkpoint_interval)
