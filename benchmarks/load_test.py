@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common.logs import setup_logging  # noqa: E402
-from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, make_workspace  # noqa: E402
+from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace  # noqa: E402
 
 log = logging.getLogger("load_test")
 
@@ -51,12 +50,6 @@ class Sample:
 class Run:
     samples: list[Sample] = field(default_factory=list)
     checkpoint_ms: list[int] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def consumer_lag(topics: dict, admin, probe, ends_total: dict[str, int] | None = None) -> dict[str, int]:

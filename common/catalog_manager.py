@@ -16,8 +16,10 @@ S3TABLES_CATALOG_IMPL = "software.amazon.s3tables.iceberg.S3TablesCatalog"
 
 def catalog_options(catalog: CatalogSettings) -> dict[str, str]:
     if catalog.catalog_type == "s3tables":
-        return {"type": "iceberg", "catalog-impl": S3TABLES_CATALOG_IMPL, "warehouse": catalog.warehouse}
-    return {"type": "iceberg", "catalog-type": "hadoop", "warehouse": catalog.warehouse}
+        options = {"type": "iceberg", "catalog-impl": S3TABLES_CATALOG_IMPL, "warehouse": catalog.warehouse}
+    else:
+        options = {"type": "iceberg", "catalog-type": "hadoop", "warehouse": catalog.warehouse}
+    return {**options, **dict(catalog.options)}
 
 
 def render_catalog_ddl(catalog: CatalogSettings) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from common.errors import ConfigError, Origin, did_you_mean
-from common.source_columns import EVENT_TIME_COLUMN, NESTED_TYPES, RESERVED
+from common.source_columns import NESTED_TYPES, RESERVED
 from common.flink_types import FlinkType, FlinkTypeError, parse_type, split_nullability  # noqa: F401 (re-exported)
 from common.sql_pipeline import (SOURCES_PREFIX, SqlDefinition, SqlText, SqlTransformer, allowed_placeholders,
                                  placeholders, sql_text)

@@ -50,6 +50,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 
 KAFKA_AUTH_MODES = ("none", "iam")
 DEFAULT_MAX_RECORD_CHARS = "100000"
+CATALOG_OPTION = "option."
 CATALOG_TYPES = ("hadoop", "s3tables")
 
 PropertyGroups = dict[str, dict[str, str]]
@@ -72,6 +73,9 @@ class CatalogSettings:
     name: str
     warehouse: str  # hadoop: absolute file URI; s3tables: the table bucket ARN
     namespace: str
+    # Extra catalog options: each `option.<key>` of the iceberg group, e.g. option.client.region,
+    # or option.s3tables.endpoint / option.s3.endpoint to point the clients at another endpoint.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,8 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
             name=_get(groups, file, ICEBERG, "catalog.name", "iceberg"),
             warehouse=_warehouse(catalog_type, _get(groups, file, ICEBERG, "warehouse"), file),
             namespace=_get(groups, file, ICEBERG, "namespace"),
+            options=tuple(sorted((k.removeprefix(CATALOG_OPTION), v) for k, v in groups.get(ICEBERG, {}).items()
+                                 if k.startswith(CATALOG_OPTION))),
         ),
         flink=FlinkSettings(
             checkpoint_interval=_get(groups, file, FLINK, "checkpoint.interval", "30s"),

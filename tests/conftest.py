@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +46,8 @@ class JobWorkspace:
     topics: dict[str, str]  # topic key -> Kafka topic name
 
     def run_job(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        env = dict(os.environ, ICEBERG_WAREHOUSE=str(self.warehouse), KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
-                   **(env or {}))
+        env = {**os.environ, "ICEBERG_WAREHOUSE": str(self.warehouse), "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+               **(env or {})}
         return subprocess.run(
             [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(self.config_dir), *args],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S,
@@ -97,3 +101,42 @@ def assert_same_rows(actual: list[tuple], expected: list[tuple], rel: float = 1e
                 assert g == pytest.approx(w, rel=rel), f"{got} != {want}"
             else:
                 assert g == w, f"{got} != {want}"
+
+
+MOTO_START_TIMEOUT_S = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory) -> str:
+    """A real AWS API server (moto in server mode) on a free localhost port, for one test module."""
+    port = free_port()
+    log_file = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"moto_server exited with {process.returncode}:\n{log_file.read_text()}")
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
+            break
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"moto_server did not answer within {MOTO_START_TIMEOUT_S}s:\n{log_file.read_text()}")
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

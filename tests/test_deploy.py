@@ -16,11 +16,8 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -32,6 +29,7 @@ from botocore.stub import ANY, Stubber
 
 import deploy
 from common.properties import read_groups
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -40,46 +38,10 @@ BUCKET = "code-bucket-test"
 KEY = "flink/managed-flink-app.zip"
 SUBNETS = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]
 SECURITY_GROUPS = ["sg-0a1b2c3d4e5f60718"]
-MOTO_START_TIMEOUT_S = 30
 BUILT_ZIP = ROOT / "target" / "managed-flink-app.zip"
 
 
-# --- moto server --------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto_server(tmp_path_factory) -> str:
-    """moto_server on a free localhost port, up until the module's tests are done."""
-    port = free_port()
-    log_file = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"moto_server exited with {process.returncode}:\n{log_file.read_text()}")
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
-            break
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"moto_server did not answer within {MOTO_START_TIMEOUT_S}s:\n{log_file.read_text()}")
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+# --- moto server: the moto_server fixture of tests/conftest.py ------------------------------
 
 
 @pytest.fixture
