@@ -47,7 +47,7 @@ class Target:
 
 
 def region_from_bootstrap(bootstrap_servers: str) -> str | None:
-    """The AWS region in an MSK broker host name (b-1.x.y.c2.kafka.eu-west-1.amazonaws.com), if any."""
+    """The AWS region in an MSK broker host name (b-1.<cluster>.c2.kafka.<region>.amazonaws.com), if any."""
     match = MSK_REGION.search(bootstrap_servers)
     return match.group(1) if match else None
 

