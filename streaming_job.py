@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             try:
                 runner.execute(t_env, plan, wait=not settings.managed, drain_on_stop=args.bounded,
-                               savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints")
+                               savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints",
+                               # column names and types, which Flink's positional INSERT would accept
+                               pre_submit=lambda: plan_check.check_pipelines(t_env, plan, optimize=False))
             except Exception as exc:
                 plan_check.explain_failure(t_env, plan, exc)  # a ConfigError naming the pipeline, if it can
                 raise

@@ -6,6 +6,7 @@ import logging
 import re
 import signal
 import time
+from typing import Callable
 
 from common.changelog_check import check_changelog
 from common.job_plan import JobPlan
@@ -62,15 +63,18 @@ def explain(t_env, plan: JobPlan) -> str:
     return checked_statement_set(t_env, plan)[1]
 
 
-def execute(t_env, plan: JobPlan, wait: bool, drain_on_stop: bool = False, savepoint_dir: str | None = None) -> None:
+def execute(t_env, plan: JobPlan, wait: bool, drain_on_stop: bool = False, savepoint_dir: str | None = None,
+            pre_submit: Callable[[], None] | None = None) -> None:
     """Submit the job; locally, wait until it ends or is stopped.
 
     A local run stops on SIGTERM / Ctrl-C with a savepoint: ``drain_on_stop`` first advances
     event time to the end, so every open window and session is emitted (use it when the
     input is complete); otherwise windows stay open in the savepoint, to resume with
-    ``--restore``.
+    ``--restore``. ``pre_submit`` runs once the tables exist and the plan passed, before submit.
     """
     stmt_set, _ = checked_statement_set(t_env, plan)
+    if pre_submit:
+        pre_submit()
     started = time.monotonic()
     result = stmt_set.execute()
     job_client = result.get_job_client()

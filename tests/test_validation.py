@@ -5,6 +5,7 @@ catalog in this process (no Kafka, no warehouse)."""
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 import textwrap
@@ -549,3 +550,17 @@ def test_nested_types_are_refused_in_topic_schemas(tmp_path):
     assert "topics.yaml:" in message
     assert "kafka_topics.user_events.schema.tags: ARRAY<STRING>: nested types are not parsed from JSON topics" in message
     assert "declare STRING and use JSON_VALUE / JSON_QUERY" in message
+
+
+def test_a_real_run_refuses_misnamed_columns_before_submitting(tmp_path):
+    """Flink's INSERT maps the SELECT by position; the job checks names before it submits."""
+    swapped = sql_pipeline(sql="SELECT `product_id`, `order_id`, CAST(`event_time` AS DATE) AS `order_date`\n"
+                               "FROM {source}",
+                           sink_schema={"order_id": "STRING", "product_id": "STRING", "order_date": "DATE"})
+    config = sql_config(tmp_path, swapped)
+    env = dict(os.environ, ICEBERG_WAREHOUSE=str(tmp_path / "wh"), KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1")
+    result = subprocess.run([sys.executable, str(ROOT / "streaming_job.py"), "--bounded", "--config-dir", str(config)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "column 1: the SELECT names it 'product_id', the sink declares 'order_id'" in result.stderr
+    assert "submitted job" not in result.stderr
