@@ -7,11 +7,8 @@ is complete once its ``_metadata`` file exists (a killed job can leave a half-wr
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
-
-def local_path(uri: str) -> Path:
-    return Path(urlparse(uri).path) if uri.startswith("file:") else Path(uri)
+from common.properties import local_path
 
 
 def completed_checkpoints(checkpoint_dir: str) -> list[Path]:

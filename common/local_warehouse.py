@@ -6,18 +6,12 @@ job itself does not.
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlparse
-
-
-def warehouse_path(warehouse: str) -> Path:
-    """A local path from a file:// warehouse URI (or a plain path)."""
-    return Path(urlparse(warehouse).path) if warehouse.startswith("file:") else Path(warehouse)
+from common.properties import local_path
 
 
 def table_names(warehouse: str, namespace: str) -> list[str]:
     """Tables of a namespace: folders holding Iceberg metadata."""
-    folder = warehouse_path(warehouse) / namespace
+    folder = local_path(warehouse) / namespace
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if (p / "metadata" / "version-hint.text").is_file())
@@ -27,7 +21,7 @@ def open_table(warehouse: str, namespace: str, table: str):
     """The table at its current version (the Hadoop catalog's version-hint.text)."""
     from pyiceberg.table import StaticTable
 
-    metadata = warehouse_path(warehouse) / namespace / table / "metadata"
+    metadata = local_path(warehouse) / namespace / table / "metadata"
     version = (metadata / "version-hint.text").read_text(encoding="utf-8").strip()
     return StaticTable.from_metadata(str(metadata / f"v{version}.metadata.json"))
 

@@ -19,6 +19,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 from typing import Mapping
 
 from common.errors import ConfigError, did_you_mean
@@ -177,6 +178,11 @@ def _warehouse(catalog_type: str, value: str, file: str) -> str:
                               "arn:aws:s3tables:<region>:<account>:bucket/<name>")
         return value
     return _local_uri(value)
+
+
+def local_path(uri: str) -> Path:
+    """A local path from a file URI (or a plain path): the inverse of _local_uri."""
+    return Path(urlparse(uri).path) if uri.startswith("file:") else Path(uri)
 
 
 def _local_uri(value: str) -> str:

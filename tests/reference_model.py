@@ -13,6 +13,23 @@ from typing import Iterable
 HOUR_MS = 3_600_000
 UTC = dt.timezone.utc
 
+# The sink columns each reference function yields, in its tuple order (ingestion_time left out).
+RAW_COLUMNS = ["event_name", "user_id", "city_id", "platform", "session_id", "bid_amount", "event_time", "event_date"]
+LATE_COLUMNS = ["event_name", "user_id", "city_id", "platform", "session_id", "bid_amount", "event_time",
+                "window_end", "event_date"]
+HOURLY_AGG_COLUMNS = ["window_start", "window_end", "city_id", "platform", "total_bids", "unique_users",
+                      "avg_bid_amount", "max_bid_amount", "min_bid_amount", "window_date"]
+USER_EVENTS_COLUMNS = ["event_type", "user_id", "action", "event_time", "event_date", "event_hour", "metadata"]
+ORDER_COLUMNS = ["order_id", "user_id", "product_id", "quantity", "price", "total_amount", "order_time",
+                 "order_date", "price_category"]
+SESSION_COLUMNS = ["session_id", "user_id", "session_start", "session_end", "total_bids", "total_events",
+                   "platforms_used", "cities_accessed", "session_date"]
+
+
+def columns(rows: list[dict], names: list[str]) -> list[tuple]:
+    """Table rows (dicts) as tuples in the order of `names`, to compare with a reference."""
+    return [tuple(r[n] for n in names) for r in rows]
+
 
 def utc(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)

@@ -100,16 +100,10 @@ def test_three_kills_and_restores_lose_nothing_and_duplicate_nothing(tmp_path, k
         if final.poll() is None:
             os.killpg(final.pid, signal.SIGKILL)
 
-    raw = [tuple(r[n] for n in ("event_name", "user_id", "city_id", "platform", "session_id", "bid_amount",
-                                "event_time", "event_date")) for r in table(ws, "bid_events_raw")]
-    assert_same_rows(raw, ref.bid_events_raw(traffic.bid_events))
-    agg_names = ["window_start", "window_end", "city_id", "platform", "total_bids", "unique_users", "avg_bid_amount",
-                 "max_bid_amount", "min_bid_amount", "window_date"]
-    assert_same_rows([tuple(r[n] for n in agg_names) for r in table(ws, "bid_events_hourly_agg")],
+    assert_same_rows(ref.columns(table(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(traffic.bid_events))
+    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
                      ref.bid_events_hourly_agg(traffic.bid_events))
-    session_names = ["session_id", "user_id", "session_start", "session_end", "total_bids", "total_events",
-                     "platforms_used", "cities_accessed", "session_date"]
-    assert_same_rows([tuple(r[n] for n in session_names) for r in table(ws, "session_analytics")],
+    assert_same_rows(ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
                      ref.session_analytics(traffic.bid_events, traffic.user_events, 30 * 60_000))
     assert len(table(ws, "user_events_processed")) == len(traffic.user_events)
     assert len(table(ws, "order_events_enriched")) == len(traffic.order_events)

@@ -19,10 +19,6 @@ BOUND_MS = 5_000
 SESSION_GAP_MS = 30 * 60_000
 
 
-def columns(rows: list[dict], names: list[str]) -> list[tuple]:
-    return [tuple(r[n] for n in names) for r in rows]
-
-
 def produce_all(ws, topics: dict[str, list[dict]]) -> None:
     for key, events in topics.items():
         report = produce(ws.bootstrap, ws.topics[key], events)
@@ -73,16 +69,13 @@ def test_all_pipelines_ran_as_one_job(full_run):
 def test_bid_events_raw(full_run):
     traffic, ws, _, started = full_run
     rows = table(ws, "bid_events_raw")
-    names = ["event_name", "user_id", "city_id", "platform", "session_id", "bid_amount", "event_time", "event_date"]
-    assert_same_rows(columns(rows, names), ref.bid_events_raw(traffic.bid_events))
+    assert_same_rows(ref.columns(rows, ref.RAW_COLUMNS), ref.bid_events_raw(traffic.bid_events))
     assert all(r["ingestion_time"] >= started - dt.timedelta(seconds=1) for r in rows)
 
 
 def test_bid_events_hourly_agg(full_run):
     traffic, ws, _, _ = full_run
-    names = ["window_start", "window_end", "city_id", "platform", "total_bids", "unique_users", "avg_bid_amount",
-             "max_bid_amount", "min_bid_amount", "window_date"]
-    assert_same_rows(columns(table(ws, "bid_events_hourly_agg"), names), ref.bid_events_hourly_agg(traffic.bid_events))
+    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(traffic.bid_events))
 
 
 def test_nothing_is_late_when_disorder_stays_within_the_bound(full_run):
@@ -92,15 +85,12 @@ def test_nothing_is_late_when_disorder_stays_within_the_bound(full_run):
 
 def test_user_events_processed(full_run):
     traffic, ws, _, _ = full_run
-    names = ["event_type", "user_id", "action", "event_time", "event_date", "event_hour", "metadata"]
-    assert_same_rows(columns(table(ws, "user_events_processed"), names), ref.user_events_processed(traffic.user_events))
+    assert_same_rows(ref.columns(table(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS), ref.user_events_processed(traffic.user_events))
 
 
 def test_order_events_enriched(full_run):
     traffic, ws, _, _ = full_run
-    names = ["order_id", "user_id", "product_id", "quantity", "price", "total_amount", "order_time", "order_date",
-             "price_category"]
-    rows = columns(table(ws, "order_events_enriched"), names)
+    rows = ref.columns(table(ws, "order_events_enriched"), ref.ORDER_COLUMNS)
     assert_same_rows(rows, ref.order_events_enriched(traffic.order_events))
     edges = {(r[4], r[8]) for r in rows if r[4] in (99.99, 100.0, 499.99, 500.0)}
     assert edges == {(99.99, "LOW"), (100.0, "MEDIUM"), (499.99, "MEDIUM"), (500.0, "HIGH")}
@@ -108,9 +98,7 @@ def test_order_events_enriched(full_run):
 
 def test_session_analytics(full_run):
     traffic, ws, _, _ = full_run
-    names = ["session_id", "user_id", "session_start", "session_end", "total_bids", "total_events", "platforms_used",
-             "cities_accessed", "session_date"]
-    rows = columns(table(ws, "session_analytics"), names)
+    rows = ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS)
     assert_same_rows(rows, ref.session_analytics(traffic.bid_events, traffic.user_events, SESSION_GAP_MS))
     assert any(r[5] > 0 and r[4] > 0 for r in rows), "sessions must combine both topics"
 
@@ -126,13 +114,9 @@ def test_late_events_are_dropped_by_the_window_listed_and_kept_raw(tmp_path, kaf
     late = ref.late_bids(bids, BOUND_MS)
     assert 5 <= len(late) < len(bids) // 10
     late_rows = table(ws, "bid_events_hourly_agg_late")
-    late_names = ["event_name", "user_id", "city_id", "platform", "session_id", "bid_amount", "event_time",
-                  "window_end", "event_date"]
-    assert_same_rows(columns(late_rows, late_names), ref.bid_events_late(late))
+    assert_same_rows(ref.columns(late_rows, ref.LATE_COLUMNS), ref.bid_events_late(late))
     assert all(r["watermark_at_arrival"] >= r["window_end"] - dt.timedelta(milliseconds=1) for r in late_rows)
 
     on_time = [b for b in bids if b not in late]
-    names = ["window_start", "window_end", "city_id", "platform", "total_bids", "unique_users", "avg_bid_amount",
-             "max_bid_amount", "min_bid_amount", "window_date"]
-    assert_same_rows(columns(table(ws, "bid_events_hourly_agg"), names), ref.bid_events_hourly_agg(on_time))
+    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(on_time))
     assert len(table(ws, "bid_events_raw")) == len(bids)  # late events still land raw

@@ -55,5 +55,4 @@ def test_job_writes_to_s3_tables_through_the_production_catalog(workspace, moto_
         "s3.endpoint": moto_server, "s3.access-key-id": "testing", "s3.secret-access-key": "testing",
         "s3.region": REGION})
     rows = table.scan().to_arrow().to_pylist()
-    names = ["event_name", "user_id", "city_id", "platform", "session_id", "bid_amount", "event_time", "event_date"]
-    assert_same_rows([tuple(r[n] for n in names) for r in rows], ref.bid_events_raw(events))
+    assert_same_rows(ref.columns(rows, ref.RAW_COLUMNS), ref.bid_events_raw(events))

@@ -14,7 +14,7 @@ from common.config import load_project
 from common.errors import ConfigError
 from common.iceberg_sinks import render_sink_ddl
 from common.job_plan import JobPlan, PipelinePlan, build_plan
-from common.properties import CatalogSettings, KafkaSettings, load_settings
+from common.properties import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
