@@ -11,6 +11,7 @@ topics.yaml. The environment comes from ``$APP_ENV``, else the runtime property 
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import inspect
 import re
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from common.errors import ConfigError, Origin, did_you_mean
-from common.source_columns import NESTED_TYPES, RESERVED
+from common.source_columns import NESTED_TYPES, READABLE_TYPES, RESERVED, UNREADABLE_TYPES
 from common.flink_types import FlinkType, FlinkTypeError, parse_type, split_nullability  # noqa: F401 (re-exported)
 from common.sql_pipeline import (SOURCES_PREFIX, SqlDefinition, SqlText, SqlTransformer, allowed_placeholders,
                                  placeholders, sql_text)
@@ -47,7 +48,12 @@ TOPIC_KEYS = {"topic_name": True, "consumer_group": True, "startup_mode": True, 
               "event_time": True, "schema": True, "enabled": False}
 OVERLAY_TOPIC_KEYS = {"topic_name": False, "consumer_group": False, "startup_mode": False,
                       "startup_timestamp_ms": False}
-EVENT_TIME_KEYS = {"field": True, "max_out_of_orderness": True, "emit": False}
+EVENT_TIME_KEYS = {"field": True, "max_out_of_orderness": True, "emit": False, "valid_from": False,
+                   "valid_until": False}
+# Event times outside [valid_from, valid_until) are dead letters. The defaults catch the usual
+# unit mistakes in epoch fields: seconds (1970) and microseconds (year 50000+).
+DEFAULT_VALID_FROM = "2000-01-01T00:00:00Z"
+DEFAULT_VALID_UNTIL = "2100-01-01T00:00:00Z"
 CLASS_ROUTE_KEYS = ("transformer_class", "options")
 SQL_ROUTE_KEYS = ("sql", "sql_file", "view_sql", "sink_schema", "partition_by", "primary_key")
 PIPELINE_KEYS = {"name": True, "enabled": False, "source_topic": True, "source_table": False,
@@ -63,6 +69,8 @@ class EventTime:
     field_type: str  # canonical: BIGINT, TIMESTAMP(p), TIMESTAMP_LTZ(p) (+ NOT NULL)
     max_out_of_orderness_ms: int
     emit: str = "on-periodic"  # "on-event": a watermark after every record (exact, slower)
+    valid_from: str = DEFAULT_VALID_FROM  # ISO-8601 instant (UTC, Z): earlier event times are dead letters
+    valid_until: str = DEFAULT_VALID_UNTIL  # event times at or after it are dead letters
 
 
 @dataclass(frozen=True)
@@ -197,7 +205,27 @@ def _event_time(at: At, schema: Mapping[str, FlinkType]) -> EventTime:
     delay = parse_duration_ms(delay_at.value)
     if delay is None:
         raise delay_at.error(f"'{delay_at.value}' is not a duration", "e.g. 500 ms, 5s, 2 min, 1h")
-    return EventTime(field=column, field_type=schema[column].text, max_out_of_orderness_ms=delay, emit=emit)
+    valid_from = _instant(at.child("valid_from"), DEFAULT_VALID_FROM)
+    valid_until = _instant(at.child("valid_until"), DEFAULT_VALID_UNTIL)
+    if valid_from >= valid_until:
+        raise at.child("valid_until").error(f"valid_until {valid_until} is not after valid_from {valid_from}")
+    return EventTime(field=column, field_type=schema[column].text, max_out_of_orderness_ms=delay, emit=emit,
+                     valid_from=valid_from, valid_until=valid_until)
+
+
+def _instant(at: At, default: str) -> str:
+    """An ISO-8601 instant, canonical as yyyy-MM-ddTHH:mm:ss[.fff]Z (what the decoder reads and its reasons print)."""
+    if not at.present:
+        return default
+    text = at.value.isoformat() if isinstance(at.value, (dt.date, dt.datetime)) else str(at.value).strip()
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise at.error(f"'{at.value}' is not an ISO-8601 instant with a zone", "e.g. 2020-01-01T00:00:00Z")
+    utc = moment.astimezone(dt.timezone.utc)
+    return utc.isoformat(timespec="milliseconds" if utc.microsecond else "seconds").replace("+00:00", "Z")
 
 
 def _topic(at: At, overlay: At | None) -> TopicConfig:
@@ -220,6 +248,10 @@ def _topic(at: At, overlay: At | None) -> TopicConfig:
             raise at.child("schema").child(column).error(
                 f"{flink_type.text}: nested types are not parsed from JSON topics",
                 "a scalar type; for a nested value declare STRING and use JSON_VALUE / JSON_QUERY in the pipeline")
+        if flink_type.root in UNREADABLE_TYPES:
+            raise at.child("schema").child(column).error(
+                f"{flink_type.text}: the record decoder has no JSON reading for this type",
+                f"one of {', '.join(READABLE_TYPES)}")
     mode = choice(setting("startup_mode"), STARTUP_MODES, "a startup mode")
     ts_at = setting("startup_timestamp_ms")
     if mode == "timestamp" and (not isinstance(ts_at.value, int) or isinstance(ts_at.value, bool) or ts_at.value < 0):

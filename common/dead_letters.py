@@ -1,9 +1,10 @@
-"""Render the dead-letter pipeline: every unusable record of every topic, with why.
+"""Render the dead-letter pipeline: every unusable record of every topic, kept whole, with why.
 
-One table per job (``dead_letters`` in the sink namespace), so a user has one place to look;
-``topic`` says where a record came from, ``kafka_partition`` / ``kafka_offset`` find it on
-the topic, ``raw_value`` keeps its first RAW_VALUE_KEPT characters (``raw_chars`` is the full
-length), ``reason`` is the first check it failed (see common/kafka_sources.py).
+One table per job (``dead_letters`` in the sink namespace), so a user has one place to look.
+A row is the Kafka record itself (exact value bytes, key, headers) with where it was
+(``topic``, ``kafka_partition``, ``kafka_offset``, ``kafka_timestamp``) and the first rule it
+broke (``reason``, from the strict-json decoder): enough to find it, fix the producer and
+replay it (scripts/replay_dead_letters.py).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from typing import Sequence
 from common.config import TopicConfig
 from common.iceberg_sinks import render_sink_ddl, sink_ref
 from common.kafka_sources import records_table
-from common.source_columns import RAW_VALUE, REASON
+from common.source_columns import KAFKA_KEY, RAW_TEXT, RAW_VALUE, REASON
 from common.sql import literal, quote
 
 DEAD_LETTER_PIPELINE = "dead_letters"
 DEAD_LETTER_TABLE = "dead_letters"
-RAW_VALUE_KEPT = 4096
 
 SCHEMA = [
     ("topic", "STRING"),
@@ -26,8 +26,10 @@ SCHEMA = [
     ("kafka_offset", "BIGINT"),
     ("kafka_timestamp", "TIMESTAMP(3)"),
     ("reason", "STRING"),
-    ("raw_value", "STRING"),
-    ("raw_chars", "INT"),
+    ("raw_value", "BYTES"),  # the whole value, exact bytes (NULL for a tombstone)
+    ("raw_text", "STRING"),  # the value as text where it is UTF-8
+    ("kafka_key", "BYTES"),
+    ("kafka_headers", "MAP<STRING, BYTES>"),
     ("ingestion_time", "TIMESTAMP(3)"),
     ("dead_letter_date", "DATE"),
 ]
@@ -39,15 +41,16 @@ def render_dead_letter_ddl(catalog: str, namespace: str) -> str:
 
 
 def _select(topic: TopicConfig) -> str:
-    raw = quote(RAW_VALUE)
     return f"""SELECT
   {literal(topic.topic_name)} AS `topic`,
   `kafka_partition`,
   `kafka_offset`,
   CAST(`kafka_timestamp` AS TIMESTAMP(3)) AS `kafka_timestamp`,
   {quote(REASON)} AS `reason`,
-  SUBSTRING({raw}, 1, {RAW_VALUE_KEPT}) AS `raw_value`,
-  CHAR_LENGTH({raw}) AS `raw_chars`,
+  {quote(RAW_VALUE)} AS `raw_value`,
+  {quote(RAW_TEXT)} AS `raw_text`,
+  {quote(KAFKA_KEY)} AS `kafka_key`,
+  `kafka_headers`,
   CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS `ingestion_time`,
   CAST(`kafka_timestamp` AS DATE) AS `dead_letter_date`
 FROM {records_table(topic)}

@@ -5,13 +5,21 @@ column, instead of deep inside Flink; and the real grammar has parameters and ne
 (``DECIMAL(10, 2)``, ``ARRAY<ROW<a INT NOT NULL>>``, ``TIMESTAMP(3) WITH LOCAL TIME ZONE``)
 that a list cannot accept. The rules follow Flink's ``LogicalTypeParser``; keywords are
 case-insensitive. The parser also gives a canonical spelling (``INTEGER`` -> ``INT``,
-``TIMESTAMP(3) WITH LOCAL TIME ZONE`` -> ``TIMESTAMP_LTZ(3)``) for code that inspects a type.
+``TIMESTAMP(3) WITH LOCAL TIME ZONE`` -> ``TIMESTAMP_LTZ(3)``) for code that inspects a type,
+and the structure (parameters with Flink's defaults filled in, element / key / value / field
+types, nullability) for code that makes or checks values of a type, such as samplegen: one
+grammar for the job and the generator, so they cannot disagree about what a type means.
+
+Where Flink's two readers of a type differ (``LogicalTypeParser`` for type strings and the SQL
+parser of the ``CREATE TABLE`` this project renders), the SQL parser wins for what a type means
+at runtime: a bare ``VARCHAR`` / ``VARBINARY`` is unbounded there (``STRING`` / ``BYTES``), not
+length 1.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from common.errors import did_you_mean
 
@@ -27,8 +35,24 @@ DECIMALS = ("DECIMAL", "DEC", "NUMERIC")
 INTERVAL_UNITS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND")
 TYPE_NAMES = (*SIMPLE, *SIZED, *DECIMALS, "DOUBLE", "TIME", "TIMESTAMP", "TIMESTAMP_LTZ", "INTERVAL",
               "ARRAY", "MULTISET", "MAP", "ROW")
+# Every keyword of Flink's LogicalTypeParser: an unquoted ROW field name may not be one of them.
+KEYWORDS = frozenset((*TYPE_NAMES, "PRECISION", "WITH", "WITHOUT", "LOCAL", "ZONE", *INTERVAL_UNITS, "TO", "NULL",
+                      "NOT", "RAW", "LEGACY", "DESCRIPTOR", "STRUCTURED", "VARIANT", "BITMAP"))
+# Names from other SQL dialects that Flink lacks (its DDL says "Type is not supported: REAL"): say what to write.
+OTHER_DIALECTS = {"REAL": "FLOAT", "TEXT": "STRING", "DATETIME": "TIMESTAMP"}
 MAX_DECIMAL_PRECISION = 38
 MAX_TIME_PRECISION = 9
+MAX_LENGTH = 2_147_483_647  # STRING = VARCHAR(MAX_LENGTH), BYTES = VARBINARY(MAX_LENGTH)
+
+INTEGER_ROOTS = ("TINYINT", "SMALLINT", "INT", "BIGINT")
+STRING_ROOTS = ("CHAR", "VARCHAR", "STRING")
+BINARY_ROOTS = ("BINARY", "VARBINARY", "BYTES")
+TIME_ROOTS = ("TIME", "TIMESTAMP", "TIMESTAMP_LTZ", "TIMESTAMP_TZ")  # the roots with a fractional precision
+# Flink's defaults when no parameter is written (DECIMAL(10, 0), CHAR(1), TIME(0), TIMESTAMP(6), ...).
+# Bare VARCHAR / VARBINARY: what Flink's SQL DDL makes of them (unbounded), not LogicalTypeParser's 1.
+DEFAULT_PARAMS = {"DECIMAL": (10, 0), "CHAR": (1,), "BINARY": (1,), "VARCHAR": (MAX_LENGTH,),
+                  "VARBINARY": (MAX_LENGTH,), "TIME": (0,), "TIMESTAMP": (6,), "TIMESTAMP_LTZ": (6,),
+                  "TIMESTAMP_TZ": (6,)}
 
 
 class FlinkTypeError(ValueError):
@@ -37,9 +61,61 @@ class FlinkTypeError(ValueError):
 
 @dataclass(frozen=True)
 class FlinkType:
+    """One parsed type: its canonical text, and the structure code needs to make or check its values."""
+
     root: str  # BIGINT, TIMESTAMP, TIMESTAMP_LTZ, DECIMAL, ROW, ... (TIMESTAMP_TZ for WITH TIME ZONE)
     text: str  # canonical spelling, nullability included
     not_null: bool
+    # DECIMAL (precision, scale); CHAR/VARCHAR/BINARY/VARBINARY (length,); TIME/TIMESTAMP* (precision,):
+    # always filled in, with Flink's defaults when the text has none (see DEFAULT_PARAMS); () otherwise.
+    params: tuple[int, ...] = ()
+    # ARRAY/MULTISET: (("", element),); MAP: (("key", key), ("value", value)); ROW: ((field name, type), ...)
+    # with field names unquoted as Flink sees them; () for every other type.
+    children: tuple[tuple[str, FlinkType], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The root, under the name samplegen's own parser gave it."""
+        return self.root
+
+    @property
+    def nullable(self) -> bool:
+        return not self.not_null
+
+    @property
+    def is_integer(self) -> bool:
+        return self.root in INTEGER_ROOTS
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.is_integer or self.root in ("FLOAT", "DOUBLE", "DECIMAL")
+
+    @property
+    def is_string(self) -> bool:
+        return self.root in STRING_ROOTS
+
+    @property
+    def decimal(self) -> tuple[int, int]:
+        """(precision, scale) of a DECIMAL; DECIMAL alone is DECIMAL(10, 0), DECIMAL(p) is DECIMAL(p, 0)."""
+        if self.root != "DECIMAL":
+            raise ValueError(f"{self.text} is not a DECIMAL")
+        return self.params[0], self.params[1]
+
+    @property
+    def precision(self) -> int:
+        """Fractional-second digits of TIME / TIMESTAMP / TIMESTAMP_LTZ (defaults: TIME 0, TIMESTAMP 6)."""
+        if self.root not in TIME_ROOTS:
+            raise ValueError(f"{self.text} has no fractional-second precision")
+        return self.params[0]
+
+    @property
+    def length(self) -> int:
+        """Longest value of a character or binary string type; MAX_LENGTH means unbounded (STRING, BYTES)."""
+        if self.root in ("STRING", "BYTES"):
+            return MAX_LENGTH
+        if self.root not in SIZED:
+            raise ValueError(f"{self.text} is not a character or binary string type")
+        return self.params[0]
 
 
 def split_nullability(type_str: str) -> tuple[str, bool]:
@@ -109,13 +185,13 @@ class _Parser:
         self.pos += 1
         return value
 
-    def _optional_precision(self, what: str, low: int, high: int) -> str:
-        """'(n)' -> '(n)', nothing -> ''."""
+    def _optional_precision(self, what: str, low: int, high: int) -> tuple[int, ...]:
+        """'(n)' -> (n,), nothing -> ()."""
         if not self._accept("("):
-            return ""
+            return ()
         value = self._number(what, low, high)
         self._expect(")")
-        return f"({value})"
+        return (value,)
 
     # --- grammar -------------------------------------------------------------------------------
     def parse(self) -> FlinkType:
@@ -129,70 +205,85 @@ class _Parser:
 
     def _type(self) -> FlinkType:
         """A type, its nullability, and any suffix ARRAY / MULTISET (INT ARRAY NOT NULL)."""
-        root, text = self._base()
-        result = self._nullability(root, text)
+        result = self._nullability(self._base())
         while self._peek() in ("ARRAY", "MULTISET"):
             kind = self.tokens[self.pos][1]
             self.pos += 1
-            result = self._nullability(kind, f"{kind}<{result.text}>")
+            result = self._nullability(FlinkType(kind, f"{kind}<{result.text}>", False, children=(("", result),)))
         return result
 
-    def _nullability(self, root: str, text: str) -> FlinkType:
+    def _nullability(self, base: FlinkType) -> FlinkType:
+        """The base type with a trailing NOT NULL / NULL (NULL says what no suffix says)."""
         if self._accept("NOT", "NULL"):
-            return FlinkType(root, f"{text} NOT NULL", True)
+            return replace(base, text=f"{base.text} NOT NULL", not_null=True)
         self._accept("NULL")
-        return FlinkType(root, text, False)
+        return base
 
-    def _base(self) -> tuple[str, str]:
+    def _base(self) -> FlinkType:
+        """A type without nullability; its params always carry Flink's defaults."""
         if self.pos >= len(self.tokens) or self.tokens[self.pos][0] != "word":
             raise FlinkTypeError(f"expected a type name {self._where()}")
         name = self.tokens[self.pos][1]
         self.pos += 1
         if name in SIMPLE:
-            return SIMPLE[name], SIMPLE[name]
+            return _simple(SIMPLE[name])
         if name in SIZED:
-            return name, name + self._optional_precision(f"{name} length", 1, 2_147_483_647)
+            written = self._optional_precision(f"{name} length", 1, MAX_LENGTH)
+            return _with_params(name, name + _parens(written), written)
         if name in DECIMALS:
-            return "DECIMAL", "DECIMAL" + self._decimal_parameters()
+            written = self._decimal_parameters()
+            return _with_params("DECIMAL", "DECIMAL" + _parens(written), written)
         if name == "DOUBLE":
             self._accept("PRECISION")
-            return "DOUBLE", "DOUBLE"
+            return _simple("DOUBLE")
         if name == "TIME":
-            text = "TIME" + self._optional_precision("TIME precision", 0, MAX_TIME_PRECISION)
-            self._accept("WITHOUT", "TIME", "ZONE")
-            return "TIME", text
+            written = self._optional_precision("TIME precision", 0, MAX_TIME_PRECISION)
+            self._without_time_zone()
+            return _with_params("TIME", "TIME" + _parens(written), written)
         if name == "TIMESTAMP":
             return self._timestamp()
         if name == "TIMESTAMP_LTZ":
-            return "TIMESTAMP_LTZ", "TIMESTAMP_LTZ" + self._optional_precision("TIMESTAMP_LTZ precision", 0,
-                                                                             MAX_TIME_PRECISION)
+            written = self._optional_precision("TIMESTAMP_LTZ precision", 0, MAX_TIME_PRECISION)
+            return _with_params("TIMESTAMP_LTZ", "TIMESTAMP_LTZ" + _parens(written), written)
         if name == "INTERVAL":
-            return "INTERVAL", "INTERVAL " + self._interval()
+            return _simple("INTERVAL", "INTERVAL " + self._interval())
         if name in ("ARRAY", "MULTISET"):
-            return name, f"{name}<{self._angle_types(1)[0]}>"
+            (element,) = self._angle_types(1)
+            return FlinkType(name, f"{name}<{element.text}>", False, children=(("", element),))
         if name == "MAP":
             key, value = self._angle_types(2)
-            return "MAP", f"MAP<{key}, {value}>"
+            return FlinkType("MAP", f"MAP<{key.text}, {value.text}>", False,
+                             children=(("key", key), ("value", value)))
         if name == "ROW":
-            return "ROW", self._row()
-        raise FlinkTypeError(f"unknown type {name}{did_you_mean(name, TYPE_NAMES)}")
+            return self._row()
+        hint = (f"; Flink has no {name}, use {OTHER_DIALECTS[name]}" if name in OTHER_DIALECTS
+                else did_you_mean(name, TYPE_NAMES))
+        raise FlinkTypeError(f"unknown type {name}{hint}")
 
-    def _decimal_parameters(self) -> str:
+    def _decimal_parameters(self) -> tuple[int, ...]:
+        """() or (precision,) or (precision, scale), as written."""
         if not self._accept("("):
-            return ""
+            return ()
         precision = self._number("DECIMAL precision", 1, MAX_DECIMAL_PRECISION)
         scale = self._number("DECIMAL scale", 0, precision) if self._accept(",") else None
         self._expect(")")
-        return f"({precision})" if scale is None else f"({precision}, {scale})"
+        return (precision,) if scale is None else (precision, scale)
 
-    def _timestamp(self) -> tuple[str, str]:
-        precision = self._optional_precision("TIMESTAMP precision", 0, MAX_TIME_PRECISION)
-        if self._accept("WITH", "LOCAL", "TIME", "ZONE"):
-            return "TIMESTAMP_LTZ", "TIMESTAMP_LTZ" + precision
-        if self._accept("WITH", "TIME", "ZONE"):
-            return "TIMESTAMP_TZ", f"TIMESTAMP{precision} WITH TIME ZONE"
-        self._accept("WITHOUT", "TIME", "ZONE")
-        return "TIMESTAMP", "TIMESTAMP" + precision
+    def _timestamp(self) -> FlinkType:
+        written = self._optional_precision("TIMESTAMP precision", 0, MAX_TIME_PRECISION)
+        if self._accept("WITH"):
+            if self._accept("LOCAL", "TIME", "ZONE"):
+                return _with_params("TIMESTAMP_LTZ", "TIMESTAMP_LTZ" + _parens(written), written)
+            if self._accept("TIME", "ZONE"):
+                return _with_params("TIMESTAMP_TZ", f"TIMESTAMP{_parens(written)} WITH TIME ZONE", written)
+            raise FlinkTypeError(f"expected 'LOCAL TIME ZONE' or 'TIME ZONE' after WITH {self._where()}")
+        self._without_time_zone()
+        return _with_params("TIMESTAMP", "TIMESTAMP" + _parens(written), written)
+
+    def _without_time_zone(self) -> None:
+        """An optional WITHOUT TIME ZONE, which says what no suffix says."""
+        if self._accept("WITHOUT") and not self._accept("TIME", "ZONE"):
+            raise FlinkTypeError(f"expected 'TIME ZONE' after WITHOUT {self._where()}")
 
     def _interval(self) -> str:
         """YEAR[(p)] [TO MONTH] | MONTH | DAY[(p)] [TO HOUR | MINUTE | SECOND[(p)]] | HOUR ... | SECOND[(p)]."""
@@ -202,9 +293,9 @@ class _Parser:
         self.pos += 1
         text = unit
         if unit in ("YEAR", "DAY"):
-            text += self._optional_precision(f"{unit} precision", 1, 4 if unit == "YEAR" else 6)
+            text += _parens(self._optional_precision(f"{unit} precision", 1, 4 if unit == "YEAR" else 6))
         elif unit == "SECOND":
-            text += self._optional_precision("fractional precision", 0, MAX_TIME_PRECISION)
+            text += _parens(self._optional_precision("fractional precision", 0, MAX_TIME_PRECISION))
         ends = {"YEAR": ("MONTH",), "DAY": ("HOUR", "MINUTE", "SECOND"), "HOUR": ("MINUTE", "SECOND"),
                 "MINUTE": ("SECOND",)}.get(unit, ())
         if ends and self._accept("TO"):
@@ -214,41 +305,63 @@ class _Parser:
             self.pos += 1
             text += f" TO {end}"
             if end == "SECOND":
-                text += self._optional_precision("fractional precision", 0, MAX_TIME_PRECISION)
+                text += _parens(self._optional_precision("fractional precision", 0, MAX_TIME_PRECISION))
         return text
 
-    def _angle_types(self, count: int) -> list[str]:
-        """'<T>' or '<K, V>': the element types' canonical text."""
+    def _angle_types(self, count: int) -> list[FlinkType]:
+        """'<T>' or '<K, V>'."""
         self._expect("<")
-        types = [self._type().text]
+        types = [self._type()]
         while len(types) < count:
             self._expect(",")
-            types.append(self._type().text)
+            types.append(self._type())
         self._expect(">")
         return types
 
-    def _row(self) -> str:
+    def _row(self) -> FlinkType:
         """ROW<name TYPE ['description'], ...> or ROW(name TYPE, ...); ROW<> is allowed."""
         close = {"<": ">", "(": ")"}.get(self._peek() or "")
         if close is None:
             raise FlinkTypeError(f"expected '<' or '(' after ROW {self._where()}")
         self.pos += 1
-        fields: list[str] = []
+        fields: list[tuple[str, FlinkType]] = []
+        texts: list[str] = []
         while not self._accept(close):
             if fields:
                 self._expect(",")
-            fields.append(self._row_field())
-        return f"ROW<{', '.join(fields)}>"
+            name, field_type, text = self._row_field()
+            fields.append((name, field_type))
+            texts.append(text)
+        return FlinkType("ROW", f"ROW<{', '.join(texts)}>", False, children=tuple(fields))
 
-    def _row_field(self) -> str:
+    def _row_field(self) -> tuple[str, FlinkType, str]:
+        """(name as Flink sees it, type, canonical text with the name quoted and any description)."""
         if self.pos >= len(self.tokens) or self.tokens[self.pos][0] not in ("word", "quoted"):
             raise FlinkTypeError(f"expected a ROW field name {self._where()}")
-        kind, _, name, _ = self.tokens[self.pos]
-        if kind == "word":
-            name = f"`{name}`"
+        kind, upper, written, start = self.tokens[self.pos]
+        if kind == "word" and upper in KEYWORDS:
+            raise FlinkTypeError(f"ROW field name '{written}' (position {start + 1}) is a keyword: "
+                                 f"quote it as `{written}`")
+        name = written if kind == "word" else written[1:-1].replace("``", "`")
+        quoted = written if kind == "quoted" else f"`{written}`"
         self.pos += 1
-        text = f"{name} {self._type().text}"
+        field_type = self._type()
+        text = f"{quoted} {field_type.text}"
         if self.pos < len(self.tokens) and self.tokens[self.pos][0] == "string":
             text += " " + self.tokens[self.pos][2]
             self.pos += 1
-        return text
+        return name, field_type, text
+
+
+def _parens(written: tuple[int, ...]) -> str:
+    """(3,) -> '(3)', (10, 2) -> '(10, 2)', () -> '': parameters as written, for the canonical text."""
+    return f"({', '.join(map(str, written))})" if written else ""
+
+
+def _simple(root: str, text: str | None = None) -> FlinkType:
+    return FlinkType(root, text or root, False)
+
+
+def _with_params(root: str, text: str, written: tuple[int, ...]) -> FlinkType:
+    """A parameterised type; the parameters the text leaves out are Flink's defaults."""
+    return FlinkType(root, text, False, params=written + DEFAULT_PARAMS[root][len(written):])

@@ -38,7 +38,8 @@ APP = "app"
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "KAFKA_BOOTSTRAP_SERVERS": (KAFKA, "bootstrap.servers"),
     "KAFKA_AUTH": (KAFKA, "auth"),
-    "KAFKA_MAX_RECORD_CHARS": (KAFKA, "max.record.chars"),
+    "KAFKA_MAX_RECORD_BYTES": (KAFKA, "max.record.bytes"),
+    "KAFKA_MAX_RECORD_CHARS": (KAFKA, "max.record.bytes"),  # the old name, still read
     "ICEBERG_CATALOG_TYPE": (ICEBERG, "catalog.type"),
     "ICEBERG_WAREHOUSE": (ICEBERG, "warehouse"),
     "ICEBERG_NAMESPACE": (ICEBERG, "namespace"),
@@ -50,7 +51,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 }
 
 KAFKA_AUTH_MODES = ("none", "iam")
-DEFAULT_MAX_RECORD_CHARS = "100000"
+DEFAULT_MAX_RECORD_BYTES = "1048576"  # Kafka's default largest record batch (message.max.bytes)
 CATALOG_OPTION = "option."
 CATALOG_TYPES = ("hadoop", "s3tables")
 
@@ -63,7 +64,7 @@ class KafkaSettings:
 
     bootstrap_servers: str
     auth: str  # "none" (plaintext, local) or "iam" (SASL_SSL + AWS_MSK_IAM, MSK)
-    max_record_chars: int  # longer values go to the dead-letter table as "too large"
+    max_record_bytes: int  # longer values go to the dead-letter table as "too large"
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,13 @@ def _positive_int(groups: PropertyGroups, file: str, gid: str, key: str, default
     return int(value)
 
 
+def _max_record_bytes(groups: PropertyGroups, file: str) -> int:
+    """kafka.max.record.bytes; the old key max.record.chars (now counted in bytes) is still read."""
+    kafka = groups.get(KAFKA, {})
+    key = "max.record.chars" if "max.record.chars" in kafka and "max.record.bytes" not in kafka else "max.record.bytes"
+    return _positive_int(groups, file, KAFKA, key, DEFAULT_MAX_RECORD_BYTES)
+
+
 def _optional_int(groups: PropertyGroups, file: str, gid: str, key: str) -> int | None:
     return _positive_int(groups, file, gid, key, "") if groups.get(gid, {}).get(key) else None
 
@@ -204,7 +212,7 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
         kafka=KafkaSettings(
             bootstrap_servers=_get(groups, file, KAFKA, "bootstrap.servers"),
             auth=_choice(groups, file, KAFKA, "auth", KAFKA_AUTH_MODES),
-            max_record_chars=_positive_int(groups, file, KAFKA, "max.record.chars", DEFAULT_MAX_RECORD_CHARS),
+            max_record_bytes=_max_record_bytes(groups, file),
         ),
         catalog=CatalogSettings(
             catalog_type=catalog_type,

@@ -1,24 +1,37 @@
 """Names of the columns every Kafka records table adds to a topic's schema (see kafka_sources).
 
-In a module of its own so the loader can reserve them without importing the renderer.
+In a module of its own so the loader can reserve them without importing the renderer. The
+strict-json format (src/main/java/com/example/streaming/format) fills EVENT_TIME_COLUMN,
+REASON, RAW_VALUE and RAW_TEXT by these same names.
 """
 
 EVENT_TIME_COLUMN = "event_time"
-RAW_VALUE = "raw_value"
 REASON = "dead_letter_reason"
+RAW_VALUE = "raw_value"  # the value's exact bytes, on dead letters only
+RAW_TEXT = "raw_text"  # the value as text, on dead letters whose value is UTF-8
+KAFKA_KEY = "kafka_key"  # the record key (the key format is raw bytes)
 METADATA_COLUMNS = (
     ("kafka_partition", "INT", "partition"),
     ("kafka_offset", "BIGINT", "offset"),
     ("kafka_timestamp", "TIMESTAMP_LTZ(3)", "timestamp"),
+    ("kafka_headers", "MAP<STRING, BYTES>", "headers"),
 )
 
 # column -> why a topic schema may not use that name
 RESERVED = {
     EVENT_TIME_COLUMN: "the event time computed from event_time.field",
-    RAW_VALUE: "the record's raw value",
     REASON: "why a record is a dead letter",
+    RAW_VALUE: "the record's raw value",
+    RAW_TEXT: "the record's raw value as text",
+    KAFKA_KEY: "the Kafka record key",
     **{name: "Kafka metadata" for name, _, _ in METADATA_COLUMNS},
 }
 
-# Types a field cannot be parsed into from JSON text with TRY_CAST (nested values).
+# Types a field cannot be read into from a JSON topic (nested values): declare STRING instead.
 NESTED_TYPES = ("ARRAY", "MULTISET", "MAP", "ROW")
+# Scalar types Flink's DDL knows but the decoder does not read from JSON (TIMESTAMP WITH TIME
+# ZONE does not even plan in a Flink 2.2 table), and the ones it reads (README: conversion rules).
+UNREADABLE_TYPES = ("TIMESTAMP_TZ", "INTERVAL")
+READABLE_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE", "DECIMAL(p, s)", "BOOLEAN", "STRING",
+                  "CHAR(n)", "VARCHAR(n)", "BYTES", "BINARY(n)", "VARBINARY(n)", "DATE", "TIME(p)", "TIMESTAMP(p)",
+                  "TIMESTAMP_LTZ(p)")

@@ -146,7 +146,7 @@ class Faults:
             return None
         column = self.rng.choice(candidates)
         broken = dict(record)
-        broken[column] = "oops-not-a-" + dict(plan.columns)[column].name.lower()
+        broken[column] = "oops-not-a-" + dict(plan.columns)[column].root.lower()
         return dumps(broken)
 
     def _missing_field(self, plan: TopicPlan, record: dict) -> bytes:

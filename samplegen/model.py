@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from common.config import TopicConfig
-from samplegen.schema import FlinkType, convert, format_time, parse_type, value_maker
+from common.flink_types import FlinkType, parse_type
+from samplegen.schema import convert, format_time, value_maker
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: the default start of event time
 EVENT_TIME = "timestamp_ms"  # the model's own name for event time (BIGINT epoch millis)
@@ -143,7 +144,7 @@ def plan_topic(topic: TopicConfig) -> TopicPlan:
     known = {n: parse_type(t) for n, t in KIND_FIELDS.get(kind, {}).items()}
     et_type = dict(columns)[topic.event_time.field]
     identity = (kind != GENERIC and topic.event_time.field == EVENT_TIME
-                and [(n, t.name) for n, t in columns] == [(n, t.name) for n, t in known.items()])
+                and [(n, t.root) for n, t in columns] == [(n, t.root) for n, t in known.items()])
     fillers = []
     for name, ftype in columns:
         if name == topic.event_time.field:
@@ -163,7 +164,7 @@ def plan_topic(topic: TopicConfig) -> TopicPlan:
 
 def _fits(source: FlinkType, target: FlinkType) -> bool:
     try:
-        convert(SAMPLES[source.name], target)
+        convert(SAMPLES[source.root], target)
         return True
     except (TypeError, ValueError, KeyError):
         return False
@@ -176,7 +177,7 @@ def _time_filler(ftype: FlinkType) -> Callable:
 
 
 def _field_filler(name: str, source: FlinkType, target: FlinkType) -> Callable:
-    if source.name == target.name:
+    if source.root == target.root:
         return lambda f, s, ts, rng: f[name]
     return lambda f, s, ts, rng: convert(f[name], target)
 

@@ -13,7 +13,7 @@ from common.local_warehouse import read_rows
 from tests.conftest import assert_same_rows
 from tests.event_data import generate
 
-MAX_CHARS = 2000
+MAX_BYTES = 2000
 
 
 def produce_values(bootstrap: str, topic: str, values: list[tuple[str, str | None]]) -> list[tuple[int, int]]:
@@ -44,9 +44,9 @@ def bad_records(good: dict) -> list[tuple[str | None, str]]:
         ('"just a string"', "not a JSON object"),
         (None, "no value"),
         (json.dumps(without), "missing required field timestamp_ms"),
-        (changed(timestamp_ms="yesterday"), "field timestamp_ms is not BIGINT"),
-        (changed(user_id="abc"), "field user_id is not BIGINT"),
-        (changed(session_id="x" * (MAX_CHARS + 10)), f"too large: more than {MAX_CHARS} characters"),
+        (changed(timestamp_ms="yesterday"), "field timestamp_ms: expected BIGINT, found a string"),
+        (changed(user_id="abc"), "field user_id: expected BIGINT, found a string"),
+        (changed(session_id="x" * (MAX_BYTES + 10)), f"too large: more than {MAX_BYTES} bytes"),
     ]
 
 
@@ -58,16 +58,16 @@ def test_malformed_records_go_to_dead_letters_and_counts_add_up(workspace):
     topics_file.write_text(yaml.safe_dump(doc, sort_keys=False))
 
     traffic = generate(seed=5, users=8, days=1)
-    expected_dead = []  # (topic, partition, offset, reason, raw_value, raw_chars)
+    expected_dead = []  # (topic, partition, offset, reason, raw_value, raw_text, kafka_key)
     for key in ("bid_events", "user_events", "order_events"):
         good = traffic.topics()[key]
         bad = bad_records(good[0])
         if key == "bid_events":
             bad += [(json.dumps({k: v for k, v in good[1].items() if k != "user_id"}), "missing required field user_id"),
-                    (json.dumps({**good[2], "city_id": "x"}), "field city_id is not INT"),
-                    (json.dumps({**good[3], "bid_amount": "lots"}), "field bid_amount is not DOUBLE")]
+                    (json.dumps({**good[2], "city_id": "x"}), "field city_id: expected INT, found a string"),
+                    (json.dumps({**good[3], "bid_amount": "lots"}), "field bid_amount: expected DOUBLE, found a string")]
         if key == "order_events":
-            bad.append((json.dumps({**good[1], "quantity": "two"}), "field quantity is not INT"))
+            bad.append((json.dumps({**good[1], "quantity": "two"}), "field quantity: expected INT, found a string"))
         # bad records interleaved with the good ones
         messages = [(str(e["user_id"]), json.dumps(e)) for e in good]
         for n, (value, _) in enumerate(bad):
@@ -79,14 +79,14 @@ def test_malformed_records_go_to_dead_letters_and_counts_add_up(workspace):
         for n, (value, reason) in enumerate(bad):
             partition, offset = by_value[(f"bad-{n}", value)]
             expected_dead.append((workspace.topics[key], partition, offset, reason,
-                                  None if value is None else value[:4096], None if value is None else len(value)))
+                                  None if value is None else value.encode(), value, f"bad-{n}".encode()))
 
-    result = workspace.run_job("--bounded", env={"KAFKA_MAX_RECORD_CHARS": str(MAX_CHARS)})
+    result = workspace.run_job("--bounded", env={"KAFKA_MAX_RECORD_BYTES": str(MAX_BYTES)})
     assert result.returncode == 0, result.stderr[-5000:]
 
     dead = read_rows(str(workspace.warehouse), "sink", "dead_letters")
-    got = [(d["topic"], d["kafka_partition"], d["kafka_offset"], d["reason"], d["raw_value"], d["raw_chars"])
-           for d in dead]
+    got = [(d["topic"], d["kafka_partition"], d["kafka_offset"], d["reason"], d["raw_value"], d["raw_text"],
+            d["kafka_key"]) for d in dead]
     assert sorted(got, key=str) == sorted(expected_dead, key=str)
     assert all(d["kafka_timestamp"] is not None and d["dead_letter_date"] == d["kafka_timestamp"].date() for d in dead)
 

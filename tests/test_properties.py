@@ -25,7 +25,7 @@ def test_shipped_properties_are_local_defaults():
     settings = load_settings(str(LOCAL_PROPERTIES), env={})
     assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
     assert settings.kafka.auth == "none"
-    assert settings.kafka.max_record_chars == 100_000
+    assert settings.kafka.max_record_bytes == 1_048_576
     assert settings.catalog.catalog_type == "hadoop"
     assert settings.catalog.warehouse == (APP_DIR / ".local" / "warehouse").as_uri()
     assert settings.catalog.namespace == "sink"
@@ -65,7 +65,7 @@ def test_apply_env_does_not_mutate_input():
 
 @pytest.mark.parametrize("group,key,value,needle", [
     ("kafka", "auth", "sasl", "kafka.auth: 'sasl' is not allowed (valid: none, iam)"),
-    ("kafka", "max.record.chars", "-5", "kafka.max.record.chars: '-5' is not a positive integer"),
+    ("kafka", "max.record.bytes", "-5", "kafka.max.record.bytes: '-5' is not a positive integer"),
     ("iceberg", "catalog.type", "glue", "iceberg.catalog.type: 'glue' is not allowed"),
     ("flink", "parallelism", "zero", "flink.parallelism: 'zero' is not a positive integer"),
     ("kafka", "bootstrap.servers", " ", "kafka.bootstrap.servers: missing or empty"),
@@ -97,3 +97,13 @@ def test_file_errors(tmp_path):
         read_groups(bad)
     with pytest.raises(ConfigError, match=r"missing.json: \(file\): not found"):
         read_groups(tmp_path / "missing.json")
+
+
+def test_old_max_record_chars_key_is_still_read_as_bytes(tmp_path):
+    groups = shipped_groups()
+    del groups["kafka"]["max.record.bytes"]
+    groups["kafka"]["max.record.chars"] = "5000"
+    path = write_props(tmp_path / "p.json", groups)
+    assert load_settings(str(path), env={}).kafka.max_record_bytes == 5000
+    assert load_settings(str(path), env={"KAFKA_MAX_RECORD_BYTES": "7"}).kafka.max_record_bytes == 7
+    assert load_settings(str(path), env={"KAFKA_MAX_RECORD_CHARS": "9"}).kafka.max_record_bytes == 9

@@ -9,10 +9,10 @@ from common.config import load_project
 from common.errors import ConfigError
 from common.iceberg_sinks import render_sink_ddl
 from common.job_plan import build_plan, load_transformer
-from common.kafka_sources import reason_expression, render_good_records_view, render_source_ddl
+from common.kafka_sources import render_good_records_view, render_source_ddl
 from common.properties import CatalogSettings, KafkaSettings
 
-LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_chars=100_000)
+LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_bytes=1_048_576)
 LOCAL_CATALOG = CatalogSettings("hadoop", "iceberg", "file:///tmp/wh", "sink")
 
 
@@ -23,52 +23,58 @@ def bid_topic():
 def test_source_ddl_for_bid_events():
     ddl = render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=False)
     head, options = ddl.split("\n) WITH (\n")
-    assert head.splitlines()[:14] == [
+    assert head.splitlines() == [
         "CREATE TABLE `default_catalog`.`default_database`.`kafka_bid_events_records` (",
-        "  `raw_value` STRING,",
+        "  `kafka_key` BYTES,",
+        "  `event_name` STRING,",
+        "  `user_id` BIGINT,",
+        "  `city_id` INT,",
+        "  `platform` STRING,",
+        "  `session_id` STRING,",
+        "  `timestamp_ms` BIGINT,",
+        "  `bid_amount` DOUBLE,",
+        "  `event_time` TIMESTAMP_LTZ(3),",
+        "  `dead_letter_reason` STRING,",
+        "  `raw_value` BYTES,",
+        "  `raw_text` STRING,",
         "  `kafka_partition` INT METADATA FROM 'partition' VIRTUAL,",
         "  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL,",
         "  `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,",
-        "  `event_name` AS JSON_VALUE(`raw_value`, '$.event_name'),",
-        "  `user_id` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.user_id') AS BIGINT),",
-        "  `city_id` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.city_id') AS INT),",
-        "  `platform` AS JSON_VALUE(`raw_value`, '$.platform'),",
-        "  `session_id` AS JSON_VALUE(`raw_value`, '$.session_id'),",
-        "  `timestamp_ms` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.timestamp_ms') AS BIGINT),",
-        "  `bid_amount` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.bid_amount') AS DOUBLE),",
-        "  `event_time` AS TO_TIMESTAMP_LTZ(TRY_CAST(JSON_VALUE(`raw_value`, '$.timestamp_ms') AS BIGINT), 3),",
-        "  `dead_letter_reason` AS CASE",
+        "  `kafka_headers` MAP<STRING, BYTES> METADATA FROM 'headers' VIRTUAL,",
+        "  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)",
     ]
-    assert head.endswith("  END,\n  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)")
     assert options == """\
   'connector' = 'kafka',
   'topic' = 'bid-events',
   'properties.bootstrap.servers' = '127.0.0.1:9092',
   'properties.group.id' = 'flink-bid-consumer',
   'scan.startup.mode' = 'earliest-offset',
-  'format' = 'raw',
-  'raw.charset' = 'UTF-8'
+  'key.format' = 'raw',
+  'key.fields' = 'kafka_key',
+  'value.fields-include' = 'EXCEPT_KEY',
+  'value.format' = 'strict-json',
+  'value.strict-json.event-time.field' = 'timestamp_ms',
+  'value.strict-json.event-time.valid-from' = '2000-01-01T00:00:00Z',
+  'value.strict-json.event-time.valid-until' = '2100-01-01T00:00:00Z',
+  'value.strict-json.max-bytes' = '1048576'
 )"""
 
 
-def test_dead_letter_reasons_in_order_of_checks():
-    reason = reason_expression(bid_topic(), 1000).splitlines()
-    assert reason[1:5] == [
-        "    WHEN `raw_value` IS NULL THEN 'no value'",
-        "    WHEN CHAR_LENGTH(`raw_value`) > 1000 THEN 'too large: more than 1000 characters'",
-        "    WHEN NOT (`raw_value` IS JSON OBJECT) THEN 'not a JSON object'",
-        "    WHEN JSON_VALUE(`raw_value`, '$.timestamp_ms') IS NULL THEN 'missing required field timestamp_ms'",
-    ]
-    assert ("    WHEN JSON_VALUE(`raw_value`, '$.user_id') IS NOT NULL AND "
-            "TRY_CAST(JSON_VALUE(`raw_value`, '$.user_id') AS BIGINT) IS NULL THEN 'field user_id is not BIGINT'") in reason
-    assert not any("is not STRING" in line for line in reason)  # any JSON scalar is a valid STRING
+def test_not_null_fields_are_required_by_the_decoder_not_the_column():
+    topic = dataclasses.replace(bid_topic(), schema=(("user_id", "BIGINT NOT NULL"), ("city_id", "INT NOT NULL"),
+                                                     ("timestamp_ms", "BIGINT")))
+    ddl = render_source_ddl(topic, LOCAL_KAFKA, False)
+    assert "  `user_id` BIGINT,\n" in ddl
+    assert "'value.strict-json.required-fields' = 'user_id;city_id'" in ddl
 
 
-def test_not_null_fields_are_required():
-    topic = dataclasses.replace(bid_topic(), schema=(("user_id", "BIGINT NOT NULL"), ("timestamp_ms", "BIGINT")))
-    assert "WHEN JSON_VALUE(`raw_value`, '$.user_id') IS NULL THEN 'missing required field user_id'" in \
-        reason_expression(topic, 10)
-    assert "`user_id` AS TRY_CAST(JSON_VALUE(`raw_value`, '$.user_id') AS BIGINT)" in render_source_ddl(topic, LOCAL_KAFKA, False)
+def test_event_time_range_from_topics_yaml():
+    event_time = dataclasses.replace(bid_topic().event_time, valid_from="2020-01-01T00:00:00Z",
+                                     valid_until="2030-06-01T12:00:00.500Z")
+    ddl = render_source_ddl(dataclasses.replace(bid_topic(), event_time=event_time), LOCAL_KAFKA, True)
+    assert "'value.strict-json.event-time.valid-from' = '2020-01-01T00:00:00Z'" in ddl
+    assert "'value.strict-json.event-time.valid-until' = '2030-06-01T12:00:00.500Z'" in ddl
+    assert "'scan.bounded.mode' = 'latest-offset'" in ddl
 
 
 def test_pipelines_read_the_good_records_view():

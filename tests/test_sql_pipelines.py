@@ -14,7 +14,7 @@ from common.job_plan import PipelinePlan, build_plan
 from common.properties import CatalogSettings, KafkaSettings
 from common.sql_pipeline import SqlTransformer, fill
 
-LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_chars=100_000)
+LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_bytes=1_048_576)
 LOCAL_CATALOG = CatalogSettings("hadoop", "iceberg", "file:///tmp/wh", "sink")
 
 # The YAML twins of two class pipelines, written the way the docs tell people to.

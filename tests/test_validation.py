@@ -25,7 +25,7 @@ from common.properties import CatalogSettings, KafkaSettings
 ROOT = Path(__file__).resolve().parent.parent
 TOPICS = yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text())
 PIPES = yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text())
-LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_chars=100_000)
+LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_bytes=1_048_576)
 LOCAL_CATALOG = CatalogSettings("hadoop", "iceberg", "file:///tmp/wh", "sink")
 
 
@@ -134,6 +134,22 @@ CASES = {
     "watermark field not a time": (lambda t, p: _set(t["order_events"]["event_time"], "field", "price"),
                                    "topics.yaml:", "'price' has type DOUBLE, not a time type: no watermark possible "
                                                    "(valid: BIGINT (epoch millis), TIMESTAMP(p), TIMESTAMP_LTZ(p))"),
+    "event time range not an instant": (lambda t, p: _set(t["bid_events"]["event_time"], "valid_from", "last year"),
+                                        "topics.yaml:", "event_time.valid_from: 'last year' is not an ISO-8601 "
+                                                        "instant with a zone (valid: e.g. 2020-01-01T00:00:00Z)"),
+    "event time range without a zone": (lambda t, p: _set(t["bid_events"]["event_time"], "valid_until",
+                                                           "2030-01-01 00:00:00"),
+                                        "topics.yaml:", "event_time.valid_until: '2030-01-01 00:00:00' is not an "
+                                                        "ISO-8601 instant with a zone"),
+    "event time range reversed": (lambda t, p: _set(t["bid_events"]["event_time"], "valid_until",
+                                                    "1999-01-01T00:00:00Z"),
+                                  "topics.yaml:", "event_time.valid_until: valid_until 1999-01-01T00:00:00Z is not "
+                                                  "after valid_from 2000-01-01T00:00:00Z"),
+    "type the decoder cannot read": (lambda t, p: _set(t["bid_events"]["schema"], "zoned", "TIMESTAMP(3) WITH TIME ZONE"),
+                                     "topics.yaml:", "schema.zoned: TIMESTAMP(3) WITH TIME ZONE: the record decoder has "
+                                                     "no JSON reading for this type (valid: one of TINYINT, "),
+    "raw_text column in schema": (lambda t, p: _set(t["bid_events"]["schema"], "raw_text", "STRING"),
+                                  "topics.yaml:", "'raw_text' is a column the source adds itself"),
     "event_time column in schema": (lambda t, p: _set(t["bid_events"]["schema"], "event_time", "TIMESTAMP(3)"),
                                     "topics.yaml:", "kafka_topics.bid_events.schema.event_time: 'event_time' is a "
                                                     "column the source adds itself (the event time computed from "
@@ -564,3 +580,15 @@ def test_a_real_run_refuses_misnamed_columns_before_submitting(tmp_path):
     assert result.returncode == 2, result.stderr[-3000:]
     assert "column 1: the SELECT names it 'product_id', the sink declares 'order_id'" in result.stderr
     assert "submitted job" not in result.stderr
+
+
+def test_event_time_range_is_read_as_utc_instants(tmp_path):
+    def ranged(t, p):
+        t["bid_events"]["event_time"]["valid_from"] = "2020-01-01T02:00:00+02:00"
+        t["bid_events"]["event_time"]["valid_until"] = "2030-06-01T12:00:00.5Z"
+
+    project = load_project(write(tmp_path, *edited(ranged)))
+    event_time = project.topics["bid_events"].event_time
+    assert (event_time.valid_from, event_time.valid_until) == ("2020-01-01T00:00:00Z", "2030-06-01T12:00:00.500Z")
+    defaults = project.topics["user_events"].event_time
+    assert (defaults.valid_from, defaults.valid_until) == ("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
