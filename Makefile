@@ -8,7 +8,7 @@ JAR := target/pyflink-dependencies.jar
 STAMP := $(VENV)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install jar zip kafka kafka-stop demo test dry-run validate load-test clean
+.PHONY: help install jar zip kafka kafka-stop demo test java-test dry-run validate load-test clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,8 +25,8 @@ $(STAMP): package/requirements.txt package/requirements-dev.txt
 
 jar: $(JAR)  ## the dependency jar, the Hadoop client jars and the deployable zip (mvn package)
 
-$(JAR): pom.xml assembly/assembly.xml $(shell find src -name '*.java')
-	mvn -B -q package
+$(JAR): pom.xml assembly/assembly.xml $(shell find src -type f)
+	mvn -B -q package -DskipTests
 	touch $@
 
 zip: jar  ## refresh the deployable zip from the current Python code and config (~7 s)
@@ -56,7 +56,10 @@ validate: install jar  ## check config + SQL + plan of every pipeline, one line 
 load-test: install jar  ## 5 minutes of steady traffic: consumer lag and checkpoint durations
 	$(PY) benchmarks/load_test.py --rate 10000 --duration 300
 
-test: install jar zip  ## every test (starts the local broker if needed)
+java-test: install  ## the JUnit tests of src/test/java (the strict-json decoder), through Maven Surefire
+	set -o pipefail; mvn -B test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
+
+test: install jar zip java-test  ## every test: JUnit (Surefire), then pytest (starts the local broker if needed)
 	$(PY) -m pytest -q tests
 
 clean:  ## remove build output and local state (broker data, warehouse)
