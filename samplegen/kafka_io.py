@@ -157,15 +157,16 @@ class KafkaSink:
         self._produce = self.producer.produce
         self.poll = self.producer.poll
 
-    def send(self, topic: str, key: bytes, value: bytes) -> None:
+    def send(self, topic: str, key: bytes | None, value: bytes | None,
+             headers: list[tuple[str, bytes]] | None = None) -> None:
         """Queue one message; when the local queue is full, serve delivery reports until it is not."""
         try:
-            self._produce(topic, value, key)
+            self._produce(topic, value, key, headers=headers)
         except BufferError:
             while True:
                 self.producer.poll(0.05)
                 try:
-                    self._produce(topic, value, key)
+                    self._produce(topic, value, key, headers=headers)
                     return
                 except BufferError:
                     continue
