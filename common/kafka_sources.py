@@ -80,6 +80,9 @@ def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool) -> d
         options["scan.startup.timestamp-millis"] = str(topic.startup_timestamp_ms)
     if topic.event_time.emit != "on-periodic":
         options["scan.watermark.emit.strategy"] = topic.event_time.emit
+    if topic.event_time.idle_timeout_ms:
+        # Per partition: a partition without records for this long no longer holds the watermark.
+        options["scan.watermark.idle-timeout"] = f"{topic.event_time.idle_timeout_ms} ms"
     if bounded:
         # Stop at the offsets that are latest when the job starts: the job then finishes.
         options["scan.bounded.mode"] = "latest-offset"

@@ -22,23 +22,16 @@ import logging
 import re
 
 from common import runner
+from common.runner import is_planning_error  # noqa: F401 (streaming_job uses plan_check.is_planning_error)
 from common.config import TRANSFORMATIONS_FILE, Origin
 from common.errors import ConfigError
 from common.job_plan import JobPlan, PipelinePlan, Query
 
 log = logging.getLogger(__name__)
 
-PLANNING_ERRORS = ("org.apache.flink.table.api.ValidationException", "org.apache.flink.table.api.SqlParserException",
-                   "org.apache.flink.table.api.TableException", "Error while applying rule")
 _POSITION = re.compile(r"line (\d+), column (\d+)")
 _DESCRIPTOR = re.compile(r"DESCRIPTOR\(_UTF-16LE'([^']+)'\)")
 _NOT_TIME_ATTRIBUTE = re.compile(r"time attribute", re.I)
-
-
-def is_planning_error(exc: Exception) -> bool:
-    """A failure of parsing, validating or optimizing SQL (nothing was submitted)."""
-    text = str(exc)
-    return "JobExecutionException" not in text and any(marker in text for marker in PLANNING_ERRORS)
 
 
 def check_plan(t_env, plan: JobPlan) -> str:

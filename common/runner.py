@@ -9,6 +9,7 @@ import time
 from typing import Callable
 
 from common.changelog_check import check_changelog
+from common.errors import ConfigError
 from common.job_plan import JobPlan
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,27 @@ def java_message(exc: Exception) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
+PLANNING_ERRORS = ("org.apache.flink.table.api.ValidationException", "org.apache.flink.table.api.SqlParserException",
+                   "org.apache.flink.table.api.TableException", "Error while applying rule")
+
+
+def is_planning_error(exc: Exception) -> bool:
+    """A failure of parsing, validating or optimizing SQL (nothing was submitted)."""
+    text = str(exc)
+    return "JobExecutionException" not in text and any(marker in text for marker in PLANNING_ERRORS)
+
+
 def create_tables(t_env, plan: JobPlan) -> None:
-    """Catalog, namespace, sources and sinks, in that order."""
+    """Catalog, namespace, sources and sinks, in that order. A statement Flink refuses is
+    reported as itself (not later, as a pipeline whose table is missing)."""
     for statement in plan.ddl():
         log.debug("executing DDL:\n%s", statement)
-        t_env.execute_sql(statement)
+        try:
+            t_env.execute_sql(statement)
+        except Exception as exc:
+            if not is_planning_error(exc):
+                raise
+            raise ConfigError("generated DDL", statement.splitlines()[0].rstrip(" ("), java_message(exc)) from None
 
 
 def statement_set(t_env, plan: JobPlan):

@@ -24,6 +24,7 @@ ORDER_COLUMNS = ["order_id", "user_id", "product_id", "quantity", "price", "tota
                  "order_date", "price_category"]
 SESSION_COLUMNS = ["session_id", "user_id", "session_start", "session_end", "total_bids", "total_events",
                    "platforms_used", "cities_accessed", "session_date"]
+SESSION_LATE_COLUMNS = ["source_topic", "user_id", "event_time", "session_deadline", "event_date"]
 
 
 def columns(rows: list[dict], names: list[str]) -> list[tuple]:
@@ -40,17 +41,37 @@ def bid_events_raw(bids: Iterable[dict]) -> list[tuple]:
              utc(b["timestamp_ms"]), utc(b["timestamp_ms"]).date()) for b in bids]
 
 
-def late_bids(bids_in_partition_order: list[dict], bound_ms: int) -> list[dict]:
-    """Bids an hourly window drops, for ONE partition read with a watermark after every event:
-    at each event the watermark is (max event time so far) - bound, and the event's window is
-    gone once watermark >= window_end - 1 ms."""
+def late_events(events_in_partition_order: list[dict], bound_ms: int, deadline_ms) -> list[dict]:
+    """Events that arrive when the watermark has reached deadline_ms(event) - 1 ms, for ONE
+    partition read with a watermark after every event: at each event the watermark is
+    (max event time so far) - bound (Flink SQL's `event_time - INTERVAL ...` watermark)."""
     late, max_ts = [], None
-    for b in bids_in_partition_order:
-        window_end = b["timestamp_ms"] - b["timestamp_ms"] % HOUR_MS + HOUR_MS
-        if max_ts is not None and max_ts - bound_ms >= window_end - 1:
-            late.append(b)
-        max_ts = b["timestamp_ms"] if max_ts is None else max(max_ts, b["timestamp_ms"])
+    for e in events_in_partition_order:
+        if max_ts is not None and max_ts - bound_ms >= deadline_ms(e) - 1:
+            late.append(e)
+        max_ts = e["timestamp_ms"] if max_ts is None else max(max_ts, e["timestamp_ms"])
     return late
+
+
+def window_end_ms(event: dict) -> int:
+    return event["timestamp_ms"] - event["timestamp_ms"] % HOUR_MS + HOUR_MS
+
+
+def late_bids(bids_in_partition_order: list[dict], bound_ms: int) -> list[dict]:
+    """Bids the hourly windows leave out: their window's end had been reached on arrival."""
+    return late_events(bids_in_partition_order, bound_ms, window_end_ms)
+
+
+def session_late(events_in_partition_order: list[dict], bound_ms: int, gap_ms: int) -> list[dict]:
+    """Events (with a user) the sessions leave out: event time + gap had been reached on arrival."""
+    return [e for e in late_events(events_in_partition_order, bound_ms, lambda e: e["timestamp_ms"] + gap_ms)
+            if e.get("user_id") is not None]
+
+
+def session_analytics_late(late_by_topic: dict[str, list[dict]], gap_ms: int) -> list[tuple]:
+    """session_analytics_late rows (SESSION_LATE_COLUMNS) of the late events of each topic."""
+    return [(topic, e["user_id"], utc(e["timestamp_ms"]), utc(e["timestamp_ms"] + gap_ms),
+             utc(e["timestamp_ms"]).date()) for topic, events in late_by_topic.items() for e in events]
 
 
 def bid_events_late(late: Iterable[dict]) -> list[tuple]:
@@ -91,14 +112,17 @@ def order_events_enriched(orders: Iterable[dict]) -> list[tuple]:
 
 
 def session_analytics(bids: Iterable[dict], user_events: Iterable[dict], gap_ms: int) -> list[tuple]:
-    """Per user, events by time; a new session starts when the pause exceeds the gap."""
-    per_user: dict[int, list[tuple[int, dict | None]]] = defaultdict(list)
+    """Per user and UTC day, events by time; a new session starts when the pause exceeds the
+    gap or the day changes. Events without a user_id belong to no session."""
+    per_user: dict[tuple[int, dt.date], list[tuple[int, dict | None]]] = defaultdict(list)
     for b in bids:
-        per_user[b["user_id"]].append((b["timestamp_ms"], b))
+        if b["user_id"] is not None:
+            per_user[(b["user_id"], utc(b["timestamp_ms"]).date())].append((b["timestamp_ms"], b))
     for e in user_events:
-        per_user[e["user_id"]].append((e["timestamp_ms"], None))
+        if e["user_id"] is not None:
+            per_user[(e["user_id"], utc(e["timestamp_ms"]).date())].append((e["timestamp_ms"], None))
     rows = []
-    for user_id, events in per_user.items():
+    for (user_id, _), events in per_user.items():
         events.sort(key=lambda x: x[0])
         sessions: list[list[tuple[int, dict | None]]] = []
         for ts, bid in events:

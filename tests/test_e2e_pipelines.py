@@ -1,5 +1,6 @@
 """End to end, all pipelines in one job: events -> local Kafka -> streaming_job --bounded ->
-Iceberg, every table compared row by row with the independent reference model."""
+Iceberg, every table compared row by row with the independent reference model, at
+parallelism 1 (2 partitions) and 2 (4 partitions: more partitions than slots)."""
 
 from __future__ import annotations
 
@@ -25,14 +26,16 @@ def produce_all(ws, topics: dict[str, list[dict]]) -> None:
         assert report.failed == 0 and report.delivered == len(events)
 
 
-@pytest.fixture(scope="module")
-def full_run(tmp_path_factory, kafka_broker):
-    """One bounded run of the shipped pipelines over several thousand generated events."""
+@pytest.fixture(scope="module", params=[(1, 2), (2, 4)], ids=["p1", "p2"])
+def full_run(request, tmp_path_factory, kafka_broker):
+    """One bounded run of the shipped pipelines over several thousand generated events, at
+    (parallelism, partitions)."""
+    parallelism, partitions = request.param
     traffic = generate(seed=2026)
-    ws = make_workspace(tmp_path_factory.mktemp("full"), kafka_broker)
+    ws = make_workspace(tmp_path_factory.mktemp("full"), kafka_broker, partitions=partitions)
     produce_all(ws, traffic.topics())
     started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    result = ws.run_job("--bounded")
+    result = ws.run_job("--bounded", env={"FLINK_PARALLELISM": str(parallelism)})
     assert result.returncode == 0, result.stderr[-5000:]
     return traffic, ws, result, started
 
@@ -63,7 +66,7 @@ def test_generated_traffic_has_what_the_proof_needs():
 def test_all_pipelines_ran_as_one_job(full_run):
     _, _, result, _ = full_run
     submitted = re.findall(r"submitted job (\w+) with (\d+) pipeline\(s\)", result.stderr)
-    assert submitted == [(submitted[0][0], "7")]  # six pipelines + dead letters
+    assert submitted == [(submitted[0][0], "8")]  # seven pipelines + dead letters
 
 
 def test_bid_events_raw(full_run):
@@ -81,6 +84,7 @@ def test_bid_events_hourly_agg(full_run):
 def test_nothing_is_late_when_disorder_stays_within_the_bound(full_run):
     _, ws, _, _ = full_run
     assert table(ws, "bid_events_hourly_agg_late") == []
+    assert table(ws, "session_analytics_late") == []
 
 
 def test_user_events_processed(full_run):
@@ -103,12 +107,15 @@ def test_session_analytics(full_run):
     assert any(r[5] > 0 and r[4] > 0 for r in rows), "sessions must combine both topics"
 
 
-def test_late_events_are_dropped_by_the_window_listed_and_kept_raw(tmp_path, kafka_broker):
+LATE_PIPELINES = ("bid_events_raw", "bid_events_aggregated", "bid_events_late", "session_analytics", "session_late")
+
+
+def test_late_events_are_kept_out_of_the_windows_listed_and_kept_raw(tmp_path, kafka_broker):
     """One partition, a watermark after every event: which events are late is exact."""
     ws = make_workspace(tmp_path, kafka_broker, partitions=1, watermark_emit="on-event")
     bids = late_bids(seed=11)
     produce_all(ws, {"bid_events": bids})
-    result = ws.run_job("--bounded", "--only", "bid_events_raw", "bid_events_aggregated", "bid_events_late")
+    result = ws.run_job("--bounded", "--only", *LATE_PIPELINES)
     assert result.returncode == 0, result.stderr[-5000:]
 
     late = ref.late_bids(bids, BOUND_MS)
@@ -116,7 +123,55 @@ def test_late_events_are_dropped_by_the_window_listed_and_kept_raw(tmp_path, kaf
     late_rows = table(ws, "bid_events_hourly_agg_late")
     assert_same_rows(ref.columns(late_rows, ref.LATE_COLUMNS), ref.bid_events_late(late))
     assert all(r["watermark_at_arrival"] >= r["window_end"] - dt.timedelta(milliseconds=1) for r in late_rows)
-
     on_time = [b for b in bids if b not in late]
     assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(on_time))
     assert len(table(ws, "bid_events_raw")) == len(bids)  # late events still land raw
+
+    session_late = ref.session_late(bids, BOUND_MS, SESSION_GAP_MS)
+    assert len(session_late) >= 5
+    late_rows = table(ws, "session_analytics_late")
+    assert_same_rows(ref.columns(late_rows, ref.SESSION_LATE_COLUMNS),
+                     ref.session_analytics_late({"bid_events": session_late}, SESSION_GAP_MS))
+    assert all(r["watermark_at_arrival"] >= r["session_deadline"] - dt.timedelta(milliseconds=1) for r in late_rows)
+    assert_same_rows(ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
+                     ref.session_analytics([b for b in bids if b not in session_late], [], SESSION_GAP_MS))
+
+
+def without(events: list[dict], row_keys: list, key) -> list[dict]:
+    """The events minus one event per late row (matched by key(event) == the row's key)."""
+    left = list(row_keys)
+    kept = []
+    for e in events:
+        k = key(e)
+        if k in left:
+            left.remove(k)
+        else:
+            kept.append(e)
+    assert left == [], f"late rows that match no event: {left[:3]}"
+    return kept
+
+
+def test_late_tables_are_exactly_what_the_windows_left_out_at_parallelism_2(tmp_path, kafka_broker):
+    """4 partitions read by 2 subtasks: which events are late depends on how partitions
+    interleave, but the definition stays exact: each window aggregates exactly the events its
+    late table does not list, and every listed event was behind the watermark on arrival."""
+    ws = make_workspace(tmp_path, kafka_broker, partitions=4)
+    bids = late_bids(seed=12, count=1200)
+    produce_all(ws, {"bid_events": bids})
+    result = ws.run_job("--bounded", "--only", *LATE_PIPELINES, env={"FLINK_PARALLELISM": "2"})
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert len(table(ws, "bid_events_raw")) == len(bids)
+
+    late_rows = table(ws, "bid_events_hourly_agg_late")
+    assert all(r["watermark_at_arrival"] >= r["window_end"] - dt.timedelta(milliseconds=1) for r in late_rows)
+    on_time = without(bids, [r["session_id"] for r in late_rows], key=lambda b: b["session_id"])  # unique per bid
+    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
+                     ref.bid_events_hourly_agg(on_time))
+
+    session_rows = table(ws, "session_analytics_late")
+    assert all(r["watermark_at_arrival"] >= r["session_deadline"] - dt.timedelta(milliseconds=1)
+               for r in session_rows)
+    session_kept = without(bids, [(r["user_id"], r["event_time"]) for r in session_rows],
+                           key=lambda b: (b["user_id"], ref.utc(b["timestamp_ms"])))
+    assert_same_rows(ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
+                     ref.session_analytics(session_kept, [], SESSION_GAP_MS))

@@ -42,8 +42,8 @@ def test_each_topic_is_scanned_once_although_pipelines_share_it(dry_run):
     scans = re.findall(r"TableSourceScan\(table=\[\[default_catalog, default_database, (\w+),", plan)
     assert sorted(scans) == ["kafka_bid_events_records", "kafka_order_events_records", "kafka_user_events_records"]
     readers_of_bids = sum(1 for p in load_project().pipelines if "bid_events" in p.topics)
-    assert readers_of_bids == 4
-    # the other readers of the bid topic (three pipelines + dead letters) reuse the one scan
+    assert readers_of_bids == 5
+    # the other readers of the bid topic (four pipelines + dead letters) reuse the one scan
     bid_scan_id = re.search(r"kafka_bid_events_records,[^\n]*\(reuse_id=\[(\d+)\]\)", plan).group(1)
     assert plan.count(f"Reused(reference_id=[{bid_scan_id}])") >= readers_of_bids
 

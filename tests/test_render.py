@@ -49,6 +49,7 @@ def test_source_ddl_for_bid_events():
   'properties.bootstrap.servers' = '127.0.0.1:9092',
   'properties.group.id' = 'flink-bid-consumer',
   'scan.startup.mode' = 'earliest-offset',
+  'scan.watermark.idle-timeout' = '30000 ms',
   'key.format' = 'raw',
   'key.fields' = 'kafka_key',
   'value.fields-include' = 'EXCEPT_KEY',
@@ -155,3 +156,11 @@ def test_missing_transformer_module():
     pipeline = dataclasses.replace(load_project().pipelines[0], name="no_such_pipeline")
     with pytest.raises(ConfigError, match="cannot import module transformations.no_such_pipeline"):
         load_transformer(pipeline)
+
+
+def test_idle_timeout_from_topics_yaml_and_zero_turns_it_off():
+    quick = dataclasses.replace(bid_topic().event_time, idle_timeout_ms=2_000)
+    assert "'scan.watermark.idle-timeout' = '2000 ms'" in render_source_ddl(
+        dataclasses.replace(bid_topic(), event_time=quick), LOCAL_KAFKA, False)
+    never = dataclasses.replace(bid_topic().event_time, idle_timeout_ms=0)
+    assert "idle-timeout" not in render_source_ddl(dataclasses.replace(bid_topic(), event_time=never), LOCAL_KAFKA, False)

@@ -71,12 +71,15 @@ SESSION_ANALYTICS = """\
       session_date: DATE
     partition_by: [session_date]
     view_sql: |
-      SELECT `user_id`, `event_time`, `timestamp_ms` AS `ts_ms`, TRUE AS `is_bid`, `platform`, `city_id`
+      SELECT `user_id`, CAST(`event_time` AS DATE) AS `session_day`, `event_time`, `timestamp_ms` AS `ts_ms`,
+             TRUE AS `is_bid`, `platform`, `city_id`
       FROM {sources.bid_events}
+      WHERE `user_id` IS NOT NULL AND (CURRENT_WATERMARK(`event_time`) IS NULL OR CURRENT_WATERMARK(`event_time`) < `event_time` + INTERVAL '0 00:30:00.000' DAY TO SECOND(3) - INTERVAL '0.001' SECOND)
       UNION ALL
-      SELECT `user_id`, `event_time`, `timestamp_ms` AS `ts_ms`, FALSE AS `is_bid`,
-             CAST(NULL AS STRING) AS `platform`, CAST(NULL AS INT) AS `city_id`
+      SELECT `user_id`, CAST(`event_time` AS DATE) AS `session_day`, `event_time`, `timestamp_ms` AS `ts_ms`,
+             FALSE AS `is_bid`, CAST(NULL AS STRING) AS `platform`, CAST(NULL AS INT) AS `city_id`
       FROM {sources.user_events}
+      WHERE `user_id` IS NOT NULL AND (CURRENT_WATERMARK(`event_time`) IS NULL OR CURRENT_WATERMARK(`event_time`) < `event_time` + INTERVAL '0 00:30:00.000' DAY TO SECOND(3) - INTERVAL '0.001' SECOND)
     sql_file: sql/session_analytics.sql
 """
 
@@ -93,8 +96,9 @@ SELECT
   COALESCE(ARRAY_JOIN(CAST(ARRAY_SORT(ARRAY_DISTINCT(
     ARRAY_AGG(`city_id`) FILTER (WHERE `is_bid` AND `city_id` IS NOT NULL))) AS ARRAY<STRING>), ','), '') AS `cities_accessed`,
   CAST(TO_TIMESTAMP_LTZ(MIN(`ts_ms`), 3) AS DATE) AS `session_date`
-FROM TABLE(SESSION(TABLE {view} PARTITION BY `user_id`, DESCRIPTOR(`event_time`), INTERVAL '0 00:30:00.000' DAY TO SECOND(3)))
-GROUP BY `window_start`, `window_end`, `user_id`
+FROM TABLE(SESSION(TABLE {view} PARTITION BY (`user_id`, `session_day`), DESCRIPTOR(`event_time`),
+                   INTERVAL '0 00:30:00.000' DAY TO SECOND(3)))
+GROUP BY `window_start`, `window_end`, `user_id`, `session_day`
 """
 
 
@@ -149,7 +153,7 @@ def test_both_routes_in_one_job(tmp_path):
                                  .replace("sink_table: order_events_enriched", "sink_table: orders_sql")
     config = sql_config(tmp_path, shipped.split("transformations:\n", 1)[1], extra)
     names = [p.name for p in load_project(config).pipelines]
-    assert names[-2:] == ["session_analytics", "orders_sql"]
+    assert names[-2:] == ["session_late", "orders_sql"]
 
 
 def test_placeholders_replace_only_themselves():

@@ -148,6 +148,9 @@ CASES = {
     "type the decoder cannot read": (lambda t, p: _set(t["bid_events"]["schema"], "zoned", "TIMESTAMP(3) WITH TIME ZONE"),
                                      "topics.yaml:", "schema.zoned: TIMESTAMP(3) WITH TIME ZONE: the record decoder has "
                                                      "no JSON reading for this type (valid: one of TINYINT, "),
+    "idle timeout not a duration": (lambda t, p: _set(t["bid_events"]["event_time"], "idle_timeout", "soon"),
+                                    "topics.yaml:", "event_time.idle_timeout: 'soon' is not a duration (valid: e.g. "
+                                                    "30s, 2 min; 0s never marks a partition idle)"),
     "raw_text column in schema": (lambda t, p: _set(t["bid_events"]["schema"], "raw_text", "STRING"),
                                   "topics.yaml:", "'raw_text' is a column the source adds itself"),
     "event_time column in schema": (lambda t, p: _set(t["bid_events"]["schema"], "event_time", "TIMESTAMP(3)"),
@@ -332,7 +335,7 @@ def test_what_a_class_declares_is_checked_like_yaml(tmp_path, fake_transformers)
     config = write(tmp_path / "c", *with_pipeline("bad_schema", "BadSchema"))
     line = (config / "transformations.yaml").read_text().splitlines().index("  transformer_class: BadSchema") + 1
     assert load_error(config).startswith(
-        f"{config}/transformations.yaml:{line}: transformations[6] (bad_schema): BadSchema.get_sink_schema().day: "
+        f"{config}/transformations.yaml:{line}: transformations[7] (bad_schema): BadSchema.get_sink_schema().day: "
         "'DATEE' is not a Flink SQL type: unknown type DATEE; did you mean 'DATE'?")
 
 
@@ -340,7 +343,7 @@ def test_a_failing_transformer_names_the_pipeline_before_flink_starts(tmp_path):
     config = write(tmp_path, *edited(lambda t, p: _set(p[5], "options", {"session_gap": "soon"})))
     with pytest.raises(ConfigError) as err:
         build_plan(load_project(config), LOCAL_KAFKA, LOCAL_CATALOG, bounded=False)
-    assert "transformations[5] (session_analytics): SessionAnalyticsTransformer.get_select_sql() failed: " \
+    assert "transformations[5] (session_analytics): SessionAnalyticsTransformer.get_view_sql() failed: " \
            "ValueError: session_gap 'soon' is not a positive duration" in str(err.value)
 
 
@@ -592,3 +595,4 @@ def test_event_time_range_is_read_as_utc_instants(tmp_path):
     assert (event_time.valid_from, event_time.valid_until) == ("2020-01-01T00:00:00Z", "2030-06-01T12:00:00.500Z")
     defaults = project.topics["user_events"].event_time
     assert (defaults.valid_from, defaults.valid_until) == ("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
+    assert defaults.idle_timeout_ms == 30_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 from common.config import parse_duration_ms
 from common.sql import interval
 from transformations.base_transformer import BaseTransformer, SourceTables
+from transformations.lateness import is_on_time
 
 DEFAULT_GAP = "30 min"
 
@@ -12,10 +13,15 @@ DEFAULT_GAP = "30 min"
 class SessionAnalyticsTransformer(BaseTransformer):
     """One row per user session, over the user's bid events and user events together.
 
-    Definition: take every bid event and every user event of a user, ordered by event time.
-    A session is a maximal run of them in which consecutive events are at most ``session_gap``
-    apart (option, default 30 min; Flink's session window merges windows [t, t + gap) that
-    touch). For each session:
+    Definition: take every bid event and every user event of a user (events without a
+    user_id belong to no session) on one UTC day, ordered by event time. A session is a
+    maximal run of them in which consecutive events are at most ``session_gap`` apart
+    (option, default 30 min; Flink's session window merges windows [t, t + gap) that touch).
+    Sessions end at UTC midnight, as in common web analytics: that bounds a session (and its
+    state) to one day even for a user who never pauses. Events that arrive when the watermark
+    of their source subtask has reached ``event_time + gap`` are kept out (they could only
+    extend a session already written) and listed in ``session_analytics_late``
+    (transformations/session_late.py). For each session:
     ``session_start`` / ``session_end`` = time of its first / last event (UTC);
     ``session_id`` = "<user_id>-<session_start in epoch ms>";
     ``total_bids`` = bid events in it; ``total_events`` = user events in it;
@@ -48,14 +54,22 @@ class SessionAnalyticsTransformer(BaseTransformer):
     def get_partition_by(self) -> list[str]:
         return ["session_date"]
 
+    def deadline(self) -> str:
+        """After this event time + gap, the event's own session window [t, t + gap) has closed."""
+        return f"`event_time` + {interval(self.gap_ms())}"
+
     def get_view_sql(self, sources: SourceTables) -> str:
+        on_time = f"`user_id` IS NOT NULL AND {is_on_time(self.deadline())}"
         return f"""
-SELECT `user_id`, `event_time`, `timestamp_ms` AS `ts_ms`, TRUE AS `is_bid`, `platform`, `city_id`
+SELECT `user_id`, CAST(`event_time` AS DATE) AS `session_day`, `event_time`, `timestamp_ms` AS `ts_ms`,
+       TRUE AS `is_bid`, `platform`, `city_id`
 FROM {sources['bid_events']}
+WHERE {on_time}
 UNION ALL
-SELECT `user_id`, `event_time`, `timestamp_ms` AS `ts_ms`, FALSE AS `is_bid`,
-       CAST(NULL AS STRING) AS `platform`, CAST(NULL AS INT) AS `city_id`
+SELECT `user_id`, CAST(`event_time` AS DATE) AS `session_day`, `event_time`, `timestamp_ms` AS `ts_ms`,
+       FALSE AS `is_bid`, CAST(NULL AS STRING) AS `platform`, CAST(NULL AS INT) AS `city_id`
 FROM {sources['user_events']}
+WHERE {on_time}
 """
 
     def get_select_sql(self, sources: SourceTables) -> str:
@@ -72,6 +86,7 @@ SELECT
   COALESCE(ARRAY_JOIN(CAST(ARRAY_SORT(ARRAY_DISTINCT(
     ARRAY_AGG(`city_id`) FILTER (WHERE `is_bid` AND `city_id` IS NOT NULL))) AS ARRAY<STRING>), ','), '') AS `cities_accessed`,
   CAST(TO_TIMESTAMP_LTZ(MIN(`ts_ms`), 3) AS DATE) AS `session_date`
-FROM TABLE(SESSION(TABLE {sources.view} PARTITION BY `user_id`, DESCRIPTOR(`event_time`), {interval(self.gap_ms())}))
-GROUP BY `window_start`, `window_end`, `user_id`
+FROM TABLE(SESSION(TABLE {sources.view} PARTITION BY (`user_id`, `session_day`), DESCRIPTOR(`event_time`),
+                   {interval(self.gap_ms())}))
+GROUP BY `window_start`, `window_end`, `user_id`, `session_day`
 """
