@@ -90,7 +90,7 @@ def bid_events_hourly_agg(bids: Iterable[dict]) -> list[tuple]:
     for (start, city, platform), members in groups.items():
         amounts = [m["bid_amount"] for m in members]
         rows.append((utc(start), utc(start + HOUR_MS), city, platform, len(members),
-                     len({m["user_id"] for m in members}), sum(amounts) / len(amounts), max(amounts), min(amounts),
+                     len({m["user_id"] for m in members} - {None}), sum(amounts) / len(amounts), max(amounts), min(amounts),
                      utc(start).date()))
     return rows
 

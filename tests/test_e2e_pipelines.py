@@ -110,10 +110,34 @@ def test_session_analytics(full_run):
 LATE_PIPELINES = ("bid_events_raw", "bid_events_aggregated", "bid_events_late", "session_analytics", "session_late")
 
 
+MARATHON_USER = 999
+
+
+def with_marathon_and_anonymous_bids(bids: list[dict]) -> list[dict]:
+    """The bids plus a user who never pauses (a bid every 10 min from 22:00 to 02:00, across
+    UTC midnight) and bids without a user_id, each put in time order among the on-time bids."""
+    day = ref.utc(bids[0]["timestamp_ms"]).replace(hour=0, minute=0, second=0, microsecond=0)
+    start_ms = int(day.replace(tzinfo=dt.timezone.utc).timestamp() * 1000) + 22 * ref.HOUR_MS
+    extra = [{**bids[0], "user_id": MARATHON_USER, "session_id": f"marathon-{i}", "timestamp_ms": start_ms + i * 600_000}
+             for i in range(25)]
+    extra += [{**bids[0], "user_id": None, "session_id": f"anonymous-{i}", "timestamp_ms": start_ms + i * 900_000 + 7}
+              for i in range(5)]
+    merged, newest = [], 0
+    pending = sorted(extra, key=lambda e: e["timestamp_ms"])
+    for b in bids:
+        if b["timestamp_ms"] >= newest:  # an in-order bid: the extra events before it go first
+            newest = b["timestamp_ms"]
+            while pending and pending[0]["timestamp_ms"] < newest:
+                merged.append(pending.pop(0))
+        merged.append(b)
+    return merged + pending
+
+
 def test_late_events_are_kept_out_of_the_windows_listed_and_kept_raw(tmp_path, kafka_broker):
-    """One partition, a watermark after every event: which events are late is exact."""
+    """One partition, a watermark after every event: which events are late is exact. Also the
+    session cap: a user who never pauses gets one session per UTC day; no user, no session."""
     ws = make_workspace(tmp_path, kafka_broker, partitions=1, watermark_emit="on-event")
-    bids = late_bids(seed=11)
+    bids = with_marathon_and_anonymous_bids(late_bids(seed=11))
     produce_all(ws, {"bid_events": bids})
     result = ws.run_job("--bounded", "--only", *LATE_PIPELINES)
     assert result.returncode == 0, result.stderr[-5000:]
@@ -133,8 +157,16 @@ def test_late_events_are_kept_out_of_the_windows_listed_and_kept_raw(tmp_path, k
     assert_same_rows(ref.columns(late_rows, ref.SESSION_LATE_COLUMNS),
                      ref.session_analytics_late({"bid_events": session_late}, SESSION_GAP_MS))
     assert all(r["watermark_at_arrival"] >= r["session_deadline"] - dt.timedelta(milliseconds=1) for r in late_rows)
-    assert_same_rows(ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
+    sessions = table(ws, "session_analytics")
+    assert_same_rows(ref.columns(sessions, ref.SESSION_COLUMNS),
                      ref.session_analytics([b for b in bids if b not in session_late], [], SESSION_GAP_MS))
+    marathon = sorted((s["session_start"], s["session_end"], s["total_bids"]) for s in sessions
+                      if s["user_id"] == MARATHON_USER)
+    first = ref.utc(bids[0]["timestamp_ms"]).replace(hour=22, minute=0, second=0, microsecond=0)
+    midnight = first + dt.timedelta(hours=2)
+    assert marathon == [(first, midnight - dt.timedelta(minutes=10), 12), (midnight, midnight + dt.timedelta(hours=2), 13)]
+    assert all(s["user_id"] is not None for s in sessions)
+    assert sum(1 for r in table(ws, "bid_events_raw") if r["user_id"] is None) == 5  # kept raw, in no session
 
 
 def without(events: list[dict], row_keys: list, key) -> list[dict]:
