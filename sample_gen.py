@@ -24,10 +24,12 @@ from common.config import CONFIG_DIR, ProjectConfig, load_project, parse_duratio
 from common.errors import ConfigError, did_you_mean  # noqa: E402
 from common.properties import APP_DIR, load_settings  # noqa: E402
 from samplegen.faults import MALFORMED_KINDS, FaultKnobs, Faults  # noqa: E402
+from samplegen.feed import ALL_TOPICS, check_partitions, partition_map, write_records  # noqa: E402
 from samplegen.kafka_io import (AUTH_MODES, DeliveryReport, KafkaSink, Target, client_config,  # noqa: E402,F401
                                 produce, resolve_region)
 from samplegen.model import START_MS, EventModel, ModelOptions  # noqa: E402
-from samplegen.runner import FileSink, RunOptions, build_manifest, log_summary, run  # noqa: E402
+from samplegen.runner import (FileSink, RunOptions, SentRecord, build_manifest, log_summary, run,  # noqa: E402
+                              wall_clock_ms)
 
 __all__ = ["bid_events", "produce", "DeliveryReport", "main"]  # bid_events/produce: the tests' helpers
 
@@ -39,13 +41,22 @@ DEFAULT_MANIFEST = APP_DIR / ".local" / "sample_gen" / "manifest.json"
 
 EPILOG = f"""\
 event time:
-  Events follow a simulated timeline from --start (default 2026-01-01T00:00:00Z, so the
-  same seed gives byte-identical events); --sessions sets how many sessions run at once
-  (about 0.1 events per session per second of event time). --rate only paces sending.
+  live       each record's event time is the wall clock when it is sent (minus the offset
+             of --out-of-order / --late): never ahead of the clock, at most
+             max_out_of_orderness behind it unless late. For feeding a running job. The
+             model's pauses shrink to the sending pace (sessions, their order, users and
+             orders stay; a user's sessions are seconds apart, not 31 minutes).
+  simulated  a timeline from --start (default 2026-01-01T00:00:00Z): about 0.1 events per
+             session (--sessions) per second of event time, however fast they are sent;
+             the same seed gives byte-identical events. For backlogs and tests.
+  Default: live when --duration or --rate is given without --start; simulated otherwise
+  (--count alone, or any --start). --live / --no-live choose explicitly. With --live the
+  same seed still gives the same records, but for their event times.
 
 faults (fractions of the records sent, all 0 by default; one fault per record at most):
   --out-of-order F  event time 1 ms .. max_out_of_orderness (topics.yaml) behind the newest
                     one already sent to that topic: out of order, but within the watermark
+                    (live: and at most max_out_of_orderness behind the clock)
   --late F          event time more than max_out_of_orderness behind (by 1 s .. --late-by
                     more): behind the watermark, a watermark-based job drops them
   --malformed F     bad JSON, a wrong type (text in a non-string column) or a missing field.
@@ -65,7 +76,8 @@ output:
   Progress on stderr (a live bar on a terminal, a log line every --log-every s otherwise),
   then a summary. The manifest (JSON: per-topic sent/delivered/malformed/late/out-of-order
   counts, per-partition counts, event-time range, seed, knobs, target) is written to
-  --manifest (default {DEFAULT_MANIFEST.relative_to(APP_DIR)}; '-' for stdout).
+  --manifest (default {DEFAULT_MANIFEST.relative_to(APP_DIR)}; '-' for stdout). --records PATH also
+  writes every record sent (JSON lines, with the partition and offset the broker confirmed).
 
 exit codes:
   0 every record delivered (confirmed by the broker), 1 some not delivered, 2 bad
@@ -74,9 +86,10 @@ exit codes:
 
 examples:
   sample_gen.py --count 2000                              # all topics, local broker
-  sample_gen.py --duration 60 --rate 500 --topics bid_events user_events
+  sample_gen.py --duration 60 --rate 500 --topics bid_events user_events   # live
   sample_gen.py --count 10000 --malformed 0.01 --late 0.02 --out-of-order 0.05
-  sample_gen.py --properties msk.json --auth iam --region eu-west-1 --count 100000
+  sample_gen.py --properties msk.json --auth iam --region eu-west-1 --duration 600 --rate 200
+  sample_gen.py --duration 30 --rate 100 --partition 0 --records sent.jsonl   # all in partition 0
   sample_gen.py --count 5 --dry-run --manifest -          # print records, no Kafka
 """
 
@@ -138,6 +151,13 @@ def _start_ms(text: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def _partition(text: str) -> tuple[str, int]:
+    topic, sep, number = text.rpartition("=")
+    if not number.isdigit() or (sep and not topic):
+        raise argparse.ArgumentTypeError(f"'{text}' is not N or TOPIC=N (N a partition number: 0, 1, ...)")
+    return (topic if sep else ALL_TOPICS), int(number)
+
+
 def _property(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -159,9 +179,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     what.add_argument("--topics", nargs="+", metavar="KEY",
                       help="only these topics (keys of topics.yaml or Kafka topic names; default: every enabled topic)")
     what.add_argument("--seed", type=int, default=42, help="random seed: same seed, same events (default 42)")
-    what.add_argument("--start", type=_start_ms, default=START_MS, metavar="TIME",
-                      help="event time of the first session: ISO-8601 (UTC if no zone), epoch millis or 'now' "
-                           "(default 2026-01-01T00:00:00Z)")
+    what.add_argument("--start", type=_start_ms, metavar="TIME",
+                      help="simulated event time from TIME: ISO-8601 (UTC if no zone), epoch millis or 'now' "
+                           "(default 2026-01-01T00:00:00Z; see 'event time' below)")
+    what.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
+                      help="event time = the wall clock at sending (default: live with --duration or --rate "
+                           "and no --start)")
     what.add_argument("--users", type=_positive(int), default=ModelOptions.users,
                       help=f"number of users (default {ModelOptions.users})")
     what.add_argument("--sessions", type=_positive(int), default=ModelOptions.sessions,
@@ -193,12 +216,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     where.add_argument("-X", "--producer-property", type=_property, action="append", default=[],
                        metavar="KEY=VALUE", help="extra librdkafka producer property (repeatable), "
                                                  "e.g. -X compression.type=lz4")
+    where.add_argument("--partition", type=_partition, action="append", default=[], metavar="[TOPIC=]N",
+                       help="send every record (of TOPIC: key or Kafka name) to partition N instead of by key "
+                            "(repeatable)")
     where.add_argument("--dry-run", action="store_true",
                        help="no Kafka: write records to stdout as JSON lines {topic, key, value}")
 
     out = parser.add_argument_group("output")
     out.add_argument("--manifest", default=str(DEFAULT_MANIFEST), metavar="PATH",
                      help="where to write the manifest JSON ('-': stdout)")
+    out.add_argument("--records", metavar="PATH",
+                     help="also write every record sent as a JSON line: topic, partition, offset, key, value, "
+                          "event_time_ms, fault, sent_at_ms")
     out.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto",
                      help="auto (default): a bar on a terminal, log lines otherwise")
     out.add_argument("--log-every", type=_positive(float), default=10.0, metavar="SECONDS",
@@ -207,7 +236,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                      help="how long to wait for the last delivery reports (default 60)")
     out.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     out.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.live and args.start is not None:
+        parser.error("--live takes event time from the clock; --start is for the simulated timeline (--no-live)")
+    return args
+
+
+def is_live(args: argparse.Namespace) -> bool:
+    """--live / --no-live, else live for a timed or paced run (--duration, --rate) without --start."""
+    if args.live is not None:
+        return args.live
+    return args.start is None and (args.duration is not None or bool(args.rate))
 
 
 def setup_logging(args: argparse.Namespace, bar: bool):
@@ -278,15 +317,23 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bad configuration: %s", exc)
         return EXIT_BAD_CONFIG
 
+    live = is_live(args)
     count = None if args.duration else (args.count or DEFAULT_COUNT)
-    options = RunOptions(count=count, duration_s=args.duration, rate=args.rate or None, progress=mode,
-                         log_every_s=args.log_every, flush_timeout_s=args.flush_timeout)
+    start = wall_clock_ms() if live else args.start if args.start is not None else START_MS
     model = EventModel(list(project.topics.values()),
-                       ModelOptions(seed=args.seed, start_ms=args.start, users=args.users, sessions=args.sessions,
+                       ModelOptions(seed=args.seed, start_ms=start, users=args.users, sessions=args.sessions,
                                     products=args.products), selected)
+    try:
+        partitions = partition_map(dict(args.partition) if args.partition else None, model.selected)
+    except ValueError as exc:
+        log.error("bad --partition: %s", exc)
+        return EXIT_BAD_CONFIG
+    options = RunOptions(count=count, duration_s=args.duration, rate=args.rate or None, progress=mode,
+                         log_every_s=args.log_every, flush_timeout_s=args.flush_timeout, live=live,
+                         partitions=partitions)
     knobs = FaultKnobs(out_of_order=args.out_of_order, late=args.late, late_by_ms=args.late_by,
                        malformed=args.malformed, malformed_kinds=tuple(dict.fromkeys(args.malformed_kinds)))
-    faults = Faults(knobs, args.seed, count) if knobs.any else None
+    faults = Faults(knobs, args.seed, count, live) if knobs.any else None
     if args.dry_run:
         sink = FileSink(sys.stdout)
     else:
@@ -294,10 +341,24 @@ def main(argv: list[str] | None = None) -> int:
                  target.bootstrap_servers, target.auth, f", region {target.region}" if target.region else "",
                  ", ".join(p.topic_name for p in model.selected))
         sink = KafkaSink(config)
-    outcome = run(model, faults, sink, options, console=console)
+        try:
+            check_partitions(sink, model.selected, partitions)
+        except ValueError as exc:
+            log.error("bad --partition: %s", exc)
+            return EXIT_BAD_CONFIG
+    log.info("event time: %s", "live (the wall clock at sending)" if live
+             else f"simulated from {dt.datetime.fromtimestamp(start / 1000, dt.timezone.utc).isoformat()}")
+    if not live and (args.duration or args.rate) and start > wall_clock_ms() - 3_600_000:
+        log.warning("simulated event time from --start runs ahead of the clock (about 0.1 events/s per session); "
+                    "to feed a running job use --live")
+    journal: list[SentRecord] | None = [] if args.records else None
+    outcome = run(model, faults, sink, options, console=console, journal=journal)
     manifest = build_manifest(model, knobs, options, outcome,
                               target.describe() if target else {"bootstrap_servers": None}, args.dry_run)
     write_manifest(manifest, args.manifest)
+    if journal is not None:
+        write_records(journal, args.records)
+        log.info("records: %s", args.records)
     log_summary(manifest)
     if manifest["totals"]["not_delivered"]:
         log.error("%d records were not delivered", manifest["totals"]["not_delivered"])

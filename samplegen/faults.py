@@ -14,6 +14,13 @@ hair below the asked share when knobs overlap; the manifest has the real counts)
   behind the watermark, a watermark-based job drops it;
 - malformed: bad JSON (truncated, not JSON at all), a wrong type (a non-string column
   holding text), or missing fields (a column left out).
+
+Live (event time = the wall clock at sending, see ``EventModel.events``), an out-of-order
+record also stays within the bound of the clock: its time is drawn from
+[now - bound, newest - 1 ms], so it is behind the newest record yet never more than the
+bound behind the clock (when the topic's newest record is already more than the bound old,
+there is no such time and the record goes out in order, uncounted). A late record is more
+than bound + 1 s behind the newest record, hence behind the clock by more than that too.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ except ImportError:  # pragma: no cover - orjson is in package/requirements-dev.
         return _encoder.encode(record).encode()
 
 MALFORMED_KINDS = ("bad_json", "wrong_type", "missing_field")
+MALFORMED, LATE, OUT_OF_ORDER = "malformed", "late", "out_of_order"  # Faults.last_fault
 LATE_MIN_EXTRA_MS = 1_000
 
 
@@ -95,14 +103,16 @@ class Sampler:
 class Faults:
     """Applies the knobs to records in sending order, counting into each topic's stats."""
 
-    def __init__(self, knobs: FaultKnobs, seed: int, total: int | None) -> None:
+    def __init__(self, knobs: FaultKnobs, seed: int, total: int | None, live: bool = False) -> None:
         self.knobs = knobs
+        self.live = live  # event times given to encode() are clock readings: keep disorder within the bound
         self.rng = random.Random(f"{seed}:faults")
         self.malformed = Sampler(knobs.malformed, total, random.Random(f"{seed}:malformed"))
         self.late = Sampler(knobs.late, total, random.Random(f"{seed}:late"))
         self.out_of_order = Sampler(knobs.out_of_order, total, random.Random(f"{seed}:out_of_order"))
         self.index = 0
         self.newest: dict[str, int] = {}  # topic key -> newest event time sent
+        self.last_fault: str | None = None  # what encode() did to the last record: MALFORMED, LATE, OUT_OF_ORDER or None
         self.malformers: dict[str, Callable[[TopicPlan, dict], bytes | None]] = {
             "bad_json": self._bad_json, "wrong_type": self._wrong_type, "missing_field": self._missing_field}
 
@@ -110,6 +120,7 @@ class Faults:
         """The bytes to send for one record and its event time (None for a malformed record)."""
         index, self.index = self.index, self.index + 1
         stats = plan.stats
+        self.last_fault = None
         if self.malformed.picks(index):
             kind = self.rng.choice(self.knobs.malformed_kinds)
             value = self.malformers[kind](plan, record)
@@ -117,6 +128,7 @@ class Faults:
                 kind, value = "missing_field", self._missing_field(plan, record)
             stats.malformed += 1
             stats.malformed_kinds[kind] = stats.malformed_kinds.get(kind, 0) + 1
+            self.last_fault = MALFORMED
             return value, None
         newest = self.newest.get(plan.key)
         bound = plan.max_out_of_orderness_ms
@@ -124,13 +136,33 @@ class Faults:
             ts = newest - bound - self.rng.randint(LATE_MIN_EXTRA_MS, max(LATE_MIN_EXTRA_MS, self.knobs.late_by_ms))
             record[plan.event_time] = plan.time_value(ts)
             stats.late += 1
+            self.last_fault = LATE
         elif newest is not None and self.out_of_order.picks(index):
-            ts = newest - self.rng.randint(1, max(1, bound))
-            record[plan.event_time] = plan.time_value(ts)
-            stats.out_of_order += 1
+            if self.live:
+                moved = self._live_disorder(ts, newest, bound)
+            else:
+                moved = newest - self.rng.randint(1, max(1, bound))
+            if moved is not None:
+                ts = moved
+                record[plan.event_time] = plan.time_value(ts)
+                stats.out_of_order += 1
+                self.last_fault = OUT_OF_ORDER
+            elif ts > newest:
+                self.newest[plan.key] = ts
         elif newest is None or ts > newest:
             self.newest[plan.key] = ts
         return dumps(record), ts
+
+    def _live_disorder(self, now: int, newest: int, bound: int) -> int | None:
+        """A time in [now - bound, newest - 1], or None if the topic's newest is already that old.
+
+        One random() whatever the clock says, so the rest of the run draws the same numbers.
+        """
+        low, high = now - max(1, bound), newest - 1
+        draw = self.rng.random()
+        if high < low:
+            return None
+        return low + int(draw * (high - low + 1))
 
     # --- malformed records ----------------------------------------------------------------------
 

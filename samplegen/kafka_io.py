@@ -15,7 +15,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 log = logging.getLogger("samplegen.kafka")
 
@@ -158,18 +158,36 @@ class KafkaSink:
         self.poll = self.producer.poll
 
     def send(self, topic: str, key: bytes | None, value: bytes | None,
-             headers: list[tuple[str, bytes]] | None = None) -> None:
-        """Queue one message; when the local queue is full, serve delivery reports until it is not."""
+             headers: list[tuple[str, bytes]] | None = None, partition: int = -1,
+             on_delivery: Callable[[Any, Any], None] | None = None) -> None:
+        """Queue one message; when the local queue is full, serve delivery reports until it is not.
+
+        `partition` -1: the partitioner picks by key (librdkafka's default); `on_delivery` also
+        gets this message's delivery report (after the tracker counted it).
+        """
+        if on_delivery is None:
+            callback = self.tracker
+        else:
+            def callback(err: Any, msg: Any, tracker: DeliveryTracker = self.tracker) -> None:
+                tracker(err, msg)
+                on_delivery(err, msg)
         try:
-            self._produce(topic, value, key, headers=headers)
+            self._produce(topic, value, key, partition, callback, headers=headers)
         except BufferError:
             while True:
                 self.producer.poll(0.05)
                 try:
-                    self._produce(topic, value, key, headers=headers)
+                    self._produce(topic, value, key, partition, callback, headers=headers)
                     return
                 except BufferError:
                     continue
+
+    def partitions(self, topic: str, timeout_s: float = 10.0) -> int | None:
+        """How many partitions the topic has; None if the broker does not know it (yet)."""
+        meta = self.producer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return None
+        return len(meta.partitions)
 
     def in_flight(self) -> int:
         return len(self.producer)

@@ -264,6 +264,15 @@ class EventModel:
     # --- sessions --------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[tuple[TopicPlan, bytes, int, dict]]:
+        return self.events()
+
+    def events(self, clock: Callable[[], int] | None = None) -> Iterator[tuple[TopicPlan, bytes, int, dict]]:
+        """The stream; with a `clock` (epoch ms), live: each event's time is the clock when it comes out.
+
+        Live, the simulated timeline still decides what happens and in which order (sessions,
+        their steps, orders after wins), but its pauses shrink to the sending pace: event time
+        is read from the clock as the consumer asks for the event, never ahead of it.
+        """
         heap: list = []
         seq = itertools.count()
         push = heapq.heappush
@@ -276,6 +285,10 @@ class EventModel:
             if kind is _START:
                 self._session(heap, seq, ts)
                 continue
+            if clock is not None:
+                ts = clock()
+                if fields is not None:
+                    fields[EVENT_TIME] = ts
             for plan in routes[kind]:
                 record = fields if plan.identity else plan.build(fields, session, ts, plan.rng)
                 yield plan, session.user.key, ts, record

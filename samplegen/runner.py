@@ -8,9 +8,10 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Protocol
 
 from samplegen.faults import FaultKnobs, Faults, dumps
 from samplegen.model import EventModel, TopicPlan
@@ -21,10 +22,16 @@ UTC = dt.timezone.utc
 MANIFEST_VERSION = 1
 
 
+def wall_clock_ms() -> int:
+    """Now, in epoch millis: the event time of a live record (the clock librdkafka stamps messages with)."""
+    return time.time_ns() // 1_000_000
+
+
 class Sink(Protocol):
     """Where records go: Kafka (samplegen.kafka_io.KafkaSink) or a file for --dry-run."""
 
-    def send(self, topic: str, key: bytes, value: bytes) -> None: ...
+    def send(self, topic: str, key: bytes, value: bytes, headers: Any = None, partition: int = -1,
+             on_delivery: Callable[[Any, Any], None] | None = None) -> None: ...
     def poll(self, timeout: float) -> Any: ...
     def flush(self, timeout_s: float) -> int: ...
     def in_flight(self) -> int: ...
@@ -38,14 +45,60 @@ class RunOptions:
     progress: str = "log"  # bar (a live progress bar), log (a line every log_every_s), none
     log_every_s: float = 10.0
     flush_timeout_s: float = 60.0
+    live: bool = False  # event time = the wall clock at sending, instead of the simulated timeline
+    partitions: dict[str, int] = field(default_factory=dict)  # topic key -> the one partition it goes to
+
+
+@dataclass(slots=True)
+class SentRecord:
+    """One record as it was sent, and where the broker put it: what a test needs to rebuild a job's output."""
+
+    topic: str  # the topic's key in topics.yaml
+    topic_name: str  # the Kafka topic
+    key: bytes
+    value: bytes  # exactly the bytes sent (not JSON when malformed)
+    event_time_ms: int | None  # the event time it carries; None when malformed
+    fault: str | None  # None, "out_of_order", "late" or "malformed" (samplegen.faults)
+    sent_at_ms: int  # the wall clock when it was sent; live, an in-order record's event time is exactly this
+    partition: int | None = None  # from the delivery report: None if not (yet) confirmed
+    offset: int | None = None
+    error: str | None = None  # the delivery error, if it failed
+
+    def report(self, err: Any, msg: Any) -> None:
+        """The delivery report callback of this record."""
+        if err is None:
+            self.partition, self.offset = msg.partition(), msg.offset()
+        else:
+            self.error = str(err)
+
+    @property
+    def record(self) -> dict | None:
+        """The value as a JSON object; None if it is not one (malformed)."""
+        try:
+            value = json.loads(self.value)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"topic": self.topic, "topic_name": self.topic_name, "partition": self.partition,
+                "offset": self.offset, "key": self.key.decode("utf-8", "replace"),
+                "value": self.value.decode("utf-8", "replace"), "event_time_ms": self.event_time_ms,
+                "fault": self.fault, "sent_at_ms": self.sent_at_ms, "error": self.error}
 
 
 class StopRequest:
-    """First Ctrl-C (or SIGTERM): stop sending and flush. Second Ctrl-C: give up flushing."""
+    """First Ctrl-C, SIGTERM or `cancel` (set by another thread): stop sending and flush; second Ctrl-C:
+    give up flushing."""
 
-    def __init__(self) -> None:
-        self.requested = False
+    def __init__(self, cancel: threading.Event | None = None) -> None:
+        self.signalled = False
+        self.cancel = cancel
         self.previous: dict[int, Any] = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.signalled or (self.cancel is not None and self.cancel.is_set())
 
     def __enter__(self) -> "StopRequest":
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -60,9 +113,9 @@ class StopRequest:
             signal.signal(sig, handler)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
+        if self.signalled:
             raise KeyboardInterrupt
-        self.requested = True
+        self.signalled = True
         log.warning("stopping (%s): no more records; flushing what is in flight (Ctrl-C again to give up)",
                     signal.Signals(signum).name)
 
@@ -106,36 +159,59 @@ class Progress:
             self.bar.stop()
 
 
-def run(model: EventModel, faults: Faults | None, sink: Sink, options: RunOptions,
-        console: Any = None) -> dict[str, Any]:
-    """Send records until the count or duration is reached (or a stop is requested); the outcome."""
-    stream: Iterator[tuple[TopicPlan, bytes, int, dict]] = iter(model)
+def batch_size(rate: float | None) -> int:
+    """How many records go out between two looks at the clock, the rate and the progress.
+
+    Pacing waits after each batch until the rate allows the next, so at any moment at most
+    rate * elapsed + batch_size records have gone out (about 50 batches a second at low rates).
+    """
+    return max(1, min(1000, int(rate / 50))) if rate else 1000
+
+
+def run(model: EventModel, faults: Faults | None, sink: Sink, options: RunOptions, console: Any = None,
+        journal: list[SentRecord] | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Send records until the count or duration is reached (or a stop is requested); the outcome.
+
+    `journal`, if given, gets a SentRecord per record (partition and offset filled in by the
+    delivery reports, so complete after the flush). `cancel` stops the run like Ctrl-C does,
+    from another thread.
+    """
+    live = options.live
+    stream: Iterator[tuple[TopicPlan, bytes, int, dict]] = model.events(wall_clock_ms if live else None)
     if options.count is not None:
         stream = itertools.islice(stream, options.count)
     tracker = getattr(sink, "tracker", None)
     progress = Progress(options.progress, options, tracker, console)
     rate = options.rate or None
-    # Look at the clock, the rate and the progress every `check` records (often enough at low rates).
-    check = max(1, min(1000, int(rate / 50))) if rate else 1000
+    check = batch_size(rate)
     deadline = None
     sent = 0
     send, poll = sink.send, sink.poll
     encode = faults.encode if faults is not None else None
+    partitions = options.partitions
     started_wall = dt.datetime.now(UTC)
     t0 = time.monotonic()
     if options.duration_s is not None:
         deadline = t0 + options.duration_s
     interrupted = False
-    with StopRequest() as stop:
+    with StopRequest(cancel) as stop:
         try:
             next_check = check
             for plan, key, ts, record in stream:
                 stats = plan.stats
+                made = ts  # live: the clock reading this record was made at
                 if encode is None:
                     value = dumps(record)
                 else:
                     value, ts = encode(plan, ts, record)
-                send(plan.topic_name, key, value)
+                if journal is None:
+                    send(plan.topic_name, key, value, None, partitions.get(plan.key, -1))
+                else:
+                    entry = SentRecord(plan.key, plan.topic_name, key, value, ts,
+                                       faults.last_fault if faults is not None else None,
+                                       made if live else wall_clock_ms())
+                    journal.append(entry)
+                    send(plan.topic_name, key, value, None, partitions.get(plan.key, -1), entry.report)
                 stats.sent += 1
                 stats.bytes += len(value)
                 if ts is not None:
@@ -215,8 +291,10 @@ def build_manifest(model: EventModel, knobs: FaultKnobs, options: RunOptions, ou
         "target": {**target, "dry_run": dry_run},
         "knobs": {
             "count": options.count, "duration_s": options.duration_s, "rate": options.rate,
-            "topics": [p.key for p in model.selected], "start_ms": opts.start_ms, "users": opts.users,
-            "sessions": opts.sessions, "products": opts.products, **knobs.as_dict(),
+            "topics": [p.key for p in model.selected], "live": options.live,
+            "start_ms": None if options.live else opts.start_ms,  # live: event time is the clock
+            "partitions": dict(options.partitions), "users": opts.users, "sessions": opts.sessions,
+            "products": opts.products, **knobs.as_dict(),
         },
         "topics": topics,
         "totals": {
@@ -253,14 +331,16 @@ class FileSink:
         self.stream = stream if stream is not None else sys.stdout
         self.tracker = None
 
-    def send(self, topic: str, key: bytes, value: bytes) -> None:
+    def send(self, topic: str, key: bytes, value: bytes, headers: Any = None, partition: int = -1,
+             on_delivery: Callable[[Any, Any], None] | None = None) -> None:
         text = value.decode("utf-8", "replace")
         try:  # a record as a JSON object; a malformed one as a string
             json.loads(text)
         except ValueError:
             text = dumps(text).decode()
-        self.stream.write('{"topic":%s,"key":%s,"value":%s}\n' % (dumps(topic).decode(), dumps(key.decode()).decode(),
-                                                                  text))
+        where = ',"partition":%d' % partition if partition >= 0 else ""
+        self.stream.write('{"topic":%s%s,"key":%s,"value":%s}\n' % (dumps(topic).decode(), where,
+                                                                    dumps(key.decode()).decode(), text))
 
     def poll(self, timeout: float) -> None:
         return None

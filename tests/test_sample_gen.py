@@ -1,6 +1,6 @@
 """sample_gen / samplegen: what arrives in Kafka matches the manifest, determinism, the event
-model's structure, the fault knobs, rate and duration, delivery failures, Ctrl-C, and the MSK
-IAM wiring.
+model's structure, the fault knobs, rate and duration, delivery failures, Ctrl-C, live event
+time, the partition option, the feed() API, and the MSK IAM wiring.
 
 The broker tests use the local broker (127.0.0.1:9092) with topics of their own. MSK is not
 reachable from here: the IAM tests check the client configuration and that the token
@@ -11,13 +11,17 @@ network), and that librdkafka itself calls it, against a closed port on this mac
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
+from typing import Callable
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -25,9 +29,11 @@ import yaml
 
 import sample_gen
 from common.config import load_project
-from samplegen.faults import FaultKnobs, Faults, Sampler
+from samplegen.faults import LATE, LATE_MIN_EXTRA_MS, MALFORMED, OUT_OF_ORDER, FaultKnobs, Faults, Sampler
+from samplegen.feed import feed
 from samplegen.kafka_io import MskTokenProvider, Target, client_config, region_from_bootstrap, resolve_region
 from samplegen.model import EventModel, ModelOptions
+from samplegen.runner import batch_size
 from samplegen.schema import parse_type, problems, record_problems
 from tests.conftest import ROOT, make_workspace
 
@@ -45,6 +51,12 @@ def run_cli(*args: str) -> int:
 
 def consume_all(bootstrap: str, topics: list[str], timeout_s: float = 60) -> dict[str, list[tuple[int, bytes, bytes]]]:
     """Every message of the topics, (partition, key, value) in partition order, up to the end offsets."""
+    return defaultdict(list, {topic: [(m.partition(), m.key(), m.value()) for m in messages]
+                              for topic, messages in consume_messages(bootstrap, topics, timeout_s).items()})
+
+
+def consume_messages(bootstrap: str, topics: list[str], timeout_s: float = 60) -> dict[str, list]:
+    """Every message (confluent_kafka Message) of the topics, in partition order, up to the end offsets."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-sample-gen-{time.time_ns()}",
@@ -65,7 +77,7 @@ def consume_all(bootstrap: str, topics: list[str], timeout_s: float = 60) -> dic
             msg = consumer.poll(0.5)
             if msg is None or msg.error():
                 continue
-            got[msg.topic()].append((msg.partition(), msg.key(), msg.value()))
+            got[msg.topic()].append(msg)
             if msg.offset() + 1 >= ends.get((msg.topic(), msg.partition()), 0):
                 ends.pop((msg.topic(), msg.partition()), None)
         assert not ends, f"did not reach the end of {ends}"
@@ -357,6 +369,177 @@ def test_help_documents_the_options(capsys):
     for needle in ("--count", "--duration", "--rate", "--topics", "--seed", "--out-of-order", "--late",
                    "--malformed", "--region", "--auth", "--manifest", "exit codes", "MSK", "Ctrl-C"):
         assert needle in text
+
+
+# --- live event time, one partition, feed() ------------------------------------------------------------
+
+BOUND_MS = 5_000  # max_out_of_orderness of every shipped topic
+
+
+def check_live_times(records: list[tuple[str, int, int | None, str | None]], bound_ms: int, late_by_ms: int) -> None:
+    """(topic, clock reading at sending, event time, fault) in sending order obey live mode's rules."""
+    newest: dict[str, int] = {}
+    for topic, now, ts, fault in records:
+        if fault == MALFORMED:
+            assert ts is None
+            continue
+        assert ts <= now, "event time ahead of the clock"
+        if fault is None:
+            assert ts == now
+            newest[topic] = max(newest.get(topic, ts), ts)
+        elif fault == OUT_OF_ORDER:
+            assert now - bound_ms <= ts < newest[topic], "out of order, yet within the bound of the clock"
+        else:
+            assert fault == LATE
+            assert newest[topic] - bound_ms - late_by_ms <= ts <= newest[topic] - bound_ms - LATE_MIN_EXTRA_MS
+            assert ts <= now - bound_ms - LATE_MIN_EXTRA_MS
+
+
+def live_stream(seed: int, count: int, knobs: FaultKnobs, clock: Callable[[], int]) -> list[tuple]:
+    """(topic, key, clock reading, value, event time, fault) of `count` live records, without Kafka."""
+    model = shipped_model(seed=seed)
+    faults = Faults(knobs, seed, count, live=True)
+    out = []
+    for plan, key, now, record in itertools.islice(model.events(clock), count):
+        value, ts = faults.encode(plan, now, record)
+        out.append((plan.key, key, now, value, ts, faults.last_fault))
+    return out
+
+
+@pytest.mark.parametrize("steps_ms", [(0, 1), (0, 400), (6_000, 9_000)],
+                         ids=["dense", "sparse", "every-record-beyond-the-bound"])
+def test_live_event_time_is_the_clock_minus_the_fault_offsets(steps_ms):
+    """A made-up clock, so the rules hold exactly: never ahead, within the bound unless late."""
+    rng = random.Random(1)
+    readings = itertools.accumulate(rng.randint(*steps_ms) for _ in itertools.count())
+    clock = lambda: 1_790_000_000_000 + next(readings)  # noqa: E731
+    knobs = FaultKnobs(out_of_order=0.1, late=0.05, malformed=0.02, late_by_ms=20_000)
+    stream = live_stream(seed=12, count=4000, knobs=knobs, clock=clock)
+    check_live_times([(t, now, ts, fault) for t, _, now, _, ts, fault in stream], BOUND_MS, knobs.late_by_ms)
+    faults = Counter(fault for *_, fault in stream)
+    assert faults[MALFORMED] == 80 and faults[LATE] > 150
+    if steps_ms[0] > BOUND_MS:  # the newest record is always older than the bound: no room for disorder
+        assert faults[OUT_OF_ORDER] == 0
+    else:
+        assert faults[OUT_OF_ORDER] > 300
+
+
+def test_live_sends_the_simulated_records_but_for_event_time():
+    """Same seed and count: the same records, keys and faulted positions; only the times differ."""
+    knobs = FaultKnobs(out_of_order=0.05, late=0.02, malformed=0.02)
+    ticks = itertools.count(1_790_000_000_000, 2)
+    live = live_stream(seed=5, count=3000, knobs=knobs, clock=lambda: next(ticks))
+    model = shipped_model(seed=5)
+    faults = Faults(knobs, 5, 3000)
+    for (topic, key, _, value, _, fault), (plan, sim_key, ts, record) in zip(live, model.take(3000)):
+        sim_value, _ = faults.encode(plan, ts, record)
+        assert (topic, key, fault) == (plan.key, sim_key, faults.last_fault)
+        if fault != MALFORMED:
+            live_record, sim_record = json.loads(value), json.loads(sim_value)
+            del live_record[plan.event_time], sim_record[plan.event_time]
+            assert live_record == sim_record
+    ticks = itertools.count(1_790_000_000_000, 2)
+    assert live == live_stream(seed=5, count=3000, knobs=knobs, clock=lambda: next(ticks))
+
+
+@pytest.mark.parametrize("args,live", [
+    (["--duration", "5"], True), (["--rate", "10"], True), (["--count", "5", "--rate", "10"], True),
+    (["--count", "5"], False), ([], False), (["--duration", "5", "--start", "now"], False),
+    (["--duration", "5", "--no-live"], False), (["--count", "5", "--live"], True),
+])
+def test_live_is_the_default_for_timed_or_paced_runs_without_start(args, live):
+    assert sample_gen.is_live(sample_gen.parse_args(args)) is live
+
+
+def test_live_and_start_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as stop:
+        sample_gen.parse_args(["--live", "--start", "2026-01-01"])
+    assert stop.value.code == 2 and "--start" in capsys.readouterr().err
+
+
+def test_feed_returns_what_arrived_live_and_in_the_one_partition(workspace):
+    """feed() as the job's unbounded tests use it: every record is in the result, byte for byte,
+    with the partition and offset Kafka gave it; event times follow the clock at sending."""
+    rate, duration = 300, 2.0
+    knobs = FaultKnobs(out_of_order=0.1, late=0.05, malformed=0.02, late_by_ms=10_000)
+    before_ms = time.time_ns() // 1_000_000
+    result = feed(workspace.bootstrap, duration_s=duration, rate=rate, partition=0, faults=knobs,
+                  model=ModelOptions(seed=3), config_dir=workspace.config_dir)
+    after_ms = time.time_ns() // 1_000_000
+    records = result.records
+    totals = result.manifest["totals"]
+    assert result.complete and len(records) == totals["sent"] == totals["delivered"]
+    # the rate is never exceeded; fewer only if the scheduler starved the sender for a second
+    assert rate * duration / 2 <= len(records) < rate * duration + batch_size(rate)
+    for i, r in enumerate(records):
+        assert before_ms <= r.sent_at_ms <= after_ms
+        assert i + 1 <= rate * (r.sent_at_ms - before_ms + 5) / 1000 + batch_size(rate)
+    check_live_times([(r.topic, r.sent_at_ms, r.event_time_ms, r.fault) for r in records], BOUND_MS,
+                     knobs.late_by_ms)
+    assert {r.fault for r in records} == {None, OUT_OF_ORDER, LATE, MALFORMED}
+    assert {r.partition for r in records} == {0} and len({(r.topic, r.offset) for r in records}) == len(records)
+    for key, entry in result.manifest["topics"].items():
+        assert entry["per_partition"] == {"0": entry["sent"]} and entry["sent"] == len(result.of_topic(key))
+
+    from confluent_kafka import TIMESTAMP_CREATE_TIME
+
+    got = consume_messages(workspace.bootstrap, list(workspace.topics.values()))
+    sent = {(r.topic_name, r.partition, r.offset): r for r in records}
+    assert sum(len(m) for m in got.values()) == len(sent)
+    for messages in got.values():
+        for m in messages:
+            r = sent[(m.topic(), m.partition(), m.offset())]
+            assert (m.key(), m.value()) == (r.key, r.value)
+            kind, stamped_ms = m.timestamp()  # librdkafka's clock when the record was handed over
+            assert kind == TIMESTAMP_CREATE_TIME and stamped_ms >= r.sent_at_ms
+            if r.event_time_ms is not None:
+                assert r.record[load_project(workspace.config_dir).topics[r.topic].event_time.field] == r.event_time_ms
+
+
+def test_feed_stops_when_cancelled_from_another_thread(workspace):
+    cancel = threading.Event()
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(result=feed(
+        workspace.bootstrap, duration_s=60, rate=200, cancel=cancel, config_dir=workspace.config_dir)))
+    worker.start()
+    time.sleep(1.0)
+    cancel.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    result = box["result"]
+    assert result.manifest["interrupted"] and not result.complete
+    assert 0 < len(result.records) == result.manifest["totals"]["delivered"] < 60 * 200
+    assert all(r.partition is not None and r.error is None for r in result.records)
+
+
+def test_partition_option_of_the_command_line(workspace, tmp_path):
+    manifest_path, records_path = tmp_path / "m.json", tmp_path / "sent.jsonl"
+    common = ("--config-dir", str(workspace.config_dir), "--bootstrap-servers", workspace.bootstrap,
+              "--manifest", str(manifest_path))
+    assert run_cli(*common, "--count", "600", "--partition", "bid_events=0", "--partition", "1",
+                   "--records", str(records_path)) == 0
+    manifest = json.loads(manifest_path.read_text())
+    assert not manifest["knobs"]["live"] and manifest["knobs"]["partitions"] == {
+        "bid_events": 0, "user_events": 1, "order_events": 1}
+    got = consume_messages(workspace.bootstrap, list(workspace.topics.values()))
+    lines = [json.loads(line) for line in records_path.read_text().splitlines()]
+    assert len(lines) == 600 == sum(len(m) for m in got.values())
+    by_place = {(line["topic_name"], line["partition"], line["offset"]): line for line in lines}
+    for key, name in workspace.topics.items():
+        want = 0 if key == "bid_events" else 1
+        assert got[name] and {m.partition() for m in got[name]} == {want}
+        assert manifest["topics"][key]["per_partition"] == {str(want): len(got[name])}
+        for m in got[name]:
+            line = by_place[(name, m.partition(), m.offset())]
+            assert (line["key"].encode(), line["value"].encode()) == (m.key(), m.value())
+            assert line["event_time_ms"] == json.loads(m.value())["timestamp_ms"] and line["fault"] is None
+    # a partition the topics do not have, a topic not sent, and no number: refused before sending
+    assert run_cli(*common, "--count", "10", "--partition", "2") == sample_gen.EXIT_BAD_CONFIG
+    assert run_cli(*common, "--count", "10", "--topics", "bid_events",
+                   "--partition", "order_events=0") == sample_gen.EXIT_BAD_CONFIG
+    with pytest.raises(SystemExit):
+        sample_gen.parse_args(["--partition", "bid_events="])
+    assert sum(len(m) for m in consume_messages(workspace.bootstrap, list(workspace.topics.values())).values()) == 600
 
 
 # --- MSK IAM (MSK itself is not reachable here) ---------------------------------------------------------
