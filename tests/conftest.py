@@ -54,6 +54,23 @@ class JobWorkspace:
         )
 
 
+    def start_job(self, *args: str, env: dict[str, str] | None = None, log_name: str = "job.log") -> subprocess.Popen:
+        """The job in the background (unbounded runs); its output goes to <warehouse>/../<log_name>.
+        Stop it with SIGTERM: a local run then stops with a savepoint and exits."""
+        env = {**os.environ, "ICEBERG_WAREHOUSE": str(self.warehouse), "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+               **(env or {})}
+        log = (self.warehouse.parent / log_name).open("w")
+        return subprocess.Popen([sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(self.config_dir),
+                                 *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+    def edit_topics(self, edit) -> None:
+        """Change this workspace's topics.yaml: edit(doc) mutates the parsed document."""
+        path = self.config_dir / "topics.yaml"
+        doc = yaml.safe_load(path.read_text())
+        edit(doc)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
 def create_topics(bootstrap: str, names: list[str], partitions: int = PARTITIONS) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
