@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
     generator = subprocess.Popen(
         [sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(ws.config_dir), "--rate", str(args.rate),
-         "--duration", str(args.duration), "--start", "now", "--progress", "none", "-q"],
+         "--duration", str(args.duration), "--live", "--progress", "none", "-q"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(base / "generator.log").open("w"))
     admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
     probe = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "load-test-probe"})
