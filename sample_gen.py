@@ -25,8 +25,8 @@ from common.errors import ConfigError, did_you_mean  # noqa: E402
 from common.properties import APP_DIR, load_settings  # noqa: E402
 from samplegen.faults import MALFORMED_KINDS, FaultKnobs, Faults  # noqa: E402
 from samplegen.feed import ALL_TOPICS, check_partitions, partition_map, write_records  # noqa: E402
-from samplegen.kafka_io import (AUTH_MODES, DeliveryReport, KafkaSink, Target, client_config,  # noqa: E402,F401
-                                produce, resolve_region)
+from samplegen.kafka_io import (AUTH_MODES, DeliveryReport, KafkaSink, Target, add_connection_arguments,  # noqa: E402,F401
+                                client_config, produce, resolve_region)
 from samplegen.model import START_MS, EventModel, ModelOptions  # noqa: E402
 from samplegen.runner import (FileSink, RunOptions, SentRecord, build_manifest, log_summary, run,  # noqa: E402
                               wall_clock_ms)
@@ -207,12 +207,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     where.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
     where.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml "
                        "(and transformations.yaml)")
-    where.add_argument("--bootstrap-servers", help="override kafka.bootstrap.servers of the runtime properties")
-    where.add_argument("--auth", choices=AUTH_MODES, help="override kafka.auth: none (plaintext) or iam (MSK)")
-    where.add_argument("--region", help="AWS region for auth iam (default $AWS_REGION, $AWS_DEFAULT_REGION, "
-                                        "or the MSK host name)")
-    where.add_argument("--aws-profile", help="auth iam: sign with this AWS profile's credentials")
-    where.add_argument("--role-arn", help="auth iam: sign with credentials of this assumed role")
+    add_connection_arguments(where)
     where.add_argument("-X", "--producer-property", type=_property, action="append", default=[],
                        metavar="KEY=VALUE", help="extra librdkafka producer property (repeatable), "
                                                  "e.g. -X compression.type=lz4")

@@ -211,3 +211,13 @@ def produce(bootstrap: str, topic: str, events: Iterable[dict]) -> DeliveryRepor
     report = sink.tracker.report(topic)
     report.failed += unconfirmed
     return report
+
+
+def add_connection_arguments(group) -> None:
+    """The command-line options that say how to reach the brokers (sample_gen, replay_dead_letters)."""
+    group.add_argument("--bootstrap-servers", help="override kafka.bootstrap.servers of the runtime properties")
+    group.add_argument("--auth", choices=AUTH_MODES, help="override kafka.auth: none (plaintext) or iam (MSK)")
+    group.add_argument("--region", help="AWS region for auth iam (default $AWS_REGION, $AWS_DEFAULT_REGION, "
+                                        "or the MSK host name)")
+    group.add_argument("--aws-profile", help="auth iam: sign with this AWS profile's credentials")
+    group.add_argument("--role-arn", help="auth iam: sign with credentials of this assumed role")

@@ -26,7 +26,8 @@ from common.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
 from common.local_warehouse import open_table  # noqa: E402
 from common.properties import CatalogSettings, load_settings  # noqa: E402
-from samplegen.kafka_io import AUTH_MODES, KafkaSink, Target, client_config, resolve_region  # noqa: E402
+from samplegen.kafka_io import (KafkaSink, Target, add_connection_arguments, client_config,  # noqa: E402
+                                resolve_region)
 
 log = logging.getLogger("replay_dead_letters")
 
@@ -150,12 +151,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     where.add_argument("--dry-run", action="store_true",
                        help="send nothing: list the chosen records on stdout and say how many would go")
     where.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
-    where.add_argument("--bootstrap-servers", help="override kafka.bootstrap.servers of the runtime properties")
-    where.add_argument("--auth", choices=AUTH_MODES, help="override kafka.auth: none (plaintext) or iam (MSK)")
-    where.add_argument("--region", help="AWS region for auth iam (default $AWS_REGION, $AWS_DEFAULT_REGION, "
-                                        "or the MSK host name)")
-    where.add_argument("--aws-profile", help="auth iam: sign with this AWS profile's credentials")
-    where.add_argument("--role-arn", help="auth iam: sign with credentials of this assumed role")
+    add_connection_arguments(where)
     where.add_argument("--flush-timeout", type=_positive_seconds, default=60.0, metavar="SECONDS",
                        help="how long to wait for the last delivery reports (default 60)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
