@@ -8,7 +8,7 @@ JAR := target/pyflink-dependencies.jar
 STAMP := $(VENV)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install jar zip kafka kafka-stop demo test java-test dry-run validate load-test clean
+.PHONY: help install jar zip kafka kafka-stop cluster cluster-stop demo test java-test dry-run validate load-test clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,6 +39,12 @@ kafka: install  ## start the local broker and create the topics of config/topics
 kafka-stop:  ## stop the local broker
 	scripts/kafka_local.sh stop
 
+cluster: install  ## start a standalone Flink cluster (JobManager + 2 TaskManagers) from PyFlink's distribution
+	scripts/flink_cluster.sh start
+
+cluster-stop:  ## stop the standalone Flink cluster
+	scripts/flink_cluster.sh stop
+
 demo: install jar  ## fresh broker + warehouse, sample events, the job (bounded), then the tables
 	scripts/kafka_local.sh reset
 	scripts/kafka_local.sh create-topics
@@ -64,4 +70,5 @@ test: install jar zip java-test  ## every test: JUnit (Surefire), then pytest (s
 
 clean:  ## remove build output and local state (broker data, warehouse)
 	-scripts/kafka_local.sh stop
+	-scripts/flink_cluster.sh stop
 	rm -rf target .local

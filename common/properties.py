@@ -4,8 +4,14 @@ The managed service writes the application's property groups to
 ``/etc/flink/application_properties.json``; locally the repository's
 ``application_properties.json`` (same format) holds working defaults. Which file is used,
 in order: ``--properties FILE``, then ``$APP_PROPERTIES_FILE``, then the managed path if it
-exists, then the local file. Only the managed path means "managed" (the service then
-supplies the jar and runs the job; locally we set ``pipeline.jars`` and wait).
+exists, then the local file.
+
+``managed`` (Flink runs the job: the job sets only table options, does not name its jar and
+does not wait) is true when the Python process was started by Flink itself: ``flink run -py``
+on a cluster or the managed service, whose PythonDriver hands the process the port of its
+JVM in ``$PYFLINK_GATEWAY_PORT``; or when the managed path exists. Otherwise the process
+starts its own local Flink (``python streaming_job.py``), so it names the jar
+(``pipeline.jars``), configures checkpointing and parallelism, and waits. docs/cluster.md.
 
 Precedence: an environment variable of ENV_OVERRIDES wins over the file. One property,
 ``app.env`` (``$APP_ENV``), names the environment whose overlay ``config/overlays/<env>.yaml``
@@ -27,6 +33,9 @@ from common.errors import ConfigError, did_you_mean
 APP_DIR = Path(__file__).resolve().parent.parent
 MANAGED_PROPERTIES = Path("/etc/flink/application_properties.json")
 LOCAL_PROPERTIES = APP_DIR / "application_properties.json"
+# Set by Flink's PythonDriver (flink run -py, the managed service) for the Python process it
+# starts: the port of the Flink JVM that runs the job. A local run starts its own JVM instead.
+FLINK_GATEWAY_ENV = "PYFLINK_GATEWAY_PORT"
 
 RUN_OPTIONS = "kinesis.analytics.flink.run.options"
 KAFKA = "kafka"
@@ -93,7 +102,7 @@ class RuntimeSettings:
     """Everything the job takes from runtime properties, resolved and checked."""
 
     source: Path
-    managed: bool
+    managed: bool  # Flink runs the job (flink run -py on a cluster, the managed service): see locate()
     jarfile: str
     kafka: KafkaSettings
     catalog: CatalogSettings
@@ -101,15 +110,21 @@ class RuntimeSettings:
     environment: str | None = None  # selects config/overlays/<environment>.yaml
 
 
+def launched_by_flink(env: Mapping[str, str] = os.environ) -> bool:
+    """True when Flink started this Python process (flink run -py, the managed service)."""
+    return bool(env.get(FLINK_GATEWAY_ENV))
+
+
 def locate(explicit: str | None = None, env: Mapping[str, str] = os.environ) -> tuple[Path, bool]:
-    """The properties file to read and whether this is the managed service."""
+    """The properties file to read and whether Flink (a cluster, the managed service) runs the job."""
+    by_flink = launched_by_flink(env)
     if explicit:
-        return Path(explicit), False
+        return Path(explicit), by_flink
     if env.get("APP_PROPERTIES_FILE"):
-        return Path(env["APP_PROPERTIES_FILE"]), False
+        return Path(env["APP_PROPERTIES_FILE"]), by_flink
     if MANAGED_PROPERTIES.exists():
         return MANAGED_PROPERTIES, True
-    return LOCAL_PROPERTIES, False
+    return LOCAL_PROPERTIES, by_flink
 
 
 def read_groups(path: Path) -> PropertyGroups:

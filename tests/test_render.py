@@ -125,7 +125,7 @@ def test_sink_with_primary_key_is_an_upsert_table():
 
 def test_catalogs():
     assert render_catalog_ddl(LOCAL_CATALOG) == [
-        "CREATE CATALOG `iceberg` WITH (\n  'type' = 'iceberg',\n  'catalog-type' = 'hadoop',\n"
+        "CREATE CATALOG `iceberg` WITH (\n  'type' = 'iceberg-portable',\n  'catalog-type' = 'hadoop',\n"
         "  'warehouse' = 'file:///tmp/wh'\n)",
         "CREATE DATABASE IF NOT EXISTS `iceberg`.`sink`",
     ]

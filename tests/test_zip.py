@@ -2,8 +2,10 @@
 
 The zip is unpacked into an empty folder and the job is planned from there (``--dry-run``)
 with no repository file on the path: a module, config file or jar missing from
-assembly/assembly.xml fails here rather than on the service. CI builds the zip first
-(`mvn package`), so a missing zip is a failure, not a skip.
+assembly/assembly.xml fails here rather than on the service. No Hadoop is put beside Flink:
+the jar's own catalog factory needs none. CI builds the zip first (`mvn package`), so a
+missing zip is a failure, not a skip. tests/test_e2e_cluster.py runs the same zip on a
+standalone Flink cluster.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ZIP = ROOT / "target" / "managed-flink-app.zip"
 PROPERTIES = ROOT / "application_properties.json"
 REQUIREMENTS = ROOT / "package" / "requirements.txt"
-HADOOP_JARS = ROOT / "target" / "hadoop"
 DRY_RUN_TIMEOUT_S = 600
 
 
@@ -50,8 +51,19 @@ def test_zip_holds_the_run_options_paths_and_all_job_code(unpacked):
 
 
 def test_zip_has_no_hadoop_jars(unpacked):
-    # The service arranges Hadoop itself; only the one dependency jar ships.
+    # Only the one dependency jar ships; Hadoop's classes are inside it (below).
     assert sorted(p.name for p in unpacked.rglob("*.jar")) == ["pyflink-dependencies.jar"]
+
+
+def test_jar_creates_the_catalog_itself(unpacked):
+    """The jar's catalog factory is registered, and no class shadows one of Flink's: user-jar
+    classes under org.apache.flink.runtime are never loaded (parent-first), docs/cluster.md."""
+    with zipfile.ZipFile(unpacked / read_groups(PROPERTIES)[RUN_OPTIONS]["jarfile"]) as jar:
+        names = set(jar.namelist())
+        factories = jar.read("META-INF/services/org.apache.flink.table.factories.Factory").decode().split()
+    assert "com.example.streaming.catalog.PortableIcebergCatalogFactory" in factories
+    assert "org/apache/hadoop/conf/Configuration.class" in names
+    assert not [n for n in names if n.startswith("org/apache/flink/runtime/")]
 
 
 def test_bundled_python_packages_are_built_for_the_service(unpacked):
@@ -83,17 +95,15 @@ def test_bundled_packages_import_from_the_bundle_alone(unpacked):
 
 
 def test_dry_run_from_the_unpacked_zip(unpacked):
-    jars = sorted(HADOOP_JARS.glob("*.jar"))
-    assert jars, f"no Hadoop jars in {HADOOP_JARS}: `mvn package` copies them there"
-    # The repository's properties as they are: no PYTHONPATH, no property overrides from the environment.
-    ignored = {"PYTHONPATH", "APP_PROPERTIES_FILE", *ENV_OVERRIDES}
+    # The repository's properties as they are: no PYTHONPATH, no property overrides from the
+    # environment, and no Hadoop beside Flink (the jar's catalog factory needs none).
+    ignored = {"PYTHONPATH", "APP_PROPERTIES_FILE", "HADOOP_CLASSPATH", "HADOOP_CONF_DIR", *ENV_OVERRIDES}
     env = {k: v for k, v in os.environ.items() if k not in ignored}
-    # Locally Hadoop sits on the JVM class path (common/flink_env.py); the zip has none.
-    env["HADOOP_CLASSPATH"] = os.pathsep.join(str(j) for j in jars)
     result = subprocess.run(
         [sys.executable, str(unpacked / "streaming_job.py"), "--dry-run", "--properties", str(PROPERTIES)],
         cwd=unpacked, env=env, capture_output=True, text=True, timeout=DRY_RUN_TIMEOUT_S,
     )
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr[-4000:]}"
     assert "CREATE TABLE" in result.stdout
+    assert "'type' = 'iceberg-portable'" in result.stdout
     assert "== Optimized Physical Plan ==" in result.stdout
