@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bad configuration: %s", exc)
         return EXIT_BAD_CONFIG
     except Exception as exc:  # py4j wraps every Java failure; report it briefly, details at debug
-        if plan_check.is_planning_error(exc):  # the SQL, not the job: nothing was submitted
+        if runner.is_planning_error(exc):  # the SQL, not the job: nothing was submitted
             log.error("bad configuration: the plan failed: %s", runner.java_message(exc))
             log.debug("details", exc_info=True)
             return EXIT_BAD_CONFIG

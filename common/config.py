@@ -50,8 +50,8 @@ OVERLAY_TOPIC_KEYS = {"topic_name": False, "consumer_group": False, "startup_mod
                       "startup_timestamp_ms": False}
 EVENT_TIME_KEYS = {"field": True, "max_out_of_orderness": True, "emit": False, "valid_from": False,
                    "valid_until": False, "idle_timeout": False}
-# A partition with no record for this long stops holding the watermark back ("0s": never).
-DEFAULT_IDLE_TIMEOUT = "30s"
+# A partition with no record for this long stops holding the watermark back (0: never).
+DEFAULT_IDLE_TIMEOUT_MS = 30_000
 # Event times outside [valid_from, valid_until) are dead letters. The defaults catch the usual
 # unit mistakes in epoch fields: seconds (1970) and microseconds (year 50000+).
 DEFAULT_VALID_FROM = "2000-01-01T00:00:00Z"
@@ -73,7 +73,7 @@ class EventTime:
     emit: str = "on-periodic"  # "on-event": a watermark after every record (exact, slower)
     valid_from: str = DEFAULT_VALID_FROM  # ISO-8601 instant (UTC, Z): earlier event times are dead letters
     valid_until: str = DEFAULT_VALID_UNTIL  # event times at or after it are dead letters
-    idle_timeout_ms: int = 30_000  # 0: a quiet partition holds the watermark back forever
+    idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS  # 0: a quiet partition holds the watermark back forever
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def _event_time(at: At, schema: Mapping[str, FlinkType]) -> EventTime:
     if delay is None:
         raise delay_at.error(f"'{delay_at.value}' is not a duration", "e.g. 500 ms, 5s, 2 min, 1h")
     idle_at = at.child("idle_timeout")
-    idle = parse_duration_ms(idle_at.value if idle_at.present else DEFAULT_IDLE_TIMEOUT)
+    idle = parse_duration_ms(idle_at.value) if idle_at.present else DEFAULT_IDLE_TIMEOUT_MS
     if idle is None:
         raise idle_at.error(f"'{idle_at.value}' is not a duration", "e.g. 30s, 2 min; 0s never marks a partition idle")
     valid_from = _instant(at.child("valid_from"), DEFAULT_VALID_FROM)

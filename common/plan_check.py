@@ -22,7 +22,7 @@ import logging
 import re
 
 from common import runner
-from common.runner import is_planning_error  # noqa: F401 (streaming_job uses plan_check.is_planning_error)
+from common.runner import is_planning_error
 from common.config import TRANSFORMATIONS_FILE, Origin
 from common.errors import ConfigError
 from common.job_plan import JobPlan, PipelinePlan, Query

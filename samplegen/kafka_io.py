@@ -201,11 +201,12 @@ class KafkaSink:
         return remaining
 
 
-def produce(bootstrap: str, topic: str, events: Iterable[dict]) -> DeliveryReport:
-    """Send events (JSON, keyed by user_id) to one topic of a plaintext broker and confirm each."""
+def produce(bootstrap: str, topic: str, events: Iterable[dict], partition: int = -1) -> DeliveryReport:
+    """Send events (JSON, keyed by user_id) to one topic of a plaintext broker and confirm each;
+    `partition` -1: by key, else all to that partition."""
     sink = KafkaSink(client_config(Target(bootstrap)))
     for event in events:
-        sink.send(topic, str(event["user_id"]).encode(), json.dumps(event).encode())
+        sink.send(topic, str(event["user_id"]).encode(), json.dumps(event).encode(), partition=partition)
         sink.poll(0)
     unconfirmed = sink.flush(30)
     report = sink.tracker.report(topic)

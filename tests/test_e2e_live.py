@@ -10,13 +10,12 @@ with the reference model, then stops the job with SIGTERM (a savepoint) and chec
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 
 from common.local_warehouse import read_rows
 from samplegen.feed import feed
-from samplegen.kafka_io import KafkaSink, Target, client_config
+from samplegen.kafka_io import produce
 from tests import reference_model as ref
 from tests.conftest import assert_same_rows
 from tests.event_data import generate
@@ -25,14 +24,6 @@ from tests.test_e2e_pipelines import NAMESPACE, SESSION_GAP_MS
 IDLE_TIMEOUT = "2s"
 LIVE_SECONDS = 20
 DEADLINE_S = 240
-
-
-def produce_to_partition(bootstrap: str, topic: str, events: list[dict], partition: int) -> None:
-    sink = KafkaSink(client_config(Target(bootstrap)))
-    for event in events:
-        sink.send(topic, str(event["user_id"]).encode(), json.dumps(event).encode(), partition=partition)
-        sink.poll(0)
-    assert sink.flush(30) == 0 and sink.tracker.failed_total == 0
 
 
 def rows(ws, name: str) -> list[dict]:
@@ -47,7 +38,8 @@ def test_unbounded_run_with_an_idle_partition_closes_every_window(workspace):
     ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=IDLE_TIMEOUT) for t in doc["kafka_topics"].values()])
     history = generate(seed=31, users=12, days=1)
     for key, events in history.topics().items():
-        produce_to_partition(ws.bootstrap, ws.topics[key], events, partition=0)
+        report = produce(ws.bootstrap, ws.topics[key], events, partition=0)
+        assert report.failed == 0 and report.delivered == len(events)
 
     job = ws.start_job(env={"FLINK_PARALLELISM": "2", "FLINK_CHECKPOINT_INTERVAL": "2s"})
     try:

@@ -1,6 +1,7 @@
 package com.example.streaming.format;
 
 import java.io.Serializable;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,26 +11,16 @@ public final class DecoderSettings implements Serializable {
     private static final long serialVersionUID = 1L;
 
     final String eventTimeField;
-    final long validFromMillis;
-    final long validUntilMillis;
-    final String validFromText;
-    final String validUntilText;
+    final Instant validFrom; // event times before it are dead letters
+    final Instant validUntil; // event times at or after it are dead letters
     final List<String> requiredFields;
     final int maxBytes;
 
     public DecoderSettings(
-            String eventTimeField,
-            long validFromMillis,
-            long validUntilMillis,
-            String validFromText,
-            String validUntilText,
-            List<String> requiredFields,
-            int maxBytes) {
+            String eventTimeField, Instant validFrom, Instant validUntil, List<String> requiredFields, int maxBytes) {
         this.eventTimeField = eventTimeField;
-        this.validFromMillis = validFromMillis;
-        this.validUntilMillis = validUntilMillis;
-        this.validFromText = validFromText;
-        this.validUntilText = validUntilText;
+        this.validFrom = validFrom;
+        this.validUntil = validUntil;
         this.requiredFields = new ArrayList<>(requiredFields);
         this.maxBytes = maxBytes;
     }

@@ -60,6 +60,8 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
     private transient int reasonPos;
     private transient int rawValuePos;
     private transient int rawTextPos;
+    private transient long validFromMillis;
+    private transient long validUntilMillis;
     private transient String eventTimeRangeReason;
 
     public StrictJsonDecoder(RowType rowType, DecoderSettings settings, TypeInformation<RowData> producedType) {
@@ -128,8 +130,10 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
         }
         required[r++] = eventTimeField; // the event time is always required
         required = Arrays.copyOf(required, r);
+        validFromMillis = settings.validFrom.toEpochMilli();
+        validUntilMillis = settings.validUntil.toEpochMilli();
         eventTimeRangeReason = "event time " + settings.eventTimeField + " outside ["
-                + settings.validFromText + ", " + settings.validUntilText + ")";
+                + settings.validFrom + ", " + settings.validUntil + ")";
     }
 
     @Override
@@ -222,7 +226,7 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
             }
         }
         long eventTime = eventTimeMillis(values[eventTimeField]);
-        if (eventTime < settings.validFromMillis || eventTime >= settings.validUntilMillis) {
+        if (eventTime < validFromMillis || eventTime >= validUntilMillis) {
             return eventTimeRangeReason;
         }
         return null;

@@ -107,9 +107,9 @@ public final class StrictJsonFormatFactory implements DeserializationFormatFacto
     }
 
     static DecoderSettings settings(ReadableConfig options) {
-        long from = instant(options, VALID_FROM);
-        long until = instant(options, VALID_UNTIL);
-        if (from >= until) {
+        Instant from = instant(options, VALID_FROM);
+        Instant until = instant(options, VALID_UNTIL);
+        if (!from.isBefore(until)) {
             throw new ValidationException(
                     "'" + VALID_FROM.key() + "' must be before '" + VALID_UNTIL.key() + "'");
         }
@@ -118,19 +118,15 @@ public final class StrictJsonFormatFactory implements DeserializationFormatFacto
             throw new ValidationException("'" + MAX_BYTES.key() + "' must be at least 1");
         }
         return new DecoderSettings(
-                options.get(EVENT_TIME_FIELD),
-                from,
-                until,
-                options.get(VALID_FROM),
-                options.get(VALID_UNTIL),
-                options.get(REQUIRED_FIELDS),
-                maxBytes);
+                options.get(EVENT_TIME_FIELD), from, until, options.get(REQUIRED_FIELDS), maxBytes);
     }
 
-    private static long instant(ReadableConfig options, ConfigOption<String> option) {
+    private static Instant instant(ReadableConfig options, ConfigOption<String> option) {
         String text = options.get(option);
         try {
-            return Instant.parse(text).toEpochMilli();
+            Instant instant = Instant.parse(text);
+            instant.toEpochMilli(); // representable as epoch millis, like every event time
+            return instant;
         } catch (DateTimeParseException | ArithmeticException e) {
             throw new ValidationException(
                     "'" + option.key() + "' = '" + text + "' is not an ISO-8601 instant such as 2000-01-01T00:00:00Z");
