@@ -8,7 +8,7 @@ JAR := target/pyflink-dependencies.jar
 STAMP := $(VENV)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install jar zip kafka kafka-stop cluster cluster-stop demo test java-test dry-run validate load-test clean
+.PHONY: help install jar zip kafka kafka-stop cluster cluster-stop demo test java-test dry-run validate load-test maintain clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -61,6 +61,9 @@ validate: install jar  ## check config + SQL + plan of every pipeline, one line 
 
 load-test: install jar  ## 5 minutes of steady traffic: consumer lag and checkpoint durations
 	$(PY) benchmarks/load_test.py --rate 10000 --duration 300
+
+maintain: install jar  ## compact small files and expire snapshots of the local warehouse's tables (safe beside the job; ARGS="--dry-run")
+	$(PY) scripts/maintain_tables.py $(ARGS)
 
 java-test: install  ## the JUnit tests of src/test/java (the strict-json decoder), through Maven Surefire
 	set -o pipefail; mvn -B test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'

@@ -8,11 +8,17 @@ Subcommands:
   start   start the application (nothing to do when it is already running or starting).
   stop    stop it (nothing to do when it is already stopped).
   status  print the application's state and settings as JSON.
+  table-maintenance  set the S3 Tables service's own maintenance (compaction, snapshot expiry,
+          unreferenced file removal) of the job's tables and table bucket to match the job's
+          table properties (common/s3tables_maintenance.py).
+  iam-policy  print the execution role's policy for the topics and consumer groups of the
+          config (and an environment's overlay), in any AWS partition (common/iam_policy.py).
 
 The runtime properties come from a file in the format of application_properties.json (the
 same shape the job reads locally), `kinesis.analytics.flink.run.options` included. The file,
-the zip and every argument are checked before any AWS call. Checkpoint interval and
-parallelism default to the file's `flink` group, which the job itself uses locally.
+the zip and every argument are checked before any AWS call. Parallelism defaults to the
+file's `flink` group, which the job itself uses locally; the checkpoint interval does not (see
+DEFAULT_CHECKPOINT_INTERVAL).
 
 --dry-run makes only read-only calls (ListApplications, DescribeApplication, S3 HeadObject),
 to find out what exists, and prints every call that would change something, with its
@@ -41,8 +47,11 @@ from typing import Any, Callable, TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common.config import parse_duration_ms  # noqa: E402
+from common import iam_policy, s3tables_maintenance  # noqa: E402
+from common.config import CONFIG_DIR, parse_duration_ms  # noqa: E402
+from common.deploy_state import PlanStep, map_key  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
+from common.redact import redact  # noqa: E402
 from common.properties import (ICEBERG, KAFKA, RUN_OPTIONS, PropertyGroups, RuntimeSettings,  # noqa: E402
                                read_groups, settings_from_groups)
 
@@ -59,6 +68,11 @@ DEFAULT_ZIP = ROOT / "target" / "managed-flink-app.zip"
 RUNTIME = "FLINK-2_2"  # the enum value of RuntimeEnvironment for Apache Flink 2.2
 BUNDLED_PYTHON_DIR = "lib/python"  # where assembly/assembly.xml puts package/requirements.txt
 SHA256_METADATA = "sha256"  # S3 object metadata: the zip's digest, to skip re-uploading it
+# Iceberg commits once per checkpoint: rows become visible up to one interval after they arrive,
+# and every interval adds a snapshot and at least one file per table and writer. 60 s gives
+# 1,440 commits a day per table (10 s, the local runs' interval, would give 8,640) for a
+# freshness of about a minute. Not the properties' flink.checkpoint.interval: that is for local runs.
+DEFAULT_CHECKPOINT_INTERVAL = "60s"
 
 # Run options the service does not support (its Python guide): everything must be in the zip.
 UNSUPPORTED_RUN_OPTIONS = ("pyModule", "pyExecutable", "pyRequirements")
@@ -233,8 +247,7 @@ def build_spec(args: argparse.Namespace) -> AppSpec:
     if bool(subnets) != bool(groups_sg):
         raise bad_arg("--subnet-ids/--security-group-ids", "give both or neither",
                       "the subnets and security groups the application's network interfaces use to reach MSK")
-    checkpoint_ms = (duration_ms("--checkpoint-interval", args.checkpoint_interval) if args.checkpoint_interval
-                     else duration_ms("flink.checkpoint.interval", flink.checkpoint_interval, str(properties)))
+    checkpoint_ms = duration_ms("--checkpoint-interval", args.checkpoint_interval)
     parallelism = args.parallelism if args.parallelism is not None else flink.parallelism
     for option, value, low, high in (("--parallelism", parallelism, 1, 10_000),
                                      ("--parallelism-per-kpu", args.parallelism_per_kpu, 1, 8)):
@@ -397,6 +410,7 @@ def update_request(spec: AppSpec, current: dict[str, Any], version_id: int,
 class Clients:
     kinesisanalyticsv2: Any
     s3: Any
+    s3tables: Any = None
 
 
 def make_clients(region: str | None, endpoint_url: str | None) -> Clients:
@@ -407,7 +421,8 @@ def make_clients(region: str | None, endpoint_url: str | None) -> Clients:
     if not session.region_name:
         raise bad_arg("--region", "no region given", "pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
     return Clients(kinesisanalyticsv2=session.client("kinesisanalyticsv2", endpoint_url=endpoint_url),
-                   s3=session.client("s3", endpoint_url=endpoint_url))
+                   s3=session.client("s3", endpoint_url=endpoint_url),
+                   s3tables=session.client("s3tables", endpoint_url=endpoint_url))
 
 
 class Api:
@@ -419,12 +434,12 @@ class Api:
         self.out = out
 
     def read(self, service: str, method: str, **params: Any) -> Any:
-        log.debug("%s.%s %s", service, method, params)
+        log.debug("%s.%s %s", service, method, redact(params))
         return getattr(getattr(self.clients, service), method)(**params)
 
     def change(self, service: str, operation: str, method: str, **params: Any) -> Any:
-        if self.dry_run:
-            self.out.write(f"# would call {service}.{operation}\n{json.dumps(params, indent=2)}\n")
+        if self.dry_run:  # property groups may carry credentials: shown redacted (common/redact.py)
+            self.out.write(f"# would call {service}.{operation}\n{json.dumps(redact(params), indent=2)}\n")
             return None
         log.info("calling %s.%s", service, operation)
         return getattr(getattr(self.clients, service), method)(**params)
@@ -472,9 +487,27 @@ def upload_zip(api: Api, zip_path: Path, spec: AppSpec, sha256: str) -> bool:
     return True
 
 
-def deploy(api: Api, spec: AppSpec, zip_path: Path, force_code_update: bool = False) -> None:
-    uploaded = upload_zip(api, zip_path, spec, sha256_of(zip_path)) or force_code_update
+def deployed_code_key(current: dict[str, Any]) -> str | None:
+    config = current.get("ApplicationConfigurationDescription") or {}
+    code = (config.get("ApplicationCodeConfigurationDescription") or {}).get("CodeContentDescription") or {}
+    return (code.get("S3ApplicationCodeLocationDescription") or {}).get("FileKey")
+
+
+def deploy(api: Api, spec: AppSpec, zip_path: Path, force_code_update: bool = False,
+           plan: PlanStep | None = None) -> None:
+    """Upload, then create or update. With ``plan``: compare the zip's plan with the deployed
+    one first (common/deploy_state.py): the zip gets the new state map, and an update gets
+    the restore settings the diff calls for."""
     current = api.find_application(spec.name)
+    restore, state_map = None, None
+    if plan:
+        zip_path, state_map, restore, _ = plan.prepare(
+            api.clients.s3, spec.bucket, (current and deployed_code_key(current)) or spec.key, current is not None,
+            zip_path)
+    uploaded = upload_zip(api, zip_path, spec, sha256_of(zip_path)) or force_code_update
+    if state_map and uploaded:
+        api.change("s3", "PutObject", "put_object", Bucket=spec.bucket, Key=map_key(spec.key),
+                   Body=state_map.to_json())
     if current is None:
         response = api.change("kinesisanalyticsv2", "CreateApplication", "create_application", **create_request(spec))
         if response:
@@ -506,6 +539,8 @@ def deploy(api: Api, spec: AppSpec, zip_path: Path, force_code_update: bool = Fa
         if version == current["ApplicationVersionId"]:
             log.info("%s is up to date: nothing to change", spec.name)
         return
+    if restore:
+        request["RunConfigurationUpdate"] = restore
     log.info("updating %s: %s", spec.name, "; ".join(changes))
     if current["ApplicationStatus"] == "RUNNING":
         log.info("the application is running: the service restarts it with the new version")
@@ -623,7 +658,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="deploy.py", description="Deploy the job to Amazon Managed Service for Apache Flink and run it.",
         epilog="Exit codes: 0 ok, 1 an AWS call failed, 2 bad input (no AWS call was made). See docs/deploy.md.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{deploy,start,stop,status}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{deploy,start,stop,status,table-maintenance,iam-policy}")
 
     d = commands.add_parser("deploy", parents=[common], help="upload the zip; create or update the application",
                             description="Upload the zip and create the application, or update it where it differs.")
@@ -645,11 +680,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     d.add_argument("--parallelism-per-kpu", type=int, default=1, help="1..8 (default: %(default)s)")
     d.add_argument("--auto-scaling", action=argparse.BooleanOptionalAction, default=True,
                    help="let the service scale parallelism with load (default: on)")
-    d.add_argument("--checkpoint-interval", help="e.g. 60s (default: flink.checkpoint.interval of the properties file)")
+    d.add_argument("--checkpoint-interval", default=DEFAULT_CHECKPOINT_INTERVAL,
+                   help="how often the service checkpoints, and so how often Iceberg commits (default: %(default)s; "
+                   "the properties' flink.checkpoint.interval is for local runs)")
     d.add_argument("--min-pause-between-checkpoints", default="5s", help="default: %(default)s")
     d.add_argument("--force-code-update", action="store_true",
                    help="point the application at the zip again even if nothing seems changed (an unversioned "
                    "bucket, after an update that failed once the zip was uploaded)")
+    d.add_argument("--allow-state-loss", nargs="+", default=[], metavar="PIPELINE",
+                   help="accept that these changed pipelines restart without their state (the plan diff, printed "
+                   "first, says which changes drop state); without it such a deployment is refused")
     d.add_argument("--snapshots", action=argparse.BooleanOptionalAction, default=True,
                    help="take a snapshot when the application stops or is updated (default: on)")
 
@@ -670,9 +710,73 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         sub.add_argument("--poll-interval", type=float, default=10, metavar="SECONDS", help=argparse.SUPPRESS)
 
     commands.add_parser("status", parents=[common], help="print the application's state and settings as JSON")
+
+    m = commands.add_parser("table-maintenance", help="configure S3 Tables' own maintenance of the job's tables",
+                            description="Set the S3 Tables service's compaction and snapshot management of each "
+                            "table of the config, and the table bucket's unreferenced file removal, to match the "
+                            "job's table properties. Tables the job has not created yet are skipped (run it again "
+                            "after the first start). Safe to repeat: only what differs is changed.")
+    m.add_argument("--properties", required=True, help="runtime properties (the table bucket ARN and namespace)")
+    m.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with the pipelines (default: %(default)s)")
+    m.add_argument("--region", help="AWS region (default: $AWS_REGION / $AWS_DEFAULT_REGION / the profile's)")
+    m.add_argument("--endpoint-url", help="send the API calls here instead of AWS (default: $AWS_ENDPOINT_URL)")
+    m.add_argument("--dry-run", action="store_true", help="make only read calls; print the changes instead")
+    m.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    table_defaults = s3tables_maintenance.from_table_properties()
+    m.add_argument("--target-file-size-mb", type=int, default=table_defaults.target_file_size_mb,
+                   help="compaction target, 64..512 (default: %(default)s, write.target-file-size-bytes)")
+    m.add_argument("--min-snapshots", type=int, default=table_defaults.min_snapshots_to_keep,
+                   help="snapshots always kept (default: %(default)s, history.expire.min-snapshots-to-keep)")
+    m.add_argument("--max-snapshot-age-hours", type=int, default=table_defaults.max_snapshot_age_hours,
+                   help="older snapshots expire (default: %(default)s, history.expire.max-snapshot-age-ms)")
+    m.add_argument("--unreferenced-days", type=int, default=table_defaults.unreferenced_days,
+                   help="bucket: unreferenced files become noncurrent after this (default: %(default)s)")
+    m.add_argument("--noncurrent-days", type=int, default=table_defaults.noncurrent_days,
+                   help="bucket: noncurrent files are deleted after this (default: %(default)s)")
+
+    i = commands.add_parser("iam-policy", help="print the execution role's policy (JSON) for the config's topics",
+                            description="Print the execution role's policy: the topics and consumer groups of the "
+                            "config (after the environment's overlay), every ARN in the chosen partition. Values "
+                            "not given stay ${Name} placeholders for envsubst (docs/deploy.md). No AWS call.")
+    i.add_argument("--environment", help="apply config/overlays/ENVIRONMENT.yaml (default: topics.yaml as it is)")
+    i.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml (default: %(default)s)")
+    i.add_argument("--partition", help="aws, aws-cn or aws-us-gov (default: the --region's, else left as ${Partition})")
+    i.add_argument("--region", help="fills ${Region} (and the partition, unless --partition is given)")
+    i.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
-    check_pattern("--application-name", args.application_name, APPLICATION_NAME, "1-128 of a-z A-Z 0-9 _ . -")
+    if args.command == "iam-policy":
+        if args.partition is not None:
+            check_pattern("--partition", args.partition, iam_policy.PARTITION_NAME, ", ".join(iam_policy.PARTITIONS))
+    elif args.command != "table-maintenance":
+        check_pattern("--application-name", args.application_name, APPLICATION_NAME, "1-128 of a-z A-Z 0-9 _ . -")
     return args
+
+
+def print_iam_policy(args: argparse.Namespace, out: TextIO) -> None:
+    values = {"Region": args.region} if args.region else {}
+    partition = args.partition or (iam_policy.partition_of(args.region) if args.region else None)
+    if partition:
+        values["Partition"] = partition
+    out.write(iam_policy.policy_text(iam_policy.policy_for(args.config_dir, args.environment, values)))
+
+
+def maintenance_inputs(args: argparse.Namespace) -> tuple[str, str, list[str], s3tables_maintenance.MaintenanceSettings]:
+    """Table bucket ARN, namespace, the job's tables and the settings; ConfigError before any AWS call."""
+    from common.config import load_project
+    from common.dead_letters import DEAD_LETTER_TABLE
+
+    _, settings = validate_properties(Path(args.properties))
+    low, high = s3tables_maintenance.COMPACTION_MB_RANGE
+    if not low <= args.target_file_size_mb <= high:
+        raise bad_arg("--target-file-size-mb", f"{args.target_file_size_mb} is out of range", f"{low}..{high}")
+    for option in ("min_snapshots", "max_snapshot_age_hours", "unreferenced_days", "noncurrent_days"):
+        if getattr(args, option) < 1:
+            raise bad_arg("--" + option.replace("_", "-"), f"{getattr(args, option)} is not positive", "1 or more")
+    project = load_project(args.config_dir, settings.environment)
+    tables = [p.sink_table for p in project.pipelines] + [DEAD_LETTER_TABLE]
+    return settings.catalog.warehouse, settings.catalog.namespace, tables, s3tables_maintenance.MaintenanceSettings(
+        args.target_file_size_mb, args.min_snapshots, args.max_snapshot_age_hours, args.unreferenced_days,
+        args.noncurrent_days)
 
 
 def main(argv: list[str] | None = None, clients: Clients | None = None, out: TextIO | None = None) -> int:
@@ -686,10 +790,19 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, out: Tex
         return EXIT_BAD_INPUT
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if not args.verbose:
-        logging.getLogger("botocore").setLevel(logging.WARNING)
+    # Even with -v: botocore's debug lines carry whole request bodies (the property groups, secrets too).
+    for name in ("botocore", "boto3", "s3transfer", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if args.command == "iam-policy":
+        try:
+            print_iam_policy(args, out)
+        except ConfigError as exc:
+            log.error("bad input: %s", exc)
+            return EXIT_BAD_INPUT
+        return EXIT_OK
     try:
         spec = build_spec(args) if args.command == "deploy" else None
+        maintenance = maintenance_inputs(args) if args.command == "table-maintenance" else None
         api = Api(clients or make_clients(args.region, args.endpoint_url), args.dry_run, out)
     except ConfigError as exc:
         log.error("bad input: %s", exc)
@@ -699,11 +812,14 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, out: Tex
 
     try:
         if args.command == "deploy":
-            deploy(api, spec, Path(args.zip), args.force_code_update)
+            deploy(api, spec, Path(args.zip), args.force_code_update,
+                   PlanStep(Path(args.properties), tuple(args.allow_state_loss)))
         elif args.command == "start":
             start(api, args)
         elif args.command == "stop":
             stop(api, args)
+        elif args.command == "table-maintenance":
+            s3tables_maintenance.configure(api, *maintenance)
         else:
             status(api, args)
     except ClientError as exc:
@@ -713,6 +829,9 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, out: Tex
     except (BotoCoreError, ApplicationStateError) as exc:
         log.error("%s", exc)
         return EXIT_AWS_ERROR
+    except ConfigError as exc:  # the plan diff refused the deployment: nothing was changed
+        log.error("refused: %s", exc)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 

@@ -22,7 +22,10 @@ from common.config import CONFIG_DIR, ProjectConfig, load_project  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
 from common.job_plan import JobPlan, build_plan  # noqa: E402
 from common.logs import OWN_LOGGERS, setup_logging  # noqa: E402
+from common import backfill  # noqa: E402
 from common.checkpoints import latest_checkpoint  # noqa: E402
+from common.stable_ids import sink_changes  # noqa: E402
+from common.state_restore import ALLOW_LOSS_FLAG, StateContext, find_state_map, load_previous  # noqa: E402
 from common.properties import CatalogSettings, RuntimeSettings, load_settings  # noqa: E402
 
 log = logging.getLogger("streaming_job")
@@ -41,6 +44,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml and transformations.yaml")
     parser.add_argument("--bounded", action="store_true",
                         help="read each topic up to its latest offsets at start, then finish (tests, demo, backfill)")
+    parser.add_argument("--drain", action="store_true",
+                        help="local unbounded runs: on SIGTERM / Ctrl-C, emit every open window and session "
+                             "before the savepoint (the input is complete)")
+    parser.add_argument("--backfill", metavar="PIPELINE",
+                        help="fill a new pipeline's history: a bounded run of it alone, from the earliest offset up "
+                             "to the switch offsets its restore recorded (docs/changing_pipelines.md)")
+    parser.add_argument("--backfill-until", type=Path, metavar="FILE",
+                        help="offsets file where the backfill stops (default: <flink.checkpoint.dir>/switch-<pipeline>.json)")
+    parser.add_argument("--backfill-from", type=Path, metavar="FILE",
+                        help="offsets file where the backfill starts (default: each partition's earliest offset)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the DDL and the optimized plan; needs no Kafka, warehouse or AWS")
     parser.add_argument("--validate", action="store_true",
@@ -50,12 +63,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--restore", metavar="PATH|latest",
                         help="local runs: resume from a checkpoint/savepoint folder, or 'latest' = the newest "
                              "complete checkpoint under flink.checkpoint.dir")
+    parser.add_argument(ALLOW_LOSS_FLAG, nargs="+", default=[], metavar="PIPELINE",
+                        help="with --restore: accept that these changed pipelines restart without their state "
+                             "(see --dry-run for what a change keeps)")
+    parser.add_argument("--state-map", type=Path, metavar="FILE",
+                        help="the state-ids.json of the deployment to compare with / keep operator ids of "
+                             "(default: the snapshot's, else the newest under flink.checkpoint.dir)")
+    parser.add_argument("--write-state-map", type=Path, metavar="FILE",
+                        help="with --dry-run: write the state map of this plan (deploy.py ships it in the zip)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     # The managed service may pass arguments of its own; ignore what we do not know.
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         logging.getLogger("streaming_job").debug("ignoring arguments %s", unknown)
     return args
+
+
+def backfill_overrides(args: argparse.Namespace, project: ProjectConfig,
+                       settings: RuntimeSettings) -> dict[str, dict[str, str]]:
+    """The backfill's sources: from earliest (or --backfill-from) up to the switch offsets."""
+    until_file = args.backfill_until or backfill.switch_file(settings.flink.checkpoint_dir, args.backfill)
+    if not until_file.is_file():
+        raise ConfigError("--backfill-until", str(until_file), "no switch offsets file",
+                          "the switch-<pipeline>.json a restore with the new pipeline wrote, or a file of your own")
+    until = backfill.read_offsets(until_file, "--backfill-until")
+    start = backfill.read_offsets(args.backfill_from, "--backfill-from") if args.backfill_from else None
+    return backfill.source_overrides(args.backfill, project.topics_in_use(), until, start)
+
+
+def record_switches(names: list[str], project: ProjectConfig, settings: RuntimeSettings) -> None:
+    """A restore that adds pipelines: keep each one's switch offsets for its backfill."""
+    by_name = {p.name: p for p in project.pipelines}
+    topics = {t.key: t for t in project.topics_in_use()}
+    for name in names:
+        if name in by_name:
+            backfill.record_switch(settings.kafka, settings.flink.checkpoint_dir, name,
+                                   [topics[k] for k in by_name[name].topics])
 
 
 def select_pipelines(project: ProjectConfig, only: list[str] | None) -> ProjectConfig:
@@ -79,13 +122,34 @@ def restore_path(restore: str | None, settings: RuntimeSettings) -> str | None:
 
 
 def print_dry_run(plan: JobPlan, explained: str) -> None:
-    """The dry run's product is text on stdout: the DDL and the plan."""
+    """The dry run's product is text on stdout: the DDL and the plan, credential-like option
+    values hidden (common/redact.py: catalog options, Kafka client properties)."""
+    from common.redact import redact_sql
+
     out = sys.stdout
     for statement in plan.ddl():
-        out.write(statement + ";\n\n")
+        out.write(redact_sql(statement) + ";\n\n")
     for pipeline in plan.pipelines:
         out.write(f"-- pipeline {pipeline.name}\n{pipeline.insert_sql};\n\n")
-    out.write(explained + "\n")
+    out.write(redact_sql(explained) + "\n")
+
+
+def report_plan_diff(t_env, plan: JobPlan, state: StateContext, write_to: Path | None) -> None:
+    """What a restore from the previous deployment keeps: per pipeline, then per sink table."""
+    from common import runner, state_restore
+
+    _, state_map, diff = state_restore.stable_plan(runner.statement_set(t_env, plan), plan, state.previous)
+    out = sys.stdout
+    out.write("-- plan diff against the previous deployment\n")
+    for line in diff.lines():
+        out.write(f"--   {line}\n")
+    for line in sink_changes(state.previous, state_map):
+        out.write(f"--   {line}\n")
+    if diff.state_lost:
+        out.write(f"-- restoring needs {state_restore.ALLOW_LOSS_FLAG} {' '.join(diff.state_lost)}\n")
+    if write_to:
+        write_to.write_text(state_map.to_json())
+        log.info("state map written to %s", write_to)
 
 
 def quiet_logging() -> None:
@@ -109,19 +173,35 @@ def main(argv: list[str] | None = None) -> int:
         quiet_logging()
     try:
         settings = load_settings(args.properties)
+        if args.backfill:
+            if args.restore:
+                raise ConfigError("--backfill", args.backfill, "a backfill is a run of its own", "leave out --restore")
+            args.bounded, args.only = True, [args.backfill]
         project = select_pipelines(load_project(args.config_dir, settings.environment), args.only)
         catalog = settings.catalog
         if planning_only:
             # Plan against a throw-away local catalog: no warehouse, no AWS.
             catalog = CatalogSettings("hadoop", catalog.name, Path(tempfile.mkdtemp(prefix="dry-run-")).as_uri(),
                                       catalog.namespace)
-        plan = build_plan(project, settings.kafka, catalog, bounded=args.bounded)
+        overrides = backfill_overrides(args, project, settings) if args.backfill else None
+        plan = build_plan(project, settings.kafka, catalog, bounded=args.bounded, source_overrides=overrides,
+                          dead_letters=not args.backfill)
         log.info("loaded %d topic(s) and %d pipeline(s) from %s (environment %s); properties from %s",
                  len(project.topics_in_use()), len(plan.pipelines), args.config_dir,
                  project.environment or "default: no overlay", settings.source)
         from common import flink_env, plan_check, record_summary, runner  # deferred: imports PyFlink
 
-        t_env = flink_env.create_table_env(settings, JOB_NAME, restore_from=restore_path(args.restore, settings))
+        restore = restore_path(args.restore, settings)
+        t_env = flink_env.create_table_env(settings, JOB_NAME, restore_from=restore)
+        state = StateContext(
+            previous=None if args.backfill else load_previous(args.state_map or find_state_map(restore, settings.flink.checkpoint_dir,
+                                                                    settings.managed)),
+            restoring=bool(restore), allowed_losses=tuple(args.allow_state_loss),
+            # a backfill is a side run: it must not replace the deployment's state map
+            checkpoint_dir=None if settings.managed or args.backfill else settings.flink.checkpoint_dir,
+            savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints",
+            on_new_pipelines=None if settings.managed or not restore else
+            lambda names: record_switches(names, project, settings))
     except ConfigError as exc:
         log.error("bad configuration: %s", exc)
         return EXIT_BAD_CONFIG
@@ -131,18 +211,19 @@ def main(argv: list[str] | None = None) -> int:
             explained = plan_check.check_plan(t_env, plan)
             if args.dry_run:
                 print_dry_run(plan, explained)
+                report_plan_diff(t_env, plan, state, args.write_state_map)
             else:
                 print_validated(plan, started)
         else:
             try:
-                runner.execute(t_env, plan, wait=not settings.managed, drain_on_stop=args.bounded,
-                               savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints",
+                runner.execute(t_env, plan, wait=not settings.managed, state=state,
+                               drain_on_stop=args.bounded or args.drain,
                                # column names and types, which Flink's positional INSERT would accept
                                pre_submit=lambda: plan_check.check_pipelines(t_env, plan, optimize=False))
             except Exception as exc:
                 plan_check.explain_failure(t_env, plan, exc)  # a ConfigError naming the pipeline, if it can
                 raise
-            if args.bounded and not settings.managed:
+            if args.bounded and not settings.managed and not args.backfill:
                 record_summary.summarize(settings, project.topics_in_use())
     except ConfigError as exc:  # found by planning: still nothing was submitted
         log.error("bad configuration: %s", exc)

@@ -39,9 +39,15 @@ def sink_input_modes(explained: str) -> dict[str, str]:
 def check_changelog(plan: JobPlan, explained: str) -> None:
     """Raise ConfigError naming every pipeline whose updating result would go to an append table."""
     modes = sink_input_modes(explained)
+    unseen = [p.name for p in plan.pipelines if p.sink_path not in modes]
+    if unseen:  # fail closed: a sink the check cannot read is not "insert-only"
+        raise ConfigError("transformations", ", ".join(unseen),
+                          "the changelog check found no sink with its input's changelog mode in the optimized plan "
+                          "(a sink the planner merged or reused cannot be checked)",
+                          "one sink table per pipeline, each written by exactly one INSERT")
     bad = [f"{p.name} (produces [{modes[p.sink_path]}] into {p.sink_table})"
            for p in plan.pipelines
-           if not p.primary_key and modes.get(p.sink_path, INSERT_ONLY) != INSERT_ONLY]
+           if not p.primary_key and modes[p.sink_path] != INSERT_ONLY]
     if bad:
         raise ConfigError("transformations", ", ".join(bad),
                           "an updating query cannot write to an append-only table",

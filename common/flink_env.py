@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from common import logs
 from common.errors import ConfigError
 from common.properties import APP_DIR, RUN_OPTIONS, RuntimeSettings
 
@@ -64,6 +65,8 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
     """
     from pyflink.table import EnvironmentSettings, TableEnvironment  # deferred: load/render need no JVM
 
+    if not settings.managed:
+        logs.quiet_flink_console()  # before the gateway JVM starts: common/logs.py
     mode = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
     t_env = TableEnvironment.create(mode)
     config = t_env.get_config()
@@ -92,6 +95,31 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
         log.info("TableEnvironment ready: Flink runs the job (checkpointing, parallelism and restarts "
                  "from its configuration)")
     else:
-        log.info("TableEnvironment ready (local, parallelism=%s, checkpoint every %s)",
-                 settings.flink.parallelism, settings.flink.checkpoint_interval)
+        # A second environment of the same run (the record summary) says nothing new.
+        log.log(logging.DEBUG if batch else logging.INFO,
+                "TableEnvironment ready (local, parallelism=%s, checkpoint every %s); Flink's log: %s",
+                settings.flink.parallelism, settings.flink.checkpoint_interval, logs.flink_log_file())
     return t_env
+
+
+def web_ui_address(job_client) -> str | None:
+    """The web UI / REST address of the local mini cluster that runs the job, or None when
+    another Flink runs it. The mini cluster binds a free port unless flink.rest.port is set;
+    Flink's JobClient does not expose the address, so it is read from the job client's
+    MiniCluster (MiniClusterJobClient.miniCluster, a private field)."""
+    try:
+        client = job_client._j_job_client
+        field = client.getClass().getDeclaredField("miniCluster")
+        field.setAccessible(True)
+        address = field.get(client).getRestAddress().getNow(None)
+    except Exception:  # py4j wraps Java's NoSuchFieldException etc.: not a local mini cluster
+        log.debug("no local web UI address", exc_info=True)
+        return None
+    return str(address) if address is not None else None
+
+
+def log_web_ui(job_client) -> None:
+    """Local runs: say where to watch the job (metrics, checkpoints, back pressure)."""
+    address = web_ui_address(job_client) if job_client else None
+    if address:
+        log.info("Flink web UI: %s (while the job runs)", address)

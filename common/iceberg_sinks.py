@@ -1,4 +1,5 @@
-"""Render the Iceberg table of a pipeline: format v2, Parquet + zstd, day partitions."""
+"""Render the Iceberg table of a pipeline: format v2, Parquet + zstd, day partitions, and the
+table properties a streaming writer needs to keep the table healthy."""
 
 from __future__ import annotations
 
@@ -6,10 +7,32 @@ from typing import Sequence
 
 from common.sql import column_list, qualified, quote, with_clause
 
+# Names as in Iceberg 1.11's org.apache.iceberg.TableProperties. They are set when the job
+# creates a table (CREATE TABLE IF NOT EXISTS): a table that already exists keeps the
+# properties it was created with (changing them is table evolution, not this statement).
 TABLE_PROPERTIES = {
     "format-version": "2",
     "write.format.default": "parquet",
     "write.parquet.compression-codec": "zstd",
+    # What compaction (scripts/maintain_tables.py) packs small files into. Streaming commits
+    # write far smaller files per checkpoint whatever this says; the default (512 MB) would
+    # leave a day of this job's tables in one or two files that readers cannot split well.
+    "write.target-file-size-bytes": str(128 * 1024 * 1024),
+    # `none`: each writer subtask writes the rows it gets, no shuffle. `hash` would key rows by
+    # partition, and nearly every row of a day-partitioned stream is in today's partition: at
+    # parallelism 2 one writer would get all of them (half the write throughput) behind an
+    # extra network shuffle, to save one file per checkpoint. An upsert table (primary key)
+    # is keyed by its key under `none` anyway (Iceberg's FlinkSink), as upserts require.
+    "write.distribution-mode": "none",
+    # Every commit writes a new metadata.json; keep the last 50, delete older ones on commit.
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "50",
+    # Snapshot expiry defaults (read by the maintenance command, as by any Iceberg engine):
+    # one day of snapshots, at least 10 (a commit per checkpoint would otherwise keep 5 days).
+    "history.expire.max-snapshot-age-ms": str(24 * 3600 * 1000),
+    "history.expire.min-snapshots-to-keep": "10",
+    # A maintenance commit beside the job makes a job commit retry; allow more than the 4 tries.
+    "commit.retry.num-retries": "10",
 }
 
 

@@ -13,9 +13,11 @@ from typing import Any, Callable
 from common.catalog_manager import render_catalog_ddl
 from common.config import TRANSFORMATIONS_FILE, Origin, PipelineConfig, ProjectConfig, TopicConfig, import_transformer
 from common.iceberg_sinks import render_sink_ddl, sink_ref
+from common.dead_letters import PARTITION_BY as DEAD_LETTER_PARTITION_BY, SCHEMA as DEAD_LETTER_SCHEMA
 from common.dead_letters import (DEAD_LETTER_PIPELINE, DEAD_LETTER_TABLE, render_dead_letter_ddl,
                                  render_dead_letter_insert)
 from common.kafka_sources import SOURCE_CATALOG, SOURCE_DATABASE, render_good_records_view, render_source_ddl, source_ref
+from common import metrics
 from common.properties import CatalogSettings, KafkaSettings
 from common.sql import qualified
 from common.sql_pipeline import SqlText, SqlTransformer
@@ -43,6 +45,7 @@ class PipelinePlan:
     sink_schema: tuple[tuple[str, str], ...] = ()  # as declared: the plan check compares the query with it
     queries: tuple[Query, ...] = ()  # the view (if any), then the SELECT
     origin: Origin | None = None  # the pipeline's entry in transformations.yaml
+    partition_by: tuple[str, ...] = ()  # as declared: schema evolution compares it with the table's
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,13 @@ class JobPlan:
     catalog_ddl: tuple[str, ...]
     source_ddl: tuple[str, ...]
     pipelines: tuple[PipelinePlan, ...]
+    function_ddl: tuple[str, ...] = ()  # functions the INSERTs call (common/metrics.py)
 
     def ddl(self) -> list[str]:
         """Every DDL statement, in the order it must run."""
         views = [p.view_ddl for p in self.pipelines if p.view_ddl]
-        return [*self.catalog_ddl, *self.source_ddl, *views, *(p.sink_ddl for p in self.pipelines)]
+        return [*self.catalog_ddl, *self.source_ddl, *views, *(p.sink_ddl for p in self.pipelines),
+                *self.function_ddl]
 
 
 def load_transformer(pipeline: PipelineConfig) -> BaseTransformer:
@@ -73,17 +78,26 @@ def _render(pipeline: PipelineConfig, what: str, method: Callable[[], Any]) -> A
         raise origin.error(f"{what} failed: {type(exc).__name__}: {exc}") from None
 
 
-def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSettings, bounded: bool) -> JobPlan:
-    """Sources for the topics in use, one sink and one INSERT per enabled pipeline."""
+def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSettings, bounded: bool,
+               source_overrides: dict[str, dict[str, str]] | None = None, dead_letters: bool = True) -> JobPlan:
+    """Sources for the topics in use, one sink and one INSERT per enabled pipeline.
+
+    ``source_overrides``: topic key -> connector options that replace the rendered ones (a
+    backfill's offsets and group); ``dead_letters=False`` leaves out the dead-letter pipeline.
+    """
     topics = project.topics_in_use()
     refs = {t.key: source_ref(t) for t in topics}
     pipelines = [render_pipeline(p, catalog, refs) for p in project.pipelines]
-    pipelines.append(dead_letter_pipeline(catalog, topics))
+    if dead_letters:
+        pipelines.append(dead_letter_pipeline(catalog, topics))
+    overrides = source_overrides or {}
     return JobPlan(
         catalog_ddl=tuple(render_catalog_ddl(catalog)),
         source_ddl=tuple(ddl for t in topics
-                         for ddl in (render_source_ddl(t, kafka, bounded), render_good_records_view(t))),
+                         for ddl in (render_source_ddl(t, kafka, bounded, overrides.get(t.key)),
+                                     render_good_records_view(t))),
         pipelines=tuple(pipelines),
+        function_ddl=(metrics.function_ddl(),),
     )
 
 
@@ -99,8 +113,8 @@ def render_pipeline(p: PipelineConfig, catalog: CatalogSettings, refs: dict[str,
                            view=qualified(SOURCE_CATALOG, SOURCE_DATABASE, f"{p.name}_input"))
     view_sql = _render(p, f"{name}.get_view_sql()", lambda: transformer.get_view_sql(sources))
     select_sql = _render(p, f"{name}.get_select_sql()", lambda: transformer.get_select_sql(sources))
-    insert_sql = _render(p, f"{name}.get_transformation_sql()",
-                         lambda: transformer.get_transformation_sql(sources, sink))
+    insert_sql = _render(p, f"{name}.get_transformation_sql()",  # with the pipeline's metrics
+                         lambda: metrics.metered_insert(transformer, sources, sink, p.name))
     schema = tuple(transformer.get_sink_schema().items())  # checked by the load phase
     primary_key = tuple(transformer.get_primary_key())
     written = transformer.definition if isinstance(transformer, SqlTransformer) else None
@@ -115,6 +129,7 @@ def render_pipeline(p: PipelineConfig, catalog: CatalogSettings, refs: dict[str,
         insert_sql=insert_sql,
         primary_key=primary_key,
         sink_schema=schema,
+        partition_by=tuple(transformer.get_partition_by()),
         queries=(*queries, Query("SELECT", select_sql.strip(), written and written.select)),
         origin=p.origin,
     )
@@ -130,4 +145,6 @@ def dead_letter_pipeline(catalog: CatalogSettings, topics: list[TopicConfig]) ->
         sink_ddl=render_dead_letter_ddl(catalog.name, catalog.namespace),
         insert_sql=render_dead_letter_insert(catalog.name, catalog.namespace, topics),
         primary_key=(),
+        sink_schema=tuple(DEAD_LETTER_SCHEMA),  # no queries: the plan check skips it; schema evolution uses it
+        partition_by=tuple(DEAD_LETTER_PARTITION_BY),
     )

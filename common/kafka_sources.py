@@ -17,6 +17,8 @@ window ever sees a NULL or absurd event time.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from common.config import TopicConfig
 from common.flink_types import split_nullability
 from common.properties import KafkaSettings
@@ -60,6 +62,7 @@ def format_options(topic: TopicConfig, kafka: KafkaSettings) -> dict[str, str]:
         prefix + "event-time.valid-from": topic.event_time.valid_from,
         prefix + "event-time.valid-until": topic.event_time.valid_until,
         prefix + "max-bytes": str(kafka.max_record_bytes),
+        prefix + "topic": topic.topic_name,  # the "topic" label of its metrics (common/metrics.py)
     }
     required = required_fields(topic)
     if required:
@@ -90,10 +93,12 @@ def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool) -> d
     options.update(format_options(topic, kafka))
     if kafka.auth == "iam":
         options.update(MSK_IAM_OPTIONS)
+    options.update({f"properties.{key}": value for key, value in kafka.client_properties})
     return options
 
 
-def render_source_ddl(topic: TopicConfig, kafka: KafkaSettings, bounded: bool) -> str:
+def render_source_ddl(topic: TopicConfig, kafka: KafkaSettings, bounded: bool,
+                      overrides: Mapping[str, str] | None = None) -> str:
     """CREATE TABLE kafka_<topic>_records: key, decoded fields, event time, reason, raw value, metadata, watermark."""
     delay_ms = topic.event_time.max_out_of_orderness_ms
     lines = [f"  {quote(KAFKA_KEY)} BYTES"]
@@ -108,7 +113,8 @@ def render_source_ddl(topic: TopicConfig, kafka: KafkaSettings, bounded: bool) -
     lines += [f"  {quote(name)} {sql_type} METADATA FROM {literal(key)} VIRTUAL" for name, sql_type, key in METADATA_COLUMNS]
     lines.append(f"  WATERMARK FOR {quote(EVENT_TIME_COLUMN)} AS {quote(EVENT_TIME_COLUMN)} - {interval(delay_ms)}")
     body = ",\n".join(lines)
-    return f"CREATE TABLE {records_table(topic)} (\n{body}\n) {with_clause(source_options(topic, kafka, bounded))}"
+    options = {**source_options(topic, kafka, bounded), **(overrides or {})}
+    return f"CREATE TABLE {records_table(topic)} (\n{body}\n) {with_clause(options)}"
 
 
 def render_good_records_view(topic: TopicConfig) -> str:

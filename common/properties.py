@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -62,6 +63,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 KAFKA_AUTH_MODES = ("none", "iam")
 DEFAULT_MAX_RECORD_BYTES = "1048576"  # Kafka's default largest record batch (message.max.bytes)
 CATALOG_OPTION = "option."
+KAFKA_PROPERTY = "property."
 CATALOG_TYPES = ("hadoop", "s3tables")
 
 PropertyGroups = dict[str, dict[str, str]]
@@ -74,6 +76,9 @@ class KafkaSettings:
     bootstrap_servers: str
     auth: str  # "none" (plaintext, local) or "iam" (SASL_SSL + AWS_MSK_IAM, MSK)
     max_record_bytes: int  # longer values go to the dead-letter table as "too large"
+    # Kafka client properties: each `property.<key>` of the kafka group, e.g. property.sasl.jaas.config
+    # for SASL/SCRAM brokers; passed to every source as 'properties.<key>' (shown redacted: common/redact.py).
+    client_properties: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,7 +201,7 @@ def _optional_int(groups: PropertyGroups, file: str, gid: str, key: str) -> int 
 
 def _warehouse(catalog_type: str, value: str, file: str) -> str:
     if catalog_type == "s3tables":
-        if not value.startswith("arn:aws:s3tables:"):
+        if not re.match(r"arn:aws[a-z-]*:s3tables:", value):  # any partition: aws, aws-cn, aws-us-gov
             raise ConfigError(file, f"{ICEBERG}.warehouse", f"'{value}' is not a table bucket ARN",
                               "arn:aws:s3tables:<region>:<account>:bucket/<name>")
         return value
@@ -228,6 +233,8 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
             bootstrap_servers=_get(groups, file, KAFKA, "bootstrap.servers"),
             auth=_choice(groups, file, KAFKA, "auth", KAFKA_AUTH_MODES),
             max_record_bytes=_max_record_bytes(groups, file),
+            client_properties=tuple(sorted((k.removeprefix(KAFKA_PROPERTY), v) for k, v in groups.get(KAFKA, {}).items()
+                                           if k.startswith(KAFKA_PROPERTY))),
         ),
         catalog=CatalogSettings(
             catalog_type=catalog_type,

@@ -8,9 +8,13 @@ import signal
 import time
 from typing import Callable
 
+from common import schema_evolution, state_restore
+from common import flink_env
 from common.changelog_check import check_changelog
 from common.errors import ConfigError
 from common.job_plan import JobPlan
+from common.redact import redact_sql
+from common.state_restore import StateContext
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +49,13 @@ def is_planning_error(exc: Exception) -> bool:
 
 def create_tables(t_env, plan: JobPlan) -> None:
     """Catalog, namespace, sources and sinks, in that order. A statement Flink refuses is
-    reported as itself (not later, as a pipeline whose table is missing)."""
-    for statement in plan.ddl():
-        log.debug("executing DDL:\n%s", statement)
+    reported as itself (not later, as a pipeline whose table is missing). Once the catalog
+    exists, sinks that already exist are evolved to their declared schema, or refused
+    (common/schema_evolution.py), before any sink DDL or INSERT is planned."""
+    for index, statement in enumerate(plan.ddl()):
+        if index == len(plan.catalog_ddl):
+            schema_evolution.evolve_sinks(t_env, plan)
+        log.debug("executing DDL:\n%s", redact_sql(statement))
         try:
             t_env.execute_sql(statement)
         except Exception as exc:
@@ -80,7 +88,7 @@ def explain(t_env, plan: JobPlan) -> str:
     return checked_statement_set(t_env, plan)[1]
 
 
-def execute(t_env, plan: JobPlan, wait: bool, drain_on_stop: bool = False, savepoint_dir: str | None = None,
+def execute(t_env, plan: JobPlan, wait: bool, state: StateContext, drain_on_stop: bool = False,
             pre_submit: Callable[[], None] | None = None) -> None:
     """Submit the job; locally, wait until it ends or is stopped.
 
@@ -88,16 +96,31 @@ def execute(t_env, plan: JobPlan, wait: bool, drain_on_stop: bool = False, savep
     event time to the end, so every open window and session is emitted (use it when the
     input is complete); otherwise windows stay open in the savepoint, to resume with
     ``--restore``. ``pre_submit`` runs once the tables exist and the plan passed, before submit.
+
+    The job runs as a compiled plan whose operator ids are kept stable against the previous
+    deployment's (common/stable_ids.py), so unchanged pipelines keep their state.
     """
     stmt_set, _ = checked_statement_set(t_env, plan)
     if pre_submit:
         pre_submit()
+    compiled, state_map, plan_diff = state_restore.stable_plan(stmt_set, plan, state.previous)
+    for line in plan_diff.lines():
+        log.info("plan: %s", line)
+    if state_restore.restore_settings(plan_diff, state.restoring, state.allowed_losses):
+        t_env.get_config().set("execution.state-recovery.ignore-unclaimed-state", "true")
+    added = [p.name for p in plan_diff.pipelines if p.status == "new"]
+    if state.on_new_pipelines and state.restoring and added and not plan_diff.first_deploy:
+        state.on_new_pipelines(added)
     started = time.monotonic()
-    result = stmt_set.execute()
+    result = state_restore.execute_plan(t_env, compiled)
     job_client = result.get_job_client()
-    job_id = job_client.get_job_id() if job_client else "?"
+    job_id = str(job_client.get_job_id()) if job_client else "?"
     log.info("submitted job %s with %d pipeline(s): %s", job_id, len(plan.pipelines),
              ", ".join(p.name for p in plan.pipelines))
+    if wait:  # a local run: its mini cluster's web UI
+        flink_env.log_web_ui(job_client)
+    if state.checkpoint_dir and job_client:
+        state_restore.keep_state_map(state_map, state.checkpoint_dir, job_id)
     if not wait:
         return
     # Poll the Java future: PyFlink's blocking wait cannot be interrupted by a signal, and the
@@ -108,7 +131,10 @@ def execute(t_env, plan: JobPlan, wait: bool, drain_on_stop: bool = False, savep
             if stop.requested and not stop.handled:
                 stop.handled = True
                 log.info("stopping job %s with a savepoint%s", job_id, " (draining windows)" if drain_on_stop else "")
-                log.info("savepoint written to %s", stop_with_savepoint(job_client, drain_on_stop, savepoint_dir))
+                savepoint = stop_with_savepoint(job_client, drain_on_stop, state.savepoint_dir)
+                if state.checkpoint_dir:
+                    state_restore.copy_into_savepoint(state.checkpoint_dir, job_id, savepoint)
+                log.info("savepoint written to %s", savepoint)
             time.sleep(0.2)
     execution.get()  # raises if the job failed
     log.info("job %s finished in %.1f s", job_id, time.monotonic() - started)

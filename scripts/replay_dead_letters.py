@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
-from common.local_warehouse import open_table  # noqa: E402
-from common.properties import CatalogSettings, load_settings  # noqa: E402
+from common.properties import load_settings  # noqa: E402
+from common.table_access import open_table  # noqa: E402
 from samplegen.kafka_io import (KafkaSink, Target, add_connection_arguments, client_config,  # noqa: E402
                                 resolve_region)
 
@@ -178,35 +178,6 @@ def setup_logging(verbose: bool, quiet: bool) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-def open_s3tables_table(catalog: CatalogSettings, name: str):
-    """A table of an S3 Tables bucket at its current metadata, read straight from S3."""
-    import boto3
-    from pyiceberg.table import StaticTable
-
-    options = dict(catalog.options)
-    region = options.get("client.region") or catalog.warehouse.split(":")[3]
-    client = boto3.client("s3tables", region_name=region, endpoint_url=options.get("s3tables.endpoint"))
-    location = client.get_table_metadata_location(tableBucketARN=catalog.warehouse, namespace=catalog.namespace,
-                                                  name=name)["metadataLocation"]
-    io: dict[str, str] = {"s3.region": region}
-    if options.get("s3.endpoint"):
-        io["s3.endpoint"] = options["s3.endpoint"]
-    credentials = boto3.Session().get_credentials()
-    if credentials is not None:  # pass what boto3 resolved (profiles, roles, SSO) on to pyarrow's S3 client
-        frozen = credentials.get_frozen_credentials()
-        io.update({"s3.access-key-id": frozen.access_key, "s3.secret-access-key": frozen.secret_key})
-        if frozen.token:
-            io["s3.session-token"] = frozen.token
-    log.debug("reading %s", location)
-    return StaticTable.from_metadata(location, properties=io)
-
-
-def open_dead_letters(catalog: CatalogSettings):
-    if catalog.catalog_type == "s3tables":
-        return open_s3tables_table(catalog, DEAD_LETTER_TABLE)
-    return open_table(catalog.warehouse, catalog.namespace, DEAD_LETTER_TABLE)
-
-
 def read_dead_letters(table: Any, selection: Selection) -> list[dict]:
     """The chosen dead letters, each once, in (topic, partition, offset) order."""
     from pyiceberg.types import BinaryType
@@ -280,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     catalog = settings.catalog
     where = f"{catalog.warehouse} ({catalog.catalog_type}), {catalog.namespace}.{DEAD_LETTER_TABLE}"
     try:
-        letters = read_dead_letters(open_dead_letters(catalog), selection)
+        letters = read_dead_letters(open_table(catalog, DEAD_LETTER_TABLE), selection)
     except Exception as exc:  # noqa: BLE001 - missing table, S3 errors, old schema: say what and stop
         log.error("cannot read %s: %s: %s", where, type(exc).__name__, exc)
         return EXIT_FAILED

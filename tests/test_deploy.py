@@ -15,7 +15,6 @@ import io
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import urllib.request
@@ -122,10 +121,10 @@ def deploy_args(properties: Path, zip_path: Path, role_arn: str, log_stream_arn:
             "--parallelism-per-kpu", "2", *extra]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """deploy.py as a user runs it: its own process, AWS settings from the environment only."""
     return subprocess.run([sys.executable, str(ROOT / "deploy.py"), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+                          timeout=timeout, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
 
 
 def moto_application() -> dict:
@@ -166,7 +165,7 @@ def test_deploy_creates_the_application_as_requested(aws, inputs, role_arn, log_
     flink = config["FlinkApplicationConfigurationDescription"]
     assert flink["CheckpointConfigurationDescription"] == {
         "ConfigurationType": "CUSTOM", "CheckpointingEnabled": True,
-        "CheckpointInterval": 10_000,  # flink.checkpoint.interval = 10s
+        "CheckpointInterval": 60_000,  # deploy.py's default; the properties' 10s is for local runs
         "MinPauseBetweenCheckpoints": 5_000}
     parallelism = flink["ParallelismConfigurationDescription"]
     assert (parallelism["ConfigurationType"], parallelism["Parallelism"], parallelism["ParallelismPerKPU"],
@@ -177,6 +176,15 @@ def test_deploy_creates_the_application_as_requested(aws, inputs, role_arn, log_
     [vpc] = config["VpcConfigurationDescriptions"]
     assert (vpc["SubnetIds"], vpc["SecurityGroupIds"]) == (SUBNETS, SECURITY_GROUPS)
     assert [o["LogStreamARN"] for o in app["CloudWatchLoggingOptionDescriptions"]] == [log_stream_arn]
+
+
+def test_checkpoint_interval_argument_sets_the_managed_interval(aws, inputs, role_arn, log_stream_arn):
+    properties, zip_path = inputs
+    result = run_cli(*deploy_args(properties, zip_path, role_arn, log_stream_arn), "--checkpoint-interval", "2min")
+    assert result.returncode == 0, result.stderr
+    checkpoint = moto_application()["ApplicationConfigurationDescription"][
+        "FlinkApplicationConfigurationDescription"]["CheckpointConfigurationDescription"]
+    assert checkpoint["CheckpointInterval"] == 120_000
 
 
 def test_deploy_twice_is_safe(aws, inputs, role_arn, log_stream_arn):
@@ -250,9 +258,15 @@ def test_the_built_zip_deploys(aws, tmp_path, account_id, role_arn, log_stream_a
     if not BUILT_ZIP.is_file():
         pytest.fail(f"{BUILT_ZIP} does not exist: build it with `mvn package` (make test does) before the tests")
     properties = write_properties(tmp_path / "deploy_properties.json", deployed_groups(account_id))
-    result = run_cli(*deploy_args(properties, BUILT_ZIP, role_arn, log_stream_arn))
+    result = run_cli(*deploy_args(properties, BUILT_ZIP, role_arn, log_stream_arn), timeout=600)  # plans the job
     assert result.returncode == 0, result.stderr
-    assert client("s3").head_object(Bucket=BUCKET, Key=KEY)["ContentLength"] == BUILT_ZIP.stat().st_size
+    uploaded = client("s3").get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
+    state_map = client("s3").get_object(Bucket=BUCKET, Key=f"{KEY}.state-ids.json")["Body"].read().decode()
+    with zipfile.ZipFile(io.BytesIO(uploaded)) as archive:  # the built zip plus the plan's state map
+        assert archive.read("state-ids.json").decode() == state_map
+        with zipfile.ZipFile(BUILT_ZIP) as built:
+            assert sorted(archive.namelist()) == sorted([*built.namelist(), "state-ids.json"])
+    assert "big_bids" not in state_map and '"bid_events_aggregated"' in state_map
     assert moto_application()["RuntimeEnvironment"] == "FLINK-2_2"
 
 
@@ -321,6 +335,7 @@ def test_bad_input_is_refused_even_with_aws_unreachable(tmp_path, account_id, ro
     ("--subnet-ids", "subnet-nothex", "--subnet-ids: 'subnet-nothex' is not valid"),
     ("--log-stream-arn", "my-log-stream", "--log-stream-arn: 'my-log-stream' is not valid"),
     ("--runtime", "FLINK-9_9", "'FLINK-9_9' is not a runtime the installed botocore knows"),
+    ("--checkpoint-interval", "soon", "--checkpoint-interval: 'soon' is not a duration"),
 ])
 def test_bad_arguments_are_refused(aws, inputs, role_arn, log_stream_arn, option, value, message):
     properties, zip_path = inputs
@@ -457,7 +472,7 @@ def test_update_adds_logging_and_vpc_then_updates_via_stubber(stubbed, inputs, r
                        "ApplicationConfigurationUpdate": {"FlinkApplicationConfigurationUpdate": {
                            "CheckpointConfigurationUpdate": {
                                "ConfigurationTypeUpdate": "CUSTOM", "CheckpointingEnabledUpdate": True,
-                               "CheckpointIntervalUpdate": 10_000, "MinPauseBetweenCheckpointsUpdate": 5_000}}}})
+                               "CheckpointIntervalUpdate": 60_000, "MinPauseBetweenCheckpointsUpdate": 5_000}}}})
     code, _ = run_main(deploy_args(properties, zip_path, role_arn, log_stream_arn), clients)
     assert code == 0
 
@@ -538,34 +553,171 @@ def test_stop_dry_run_prints_the_call_via_stubber(stubbed):
         "ApplicationName": APP, "Force": True}
 
 
-# --- the execution role's policy ------------------------------------------------------------------
-
-POLICY = ROOT / "iam" / "execution-role-policy.json"
-PLACEHOLDERS = {"AccountId", "Region", "CodeBucket", "CodeKey", "MskClusterName", "MskClusterUuid",
-                "TableBucketName", "LogGroupName", "LogStreamName"}
+# The execution role's policy: tests/test_iam_policy.py.
 
 
-def test_execution_role_policy_is_a_template_without_account_values():
-    text = POLICY.read_text()
-    policy = json.loads(text)
-    assert policy["Version"] == "2012-10-17"
-    assert set(re.findall(r"\$\{(\w+)\}", text)) == PLACEHOLDERS
-    assert not re.search(r"\d{12}", text), "no account ids in the committed policy"
-    docs = (ROOT / "docs" / "deploy.md").read_text()
-    assert all(f"${{{name}}}" in docs for name in PLACEHOLDERS), "docs/deploy.md lists every placeholder"
-    for statement in policy["Statement"]:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert all("*" not in action for action in actions), statement["Sid"]
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        if resources == ["*"]:  # only Describe calls, which take no resource
-            assert all(a.startswith("ec2:Describe") for a in actions), statement["Sid"]
+# --- table-maintenance: S3 Tables' own maintenance ---------------------------------------------------
+# moto 5.2.5 implements no s3tables maintenance call (Get/Put Table[Bucket]MaintenanceConfiguration):
+# the Stubber checks each request against the service model and the test pins its parameters.
+
+def job_tables() -> list[str]:
+    from common.config import load_project
+
+    return [p.sink_table for p in load_project().pipelines] + ["dead_letters"]
 
 
-def test_execution_role_policy_names_every_topic_and_consumer_group():
-    """Least privilege names the topics and groups of config/topics.yaml: rename one, update both."""
-    topics = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())["kafka_topics"].values()
-    resources = {r for s in json.loads(POLICY.read_text())["Statement"]
-                 for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])}
-    prefix = "arn:aws:kafka:${Region}:${AccountId}:%s/${MskClusterName}/${MskClusterUuid}/"
-    assert {prefix % "topic" + t["topic_name"] for t in topics} <= resources
-    assert {prefix % "group" + t["consumer_group"] for t in topics} <= resources
+def maintenance_value(kind: str, **settings) -> dict:
+    return {"status": "enabled", "settings": {kind: settings}}
+
+
+SERVICE_DEFAULTS = {  # what a new table reports before anyone configures it
+    "icebergCompaction": maintenance_value("icebergCompaction", targetFileSizeMB=512, strategy="auto"),
+    "icebergSnapshotManagement": maintenance_value("icebergSnapshotManagement", minSnapshotsToKeep=1,
+                                                   maxSnapshotAgeHours=120)}
+WANTED = {  # from common.iceberg_sinks.TABLE_PROPERTIES: 128 MiB target, 10 snapshots, 1 day
+    "icebergCompaction": maintenance_value("icebergCompaction", targetFileSizeMB=128, strategy="auto"),
+    "icebergSnapshotManagement": maintenance_value("icebergSnapshotManagement", minSnapshotsToKeep=10,
+                                                   maxSnapshotAgeHours=24)}
+UNREFERENCED = maintenance_value("icebergUnreferencedFileRemoval", unreferencedDays=3, nonCurrentDays=10)
+
+
+@pytest.fixture
+def s3tables_stub(aws):
+    s3tables = client("s3tables")
+    with Stubber(s3tables) as stub:
+        yield stub, deploy.Clients(kinesisanalyticsv2=client("kinesisanalyticsv2"), s3=client("s3"), s3tables=s3tables)
+        stub.assert_no_pending_responses()
+
+
+def test_table_maintenance_matches_the_table_properties_via_stubber(s3tables_stub, inputs, account_id):
+    """Bucket already as wanted: left alone. The first table does not exist yet: skipped. Every
+    other table still has the service's defaults: both of its configurations are set."""
+    stub, clients = s3tables_stub
+    properties, _ = inputs
+    bucket = f"arn:aws:s3tables:{REGION}:{account_id}:bucket/lakehouse-test"
+    stub.add_response("get_table_bucket_maintenance_configuration",
+                      {"tableBucketARN": bucket, "configuration": {"icebergUnreferencedFileRemoval": UNREFERENCED}},
+                      {"tableBucketARN": bucket})
+    first, *others = job_tables()
+    stub.add_client_error("get_table_maintenance_configuration", "NotFoundException", http_status_code=404,
+                          expected_params={"tableBucketARN": bucket, "namespace": "sink", "name": first})
+    for table in others:
+        where = {"tableBucketARN": bucket, "namespace": "sink", "name": table}
+        stub.add_response("get_table_maintenance_configuration",
+                          {"tableARN": f"{bucket}/table/{table}", "configuration": SERVICE_DEFAULTS}, where)
+        for kind in ("icebergCompaction", "icebergSnapshotManagement"):
+            stub.add_response("put_table_maintenance_configuration", {},
+                              {**where, "type": kind, "value": WANTED[kind]})
+    code, _ = run_main(["table-maintenance", "--properties", str(properties)], clients)
+    assert code == 0
+
+
+def test_table_maintenance_dry_run_prints_what_differs_via_stubber(s3tables_stub, inputs, account_id):
+    stub, clients = s3tables_stub
+    properties, _ = inputs
+    bucket = f"arn:aws:s3tables:{REGION}:{account_id}:bucket/lakehouse-test"
+    stub.add_response("get_table_bucket_maintenance_configuration", {"tableBucketARN": bucket, "configuration": {}},
+                      {"tableBucketARN": bucket})
+    for table in job_tables():
+        stub.add_response("get_table_maintenance_configuration",
+                          {"tableARN": f"{bucket}/table/{table}", "configuration": WANTED},
+                          {"tableBucketARN": bucket, "namespace": "sink", "name": table})
+    code, out = run_main(["table-maintenance", "--properties", str(properties), "--dry-run"], clients)
+    assert code == 0
+    head, body = out.split("\n", 1)
+    assert head == "# would call s3tables.PutTableBucketMaintenanceConfiguration"
+    assert json.loads(body) == {"tableBucketARN": bucket, "type": "icebergUnreferencedFileRemoval",
+                                "value": UNREFERENCED}
+
+
+def test_table_maintenance_refuses_a_target_the_service_does_not_take(inputs):
+    properties, _ = inputs
+    result = run_cli("table-maintenance", "--properties", str(properties), "--target-file-size-mb", "1024")
+    assert result.returncode == 2
+    assert "--target-file-size-mb: 1024 is out of range (valid: 64..512)" in result.stderr
+
+
+# --- the plan diff across deployments (common/deploy_state.py) -------------------------------------
+
+def edited_config(base: Path) -> Path:
+    """The shipped config with a session gap of 20 minutes (the session window's state cannot be
+    kept) and order_events_enriched removed."""
+    config = base / "config"
+    config.mkdir(parents=True)
+    (config / "topics.yaml").write_text((ROOT / "config" / "topics.yaml").read_text())
+    doc = yaml.safe_load((ROOT / "config" / "transformations.yaml").read_text())
+    doc["transformations"] = [p for p in doc["transformations"] if p["name"] != "order_events_enriched"]
+    for p in doc["transformations"]:
+        if p["name"] == "session_analytics":
+            p["options"]["session_gap"] = "20 min"
+    (config / "transformations.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return config
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory) -> dict[str, tuple[Path, "StateMap"]]:
+    """The job's real state maps (compiled by streaming_job.py --dry-run) of the shipped config and
+    of the edit, as a deployment of each would make them."""
+    from common.deploy_state import compile_with_job
+
+    base = tmp_path_factory.mktemp("plans")
+    properties = write_properties(base / "p.json", deployed_groups("123456789012"))
+    shipped = compile_with_job(ROOT / "config", properties, None)
+    edited = edited_config(base / "edited")
+    return {"shipped": (ROOT / "config", shipped), "edited": (edited, compile_with_job(edited, properties, shipped))}
+
+
+def zip_with_config(path: Path, config: Path) -> Path:
+    write_zip(path)
+    with zipfile.ZipFile(path, "a") as archive:
+        for name in ("topics.yaml", "transformations.yaml"):
+            archive.writestr(f"config/{name}", (config / name).read_text())
+    return path
+
+
+def test_deploys_carry_the_state_map_and_pick_the_restore_settings_via_stubber(
+        stubbed, plans, monkeypatch, tmp_path, inputs, role_arn, log_stream_arn):
+    """Created in moto with the shipped config: the zip and S3 carry its state map. Then the edit
+    (a changed session window, a removed pipeline) is refused until the loss is named; named, the
+    update restores the latest snapshot and allows the removed pipeline's state to go unclaimed."""
+    from common import deploy_state
+
+    def compiled(config: Path, _properties: Path, previous):
+        name = "edited" if "20 min" in (config / "transformations.yaml").read_text() else "shipped"
+        assert (previous is None) == (name == "shipped")
+        return plans[name][1]
+
+    monkeypatch.setattr(deploy_state, "compile_with_job", compiled)
+    stub, clients = stubbed
+    s3 = client("s3")
+    properties, _ = inputs
+    first = zip_with_config(tmp_path / "v1.zip", plans["shipped"][0])
+    code, _ = run_main(deploy_args(properties, first, role_arn, log_stream_arn), deploy.Clients(
+        kinesisanalyticsv2=client("kinesisanalyticsv2"), s3=s3))
+    assert code == 0
+    shipped_map = plans["shipped"][1].to_json()
+    with zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read())) as uploaded:
+        assert uploaded.read("state-ids.json").decode() == shipped_map
+    assert s3.get_object(Bucket=BUCKET, Key=f"{KEY}.state-ids.json")["Body"].read().decode() == shipped_map
+
+    created = {"ApplicationName": APP, **moto_application()}
+    del created["ApplicationConfigurationDescription"]["ApplicationCodeConfigurationDescription"][
+        "CodeContentDescription"]["CodeMD5"]
+    second = zip_with_config(tmp_path / "v2.zip", plans["edited"][0])
+    for _ in range(2):
+        stub.add_response("list_applications", summary(created))
+        stub.add_response("describe_application", {"ApplicationDetail": created}, {"ApplicationName": APP})
+    code, _ = run_main(deploy_args(properties, second, role_arn, log_stream_arn), clients)
+    assert code == 2  # refused: no UpdateApplication (the Stubber has no answer for one)
+    assert s3.get_object(Bucket=BUCKET, Key=f"{KEY}.state-ids.json")["Body"].read().decode() == shipped_map
+
+    expected_run = {"ApplicationRestoreConfiguration": {"ApplicationRestoreType": "RESTORE_FROM_LATEST_SNAPSHOT"},
+                    "FlinkRunConfiguration": {"AllowNonRestoredState": True}}
+    stub.add_response("update_application", {"ApplicationDetail": application_detail("READY", 2)},
+                      {"ApplicationName": APP, "CurrentApplicationVersionId": 1, "ApplicationConfigurationUpdate": ANY,
+                       "RunConfigurationUpdate": expected_run})
+    code, _ = run_main(deploy_args(properties, second, role_arn, log_stream_arn,
+                                   "--allow-state-loss", "session_analytics"), clients)
+    assert code == 0
+    edited_map = plans["edited"][1].to_json()
+    assert s3.get_object(Bucket=BUCKET, Key=f"{KEY}.state-ids.json")["Body"].read().decode() == edited_map

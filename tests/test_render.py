@@ -57,7 +57,8 @@ def test_source_ddl_for_bid_events():
   'value.strict-json.event-time.field' = 'timestamp_ms',
   'value.strict-json.event-time.valid-from' = '2000-01-01T00:00:00Z',
   'value.strict-json.event-time.valid-until' = '2100-01-01T00:00:00Z',
-  'value.strict-json.max-bytes' = '1048576'
+  'value.strict-json.max-bytes' = '1048576',
+  'value.strict-json.topic' = 'bid-events'
 )"""
 
 
@@ -113,7 +114,14 @@ PARTITIONED BY (`event_date`)
 WITH (
   'format-version' = '2',
   'write.format.default' = 'parquet',
-  'write.parquet.compression-codec' = 'zstd'
+  'write.parquet.compression-codec' = 'zstd',
+  'write.target-file-size-bytes' = '134217728',
+  'write.distribution-mode' = 'none',
+  'write.metadata.delete-after-commit.enabled' = 'true',
+  'write.metadata.previous-versions-max' = '50',
+  'history.expire.max-snapshot-age-ms' = '86400000',
+  'history.expire.min-snapshots-to-keep' = '10',
+  'commit.retry.num-retries' = '10'
 )"""
 
 
@@ -121,6 +129,8 @@ def test_sink_with_primary_key_is_an_upsert_table():
     ddl = render_sink_ddl("iceberg", "sink", "t", [("k", "STRING NOT NULL"), ("d", "DATE NOT NULL")], ["d"], ["k", "d"])
     assert "  PRIMARY KEY (`k`, `d`) NOT ENFORCED\n)" in ddl
     assert "'write.upsert.enabled' = 'true'" in ddl
+    # `none` still keys an upsert table's rows by its primary key (Iceberg's FlinkSink)
+    assert "'write.distribution-mode' = 'none'" in ddl
 
 
 def test_catalogs():

@@ -60,6 +60,16 @@ class BaseTransformer(ABC):
         """Non-empty for a query whose rows update: the sink becomes an upsert table."""
         return []
 
+    def get_event_time_column(self) -> str | None:
+        """The sink column whose newest value is the table's freshness metric (newestEventTime);
+        None: event_time, else window_end, else the first TIMESTAMP column (common/metrics.py)."""
+        return None
+
+    def get_late_records_of(self) -> str | None:
+        """For a pipeline whose rows are the events a windowed pipeline left out as late: that
+        pipeline's name, the `window` label of the lateRecords metric (common/metrics.py)."""
+        return None
+
     def get_transformation_sql(self, sources: SourceTables, sink_table: str) -> str:
         """INSERT INTO the sink, naming its columns so a misordered SELECT cannot slip in."""
         columns = ", ".join(quote(c) for c in self.get_sink_schema())

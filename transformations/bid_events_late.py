@@ -28,6 +28,9 @@ class BidEventsLateTransformer(BaseTransformer):
     def get_partition_by(self) -> list[str]:
         return ["event_date"]
 
+    def get_late_records_of(self) -> str | None:
+        return "bid_events_aggregated"  # the pipeline whose late events these rows are
+
     def get_select_sql(self, sources: SourceTables) -> str:
         return f"""
 SELECT

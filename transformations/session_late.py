@@ -32,6 +32,9 @@ class SessionLateTransformer(SessionAnalyticsTransformer):
     def get_view_sql(self, sources: SourceTables) -> None:
         return None
 
+    def get_late_records_of(self) -> str | None:
+        return "session_analytics"  # the pipeline whose late events these rows are
+
     def get_select_sql(self, sources: SourceTables) -> str:
         branches = [f"""SELECT {literal(topic)} AS `source_topic`, `user_id`, {EVENT_TIME_UTC} AS `event_time`,
   CAST({self.deadline()} AS TIMESTAMP(3)) AS `session_deadline`, {watermark_at_arrival()} AS `watermark_at_arrival`,

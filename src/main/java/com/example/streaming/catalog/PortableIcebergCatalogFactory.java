@@ -1,8 +1,11 @@
 package com.example.streaming.catalog;
 
+import java.util.Map;
+
 import org.apache.flink.table.catalog.Catalog;
 import org.apache.flink.table.factories.CatalogFactory;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.iceberg.flink.FlinkCatalog;
 import org.apache.iceberg.flink.FlinkCatalogFactory;
 
 /**
@@ -38,6 +41,11 @@ public class PortableIcebergCatalogFactory extends FlinkCatalogFactory {
     @Override
     public Catalog createCatalog(CatalogFactory.Context context) {
         return createCatalog(context.getName(), context.getOptions(), hadoopConfiguration());
+    }
+
+    /** The catalog of these options (the properties of {@code CREATE CATALOG}), made as above. */
+    static FlinkCatalog catalog(String name, Map<String, String> properties) {
+        return (FlinkCatalog) new PortableIcebergCatalogFactory().createCatalog(name, properties, hadoopConfiguration());
     }
 
     /**

@@ -8,6 +8,9 @@ import java.util.Map;
 
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.SimpleCounter;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParseException;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
@@ -24,6 +27,8 @@ import org.apache.flink.table.types.logical.LogicalType;
 import org.apache.flink.table.types.logical.LogicalTypeRoot;
 import org.apache.flink.table.types.logical.RowType;
 
+import com.example.streaming.metrics.MetricNames;
+
 /**
  * One pass over a Kafka value: every field of the topic's schema, the event time and, for a
  * record that cannot be used, the reason. Good and dead are decided here, once, so a record is
@@ -33,6 +38,10 @@ import org.apache.flink.table.types.logical.RowType;
  * (TIMESTAMP_LTZ(3)), {@code dead_letter_reason} (NULL when good) and, on dead letters only,
  * {@code raw_value} (the value's exact bytes) and {@code raw_text} (the value where it is UTF-8).
  * A column missing from the produced row (projected away) is simply not filled.
+ *
+ * <p>Metrics (registered in {@link #open}): {@code goodRecords} per topic and {@code deadRecords}
+ * per topic and reason kind ({@link DeadLetterKind}), counted where the decision is made, so
+ * good + dead = every record read.
  */
 public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
 
@@ -63,6 +72,9 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
     private transient long validFromMillis;
     private transient long validUntilMillis;
     private transient String eventTimeRangeReason;
+    private transient DeadLetterKind kind; // of the reason decode() returned last
+    private transient Counter goodRecords;
+    private transient Counter[] deadRecords; // by DeadLetterKind ordinal
 
     public StrictJsonDecoder(RowType rowType, DecoderSettings settings, TypeInformation<RowData> producedType) {
         this.rowType = rowType;
@@ -74,9 +86,32 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
     @Override
     public void open(InitializationContext context) {
         prepare();
+        registerMetrics(context.getMetricGroup());
+    }
+
+    /** goodRecords {topic} and deadRecords {topic, reason}: every reason kind, so a kind never seen reads 0. */
+    void registerMetrics(MetricGroup root) {
+        MetricGroup topic = MetricNames.group(root, MetricNames.TOPIC, settings.topic);
+        goodRecords = topic.counter(MetricNames.GOOD_RECORDS);
+        for (DeadLetterKind k : DeadLetterKind.values()) {
+            deadRecords[k.ordinal()] = topic.addGroup(MetricNames.REASON, k.label()).counter(MetricNames.DEAD_RECORDS);
+        }
+    }
+
+    long goodRecords() {
+        return goodRecords.getCount();
+    }
+
+    long deadRecords(DeadLetterKind k) {
+        return deadRecords[k.ordinal()].getCount();
     }
 
     private void prepare() {
+        goodRecords = new SimpleCounter(); // counted but not reported until open() registers them
+        deadRecords = new Counter[DeadLetterKind.values().length];
+        for (int i = 0; i < deadRecords.length; i++) {
+            deadRecords[i] = new SimpleCounter();
+        }
         json = JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
         List<String> names = rowType.getFieldNames();
         eventTimePos = names.indexOf(EVENT_TIME_COLUMN);
@@ -150,8 +185,10 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
             if (eventTimePos != NONE) {
                 row.setField(eventTimePos, TimestampData.fromEpochMillis(eventTimeMillis(values[eventTimeField])));
             }
+            goodRecords.inc();
             return row;
         }
+        deadRecords[kind.ordinal()].inc();
         if (reasonPos != NONE) {
             row.setField(reasonPos, StringData.fromString(reason));
         }
@@ -164,21 +201,24 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
         return row;
     }
 
-    /** Fills values (one per schema field) and returns null, or returns why the record is a dead letter. */
+    /**
+     * Fills values (one per schema field) and returns null, or returns why the record is a dead
+     * letter (and sets {@link #kind} to the reason's kind).
+     */
     String decode(byte[] message, Object[] values) {
         if (message == null) {
-            return "no value";
+            return dead(DeadLetterKind.NO_VALUE, "no value");
         }
         if (message.length > settings.maxBytes) {
-            return "too large: more than " + settings.maxBytes + " bytes";
+            return dead(DeadLetterKind.TOO_LARGE, "too large: more than " + settings.maxBytes + " bytes");
         }
         if (!Utf8.isValid(message)) {
-            return "not UTF-8";
+            return dead(DeadLetterKind.NOT_UTF8, "not UTF-8");
         }
         String fieldReason = null; // the first field that breaks a rule; the JSON's own problems come first
         try (JsonParser parser = json.createParser(message)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
-                return "not a JSON object";
+                return dead(DeadLetterKind.NOT_JSON_OBJECT, "not a JSON object");
             }
             JsonToken token;
             while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
@@ -200,36 +240,49 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
                 }
             }
             if (token != JsonToken.END_OBJECT) {
-                return "not a JSON object";
+                return dead(DeadLetterKind.NOT_JSON_OBJECT, "not a JSON object");
             }
             try {
                 if (parser.nextToken() != null) {
-                    return "trailing content after the JSON object";
+                    return dead(DeadLetterKind.TRAILING_CONTENT, "trailing content after the JSON object");
                 }
             } catch (JsonProcessingException e) {
-                return "trailing content after the JSON object";
+                return dead(DeadLetterKind.TRAILING_CONTENT, "trailing content after the JSON object");
             }
         } catch (StreamConstraintsException e) {
-            return "not a JSON object: beyond the parser's limits (" + e.getOriginalMessage() + ")";
+            return dead(DeadLetterKind.NOT_JSON_OBJECT,
+                    "not a JSON object: beyond the parser's limits (" + e.getOriginalMessage() + ")");
         } catch (JsonParseException e) {
             String duplicate = duplicateKey(e.getOriginalMessage());
-            return duplicate != null ? "duplicate key " + duplicate : "not a JSON object";
+            return duplicate != null
+                    ? dead(DeadLetterKind.DUPLICATE_KEY, "duplicate key " + duplicate)
+                    : dead(DeadLetterKind.NOT_JSON_OBJECT, "not a JSON object");
         } catch (IOException e) {
-            return "not a JSON object";
+            return dead(DeadLetterKind.NOT_JSON_OBJECT, "not a JSON object");
         }
         if (fieldReason != null) {
-            return fieldReason;
+            return dead(DeadLetterKind.INVALID_FIELD, fieldReason);
         }
         for (int index : required) {
             if (values[index] == null) {
-                return "missing required field " + fieldNames[index];
+                return dead(DeadLetterKind.MISSING_REQUIRED_FIELD, "missing required field " + fieldNames[index]);
             }
         }
         long eventTime = eventTimeMillis(values[eventTimeField]);
         if (eventTime < validFromMillis || eventTime >= validUntilMillis) {
-            return eventTimeRangeReason;
+            return dead(DeadLetterKind.EVENT_TIME_OUT_OF_RANGE, eventTimeRangeReason);
         }
         return null;
+    }
+
+    private String dead(DeadLetterKind k, String reason) {
+        kind = k;
+        return reason;
+    }
+
+    /** The kind of the reason the last decode() returned (undefined after a good record). */
+    DeadLetterKind lastKind() {
+        return kind;
     }
 
     private long eventTimeMillis(Object value) {

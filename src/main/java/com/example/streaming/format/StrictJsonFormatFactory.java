@@ -63,6 +63,13 @@ public final class StrictJsonFormatFactory implements DeserializationFormatFacto
                     .defaultValue(1_048_576)
                     .withDescription("Longer values are dead letters ('too large').");
 
+    public static final ConfigOption<String> TOPIC =
+            ConfigOptions.key("topic")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("The Kafka topic, as the decoder's metrics name it (label 'topic'); "
+                            + "default: the name of the table.");
+
     @Override
     public String factoryIdentifier() {
         return IDENTIFIER;
@@ -82,6 +89,7 @@ public final class StrictJsonFormatFactory implements DeserializationFormatFacto
         options.add(VALID_UNTIL);
         options.add(REQUIRED_FIELDS);
         options.add(MAX_BYTES);
+        options.add(TOPIC);
         return options;
     }
 
@@ -89,7 +97,7 @@ public final class StrictJsonFormatFactory implements DeserializationFormatFacto
     public DecodingFormat<DeserializationSchema<RowData>> createDecodingFormat(
             DynamicTableFactory.Context context, ReadableConfig formatOptions) {
         FactoryUtil.validateFactoryOptions(this, formatOptions);
-        DecoderSettings settings = settings(formatOptions);
+        DecoderSettings settings = settings(formatOptions, context.getObjectIdentifier().getObjectName());
         return new DecodingFormat<DeserializationSchema<RowData>>() {
             @Override
             public DeserializationSchema<RowData> createRuntimeDecoder(
@@ -107,6 +115,11 @@ public final class StrictJsonFormatFactory implements DeserializationFormatFacto
     }
 
     static DecoderSettings settings(ReadableConfig options) {
+        return settings(options, "unknown");
+    }
+
+    /** The decoder's settings; {@code defaultTopic} labels its metrics when the options name no topic. */
+    static DecoderSettings settings(ReadableConfig options, String defaultTopic) {
         Instant from = instant(options, VALID_FROM);
         Instant until = instant(options, VALID_UNTIL);
         if (!from.isBefore(until)) {
@@ -118,7 +131,8 @@ public final class StrictJsonFormatFactory implements DeserializationFormatFacto
             throw new ValidationException("'" + MAX_BYTES.key() + "' must be at least 1");
         }
         return new DecoderSettings(
-                options.get(EVENT_TIME_FIELD), from, until, options.get(REQUIRED_FIELDS), maxBytes);
+                options.get(EVENT_TIME_FIELD), from, until, options.get(REQUIRED_FIELDS), maxBytes,
+                options.getOptional(TOPIC).orElse(defaultTopic));
     }
 
     private static Instant instant(ReadableConfig options, ConfigOption<String> option) {

@@ -39,6 +39,8 @@ import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.types.logical.RowType;
 import org.junit.jupiter.api.Test;
+
+import com.example.streaming.metrics.RecordingMetricGroup;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -266,6 +268,81 @@ class StrictJsonDecoderTest {
     @MethodSource("refused")
     void deadLetterReason(String json, String expected) {
         assertEquals(expected, reason(json));
+    }
+
+    /** The reason's family, as the README's dead-letter table groups them: the kind its metric is labelled with. */
+    private static DeadLetterKind expectedKind(String reason) {
+        if (reason.startsWith("field ")) {
+            return DeadLetterKind.INVALID_FIELD;
+        } else if (reason.startsWith("missing required field ")) {
+            return DeadLetterKind.MISSING_REQUIRED_FIELD;
+        } else if (reason.startsWith("event time ")) {
+            return DeadLetterKind.EVENT_TIME_OUT_OF_RANGE;
+        } else if (reason.startsWith("duplicate key ")) {
+            return DeadLetterKind.DUPLICATE_KEY;
+        } else if (reason.startsWith("trailing content")) {
+            return DeadLetterKind.TRAILING_CONTENT;
+        } else if (reason.startsWith("not a JSON object")) {
+            return DeadLetterKind.NOT_JSON_OBJECT;
+        }
+        throw new AssertionError("a reason of no known family: " + reason);
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @MethodSource("refused")
+    void deadLetterKind(String json, String expected) {
+        if (expected != null) {
+            decode(json);
+            assertEquals(expectedKind(expected), DECODER.lastKind());
+        }
+    }
+
+    private static String deadPath(String topic, DeadLetterKind kind) {
+        return "kinesisanalytics.topic." + topic + ".reason." + kind.label() + ".deadRecords";
+    }
+
+    @Test
+    void countsGoodAndDeadRecordsPerTopicAndKind() {
+        Configuration options = new Configuration();
+        options.set(StrictJsonFormatFactory.EVENT_TIME_FIELD, "ts");
+        options.set(StrictJsonFormatFactory.REQUIRED_FIELDS, List.of("req"));
+        options.set(StrictJsonFormatFactory.MAX_BYTES, 40);
+        options.set(StrictJsonFormatFactory.TOPIC, "bids-prod");
+        StrictJsonDecoder decoder = new StrictJsonDecoder(ROW_TYPE, StrictJsonFormatFactory.settings(options), null);
+        RecordingMetricGroup group = new RecordingMetricGroup();
+        decoder.registerMetrics(group);
+        // every kind is there from the start, at 0
+        assertEquals(1 + DeadLetterKind.values().length, group.metrics().size(), group.metrics().keySet()::toString);
+        for (DeadLetterKind kind : DeadLetterKind.values()) {
+            assertEquals(0L, group.count(deadPath("bids-prod", kind)));
+        }
+        String[] inputs = {
+            record(""), record("\"i\":1"), record(""), // good (each under 40 bytes)
+            null, "x".repeat(41), "{\"ts\":1,\"ts\":2}", "[]", "{} {}", "{\"i\":\"1\"}", "{\"i\":\"2\"}",
+            "{\"req\":\"r\"}", "{\"ts\":1,\"req\":\"r\"}",
+        };
+        for (String input : inputs) {
+            decoder.deserialize(input == null ? null : input.getBytes(StandardCharsets.UTF_8));
+        }
+        decoder.deserialize(new byte[] {(byte) 0xFF});
+        assertEquals(3L, group.count("kinesisanalytics.topic.bids-prod.goodRecords"));
+        assertEquals(3L, decoder.goodRecords());
+        long[] expected = {1, 1, 1, 1, 1, 1, 2, 1, 1}; // in DeadLetterKind order
+        for (DeadLetterKind kind : DeadLetterKind.values()) {
+            assertEquals(expected[kind.ordinal()], group.count(deadPath("bids-prod", kind)), kind::label);
+            assertEquals(expected[kind.ordinal()], decoder.deadRecords(kind), kind::label);
+        }
+    }
+
+    @Test
+    void topicLabelDefaultsToTheTableName() {
+        Configuration options = new Configuration();
+        options.set(StrictJsonFormatFactory.EVENT_TIME_FIELD, "ts");
+        StrictJsonDecoder decoder = new StrictJsonDecoder(
+                ROW_TYPE, StrictJsonFormatFactory.settings(options, "kafka_bid_events_records"), null);
+        RecordingMetricGroup group = new RecordingMetricGroup();
+        decoder.registerMetrics(group);
+        assertEquals(0L, group.count("kinesisanalytics.topic.kafka_bid_events_records.goodRecords"));
     }
 
     @Test

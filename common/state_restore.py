@@ -1,0 +1,144 @@
+"""Where the previous deployment's state map lives, and what a restore may do with it.
+
+common/stable_ids.py renumbers a compiled plan against the previous deployment's state map.
+This module finds that map and decides the restore settings from the diff:
+
+- local runs keep a map beside every job's checkpoints (``<checkpoint.dir>/<job id>/``), in
+  every savepoint they take, and the newest one at ``<checkpoint.dir>/state-ids.json`` (what
+  ``--dry-run`` compares against);
+- on the managed service the map travels in the zip (``state-ids.json`` at its root), written
+  there by ``deploy.py`` from the same comparison.
+
+A restore that would leave state of the previous plan unclaimed runs with
+``execution.state-recovery.ignore-unclaimed-state`` (the service's AllowNonRestoredState); a
+pipeline that keeps running but loses state (a changed window, say) is refused unless the user
+names it (``--allow-state-loss NAME``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from common.errors import ConfigError
+from common.job_plan import JobPlan
+from common.properties import APP_DIR, local_path
+from common.stable_ids import STATE_MAP_FILE, PlanDiff, StateMap, assign_ids
+
+log = logging.getLogger(__name__)
+
+ALLOW_LOSS_FLAG = "--allow-state-loss"
+
+
+@dataclass(frozen=True)
+class StateContext:
+    """What a run knows of the state it starts from, and where it keeps its own map."""
+
+    previous: StateMap | None = None  # the map of the plan whose snapshot is restored
+    restoring: bool = False
+    allowed_losses: tuple[str, ...] = ()  # pipelines the user accepts to restart empty
+    checkpoint_dir: str | None = None  # local runs: where maps are kept (None: Flink runs the job)
+    savepoint_dir: str | None = None
+    on_new_pipelines: Callable[[list[str]], None] | None = None  # a restore adds these: before submit
+
+
+def sinks_of(plan: JobPlan) -> dict[str, str]:
+    """sink table path -> pipeline name."""
+    return {p.sink_path: p.name for p in plan.pipelines}
+
+
+def schemas_of(plan: JobPlan) -> dict[str, list[list[str]]]:
+    return {p.name: [list(c) for c in p.sink_schema] for p in plan.pipelines if p.sink_schema}
+
+
+def find_state_map(restore: str | None, checkpoint_dir: str, managed: bool) -> Path | None:
+    """The map of the plan a restore resumes: in the snapshot, beside it (a checkpoint's job
+    folder), the zip's on the managed service, or for a planning run the newest local one."""
+    if managed:
+        shipped = APP_DIR / STATE_MAP_FILE
+        return shipped if shipped.is_file() else None
+    candidates = []
+    if restore:
+        snapshot = local_path(restore)
+        candidates += [snapshot / STATE_MAP_FILE, snapshot.parent / STATE_MAP_FILE]
+    else:
+        candidates.append(local_path(checkpoint_dir) / STATE_MAP_FILE)
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def load_previous(path: Path | None) -> StateMap | None:
+    if path is None:
+        return None
+    try:
+        return StateMap.read(path)
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise ConfigError(str(path), "state map", f"unreadable: {exc}",
+                          "the state-ids.json a run of this job wrote, or none (a first deployment)") from None
+
+
+ICEBERG_CONNECTOR, PORTABLE_CONNECTOR = "iceberg", "iceberg-portable"
+
+
+def compile_plan(stmt_set) -> dict[str, Any]:
+    """The statement set's compiled plan (Flink's JSON), with the ids Flink gave it.
+
+    Flink executes a compiled plan's sinks from the table options the plan holds, not through
+    the catalog: Iceberg's connector would rebuild the catalog through Flink's Hadoop utilities
+    and fail without Hadoop on Flink's class path. Each Iceberg sink is therefore pointed at the
+    jar's ``iceberg-portable`` connector (PortableIcebergTableFactory), which rebuilds the same
+    catalog the way the job's ``CREATE CATALOG`` does.
+    """
+    compiled = json.loads(stmt_set._j_statement_set.compilePlan().asJsonString())
+    for node in compiled["nodes"]:
+        options = node.get("dynamicTableSink", {}).get("table", {}).get("resolvedTable", {}).get("options", {})
+        if options.get("connector") == ICEBERG_CONNECTOR:
+            options["connector"] = PORTABLE_CONNECTOR
+    return compiled
+
+
+def stable_plan(stmt_set, plan: JobPlan, previous: StateMap | None) -> tuple[dict[str, Any], StateMap, PlanDiff]:
+    return assign_ids(compile_plan(stmt_set), sinks_of(plan), previous, schemas_of(plan))
+
+
+def restore_settings(diff: PlanDiff, restoring: bool, allowed: Sequence[str]) -> bool:
+    """Whether the restore must ignore unclaimed state; refuses a loss the user did not name."""
+    if not restoring:
+        return False
+    unnamed = [p for p in diff.state_lost if p not in allowed]
+    if unnamed:
+        raise ConfigError(ALLOW_LOSS_FLAG, ", ".join(unnamed),
+                          "this change drops the state of pipelines that keep running "
+                          "(their windows and sessions restart empty at the switch)",
+                          f"restore with {ALLOW_LOSS_FLAG} {' '.join(unnamed)} to accept that, "
+                          "or keep their SQL unchanged")
+    if diff.unclaimed:
+        log.info("restoring without the state of: %s", ", ".join(diff.unclaimed))
+    return bool(diff.unclaimed)
+
+
+def execute_plan(t_env, plan_json: dict[str, Any]):
+    """Execute a (renumbered) compiled plan; returns PyFlink's TableResult."""
+    from pyflink.java_gateway import get_gateway
+    from pyflink.table.table_result import TableResult
+
+    reference = get_gateway().jvm.org.apache.flink.table.api.PlanReference.fromJsonString(json.dumps(plan_json))
+    return TableResult(t_env._j_tenv.loadPlan(reference).execute())
+
+
+def keep_state_map(state_map: StateMap, checkpoint_dir: str, job_id: str) -> None:
+    """Beside the job's checkpoints, and as the newest map of this checkpoint folder."""
+    root = local_path(checkpoint_dir)
+    for folder in (root / job_id, root):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / STATE_MAP_FILE).write_text(state_map.to_json())
+
+
+def copy_into_savepoint(checkpoint_dir: str, job_id: str, savepoint: str) -> None:
+    source = local_path(checkpoint_dir) / job_id / STATE_MAP_FILE
+    target = local_path(savepoint)
+    if source.is_file() and target.is_dir():
+        shutil.copyfile(source, target / STATE_MAP_FILE)

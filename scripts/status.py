@@ -1,0 +1,298 @@
+"""Is the job healthy? Each Iceberg table's size, fragmentation and freshness, recent dead
+letters, and each consumer group's lag, at a glance (text), for machines (--json), or as a
+small self-contained page (--html). Exits 3 when a table is stale, so it serves as a check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common.config import CONFIG_DIR, load_project  # noqa: E402
+from common.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
+from common.errors import ConfigError  # noqa: E402
+from common.properties import RuntimeSettings, load_settings  # noqa: E402
+from common.table_access import TableNotFound, describe_catalog, open_table, s3tables_client  # noqa: E402
+from common.table_status import TableStatus, dead_letter_counts, table_status  # noqa: E402
+from samplegen.kafka_io import (PRODUCER_DEFAULTS, Target, add_connection_arguments, client_config,  # noqa: E402
+                                resolve_region)
+from streaming_job import select_pipelines  # noqa: E402
+
+log = logging.getLogger("status")
+
+EXIT_OK, EXIT_UNREADABLE, EXIT_BAD_ARGS, EXIT_STALE = 0, 1, 2, 3
+UTC = dt.timezone.utc
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?\s*$")
+UNIT_S = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, None: 1}
+
+EPILOG = """\
+what it reads: the tables of every enabled pipeline (or --only ones) and dead_letters, in the
+catalog of the runtime properties (local warehouse or S3 Tables, as streaming_job.py and
+replay_dead_letters.py), with pyiceberg; nothing is scanned except the dead letters of the
+--since window (and an event-time column whose files carry no statistics).
+  rows          total-records of the current snapshot (before row-level deletes, if any)
+  snapshots     snapshots kept in the metadata
+  files, mean   data files of the current snapshot; mean size over data and delete files
+  last commit   commit time of the current snapshot (none yet: "created" and its creation time)
+  newest event  max of the event-time column, from the files' upper bounds: the first of
+                event_time, window_end, session_end, kafka_timestamp the table has, else its
+                first timestamp column other than ingestion_time / watermark_at_arrival
+  dead letters  per topic and reason, written (ingestion_time) within --since
+  lag           per topic and partition: high watermark - the offset the source's consumer
+                group committed (Flink commits on each completed checkpoint); "-" for
+                a partition without a committed offset, 0 if it holds no records
+
+staleness: now - last commit time, compared with --max-staleness. Commit time, not event
+time: it says whether the job is writing, whatever the traffic, the window lengths or the
+age of the data being replayed. An idle but healthy job still commits (the Iceberg sink
+commits an empty snapshot every 10 checkpoints without data: flink.max-continuous-empty-commits),
+so choose --max-staleness above 10 x the checkpoint interval. A table without any commit yet
+counts from its creation (a bounded run that wrote nothing to a table leaves it so); a table
+that does not exist is stale.
+
+exit codes: 0 every table fresh; 3 a table is stale (whatever else happened); 1 something
+could not be read (a table, the dead letters, the broker); 2 bad arguments or configuration."""
+
+
+def duration_s(text: str) -> float:
+    """'90s', '15m', '15 min', '1h', '2d', '500ms', '0s' -> seconds."""
+    match = DURATION.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration (e.g. 30s, 15m, 1h, 2d)")
+    return float(match.group(1)) * UNIT_S[match.group(2)]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    parser.add_argument("--html", metavar="PATH", type=Path,
+                        help="also write a self-contained HTML page (rows and commits over time, freshness, lag)")
+    parser.add_argument("--max-staleness", type=duration_s, default=duration_s("15m"), metavar="DURATION",
+                        help="a table whose last commit is older is stale: exit 3 (default 15m)")
+    parser.add_argument("--since", type=duration_s, default=duration_s("1h"), metavar="DURATION",
+                        help="dead letters written within this long (default 1h)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="only these pipelines' tables (+ dead_letters)")
+    parser.add_argument("--no-lag", action="store_true", help="do not ask the broker for consumer lag")
+    parser.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
+    parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR,
+                        help="folder with topics.yaml and transformations.yaml")
+    add_connection_arguments(parser.add_argument_group("broker (for lag; default: the kafka group of the properties)"))
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser.parse_args(argv)
+
+
+def setup_logging(verbose: bool) -> None:
+    root = logging.getLogger()
+    if not root.handlers:  # leave a host's logging (pytest, an embedding program) alone
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG if verbose else logging.WARNING)  # libraries: warnings only
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def read_tables(settings: RuntimeSettings, names: list[str]) -> list[TableStatus]:
+    catalog = settings.catalog
+    client = s3tables_client(catalog) if catalog.catalog_type == "s3tables" else None
+    statuses = []
+    for name in names:
+        try:
+            statuses.append(table_status(open_table(catalog, name, client), name, with_history=True))
+        except TableNotFound as exc:
+            statuses.append(TableStatus(name=name, error=str(exc)))
+        except Exception as exc:  # noqa: BLE001 - S3 errors, corrupt metadata: report it, go on with the rest
+            log.debug("reading %s", name, exc_info=True)
+            statuses.append(TableStatus(name=name, exists=True, error=f"{type(exc).__name__}: {exc}"))
+    return statuses
+
+
+def read_dead_letters(settings: RuntimeSettings, since: dt.datetime) -> dict[str, Any]:
+    report: dict[str, Any] = {"since": iso(since), "total": None, "by_topic_reason": [], "error": None}
+    try:
+        counts = dead_letter_counts(open_table(settings.catalog, DEAD_LETTER_TABLE), since)
+    except Exception as exc:  # noqa: BLE001 - missing table, S3 errors: say so
+        report["error"] = f"{type(exc).__name__}: {exc}"
+        return report
+    report["total"] = sum(counts.values())
+    report["by_topic_reason"] = [{"topic": t, "reason": r, "count": n}
+                                 for (t, r), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))]
+    return report
+
+
+def read_lag(args: argparse.Namespace, settings: RuntimeSettings, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    from confluent_kafka.admin import AdminClient
+
+    from common.consumer_lag import consumer_lag
+
+    bootstrap = args.bootstrap_servers or settings.kafka.bootstrap_servers
+    auth = args.auth or settings.kafka.auth
+    region = resolve_region(args.region, os.environ, bootstrap) if auth == "iam" else args.region
+    config = client_config(Target(bootstrap, auth, region, args.aws_profile, args.role_arn, client_id="status"))
+    for key in PRODUCER_DEFAULTS:
+        config.pop(key, None)
+    config["logger"] = logging.getLogger("status.librdkafka")  # its notices through logging, not raw stderr
+    report: dict[str, Any] = {"bootstrap_servers": bootstrap, "partitions": [], "topics": [], "error": None}
+    try:
+        lags = consumer_lag(AdminClient(config), pairs)
+    except Exception as exc:  # noqa: BLE001 - unreachable broker, unknown topic: say so
+        report["error"] = f"{type(exc).__name__}: {exc}"
+        return report
+    report["partitions"] = [{"topic": p.topic, "group": p.group, "partition": p.partition,
+                             "committed": p.committed, "high_watermark": p.high_watermark,
+                             "low_watermark": p.low_watermark, "lag": p.lag}
+                            for p in lags]
+    for topic, group in sorted(set(pairs)):
+        mine = [p for p in lags if (p.topic, p.group) == (topic, group)]
+        known = [p.lag for p in mine if p.lag is not None]
+        report["topics"].append({"topic": topic, "group": group, "lag": sum(known) if known else None,
+                                 "partitions_without_lag": sum(p.lag is None for p in mine)})
+    return report
+
+
+def table_report(status: TableStatus, now: dt.datetime, max_staleness_s: float) -> dict[str, Any]:
+    age = status.commit_age_s(now)
+    unreadable = status.exists and status.error is not None
+    return {
+        "name": status.name, "exists": status.exists, "rows": status.rows, "snapshots": status.snapshots,
+        "data_files": status.data_files, "delete_files": status.delete_files,
+        "total_file_bytes": status.total_file_bytes, "mean_file_bytes": status.mean_file_bytes,
+        "last_commit": iso(status.last_commit), "created": iso(status.created), "commit_age_s": age,
+        "event_time_column": status.event_time_column, "newest_event_time": iso(status.newest_event_time),
+        "event_age_s": status.event_age_s(now),
+        # unreadable: unknown, reported as an error (exit 1), not as stale
+        "stale": False if unreadable else (age is None or age > max_staleness_s),
+        "error": status.error,
+    }
+
+
+def build_report(args: argparse.Namespace, settings: RuntimeSettings, table_names: list[str],
+                 pairs: list[tuple[str, str]], now: dt.datetime) -> tuple[dict[str, Any], list[TableStatus]]:
+    statuses = read_tables(settings, table_names)
+    tables = [table_report(s, now, args.max_staleness) for s in statuses]
+    report = {
+        "generated_at": iso(now),
+        "catalog": describe_catalog(settings.catalog),
+        "max_staleness_s": args.max_staleness,
+        "tables": tables,
+        "dead_letters": read_dead_letters(settings, now - dt.timedelta(seconds=args.since)),
+        "lag": {"partitions": [], "topics": [], "error": None, "skipped": True} if args.no_lag
+        else read_lag(args, settings, pairs),
+    }
+    stale = [t["name"] for t in tables if t["stale"]]
+    errors = [t["name"] for t in tables if t["error"] and t["exists"]]
+    errors += ["dead_letters (recent)"] if report["dead_letters"]["error"] else []
+    errors += ["lag"] if report["lag"]["error"] else []
+    report["stale_tables"], report["unreadable"] = stale, errors
+    report["exit_code"] = EXIT_STALE if stale else EXIT_UNREADABLE if errors else EXIT_OK
+    return report, statuses
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = max(seconds, 0.0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _size(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return f"{n:.1f}GiB"
+
+
+def _grid(rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+            for r in rows]
+
+
+def render_text(report: dict[str, Any]) -> str:
+    c = report["catalog"]
+    options = ", ".join(f"{k}={v}" for k, v in c["options"].items()) or "none"
+    lines = [f"catalog {c['type']} {c['warehouse']}, namespace {c['namespace']} (options: {options})",
+             f"at {report['generated_at']}; a table is stale when its last commit is older than "
+             f"{_age(report['max_staleness_s'])}", ""]
+    rows = [["table", "rows", "snapshots", "files", "mean file", "last commit", "age", "newest event", "age",
+             "column", "state"]]
+    for t in report["tables"]:
+        state = "ERROR" if t["error"] and t["exists"] else "MISSING" if not t["exists"] else \
+            "STALE" if t["stale"] else "ok"
+        rows.append([t["name"], "-" if t["rows"] is None else f"{t['rows']:,}", str(t["snapshots"]),
+                     "-" if t["data_files"] is None else str(t["data_files"]), _size(t["mean_file_bytes"]),
+                     t["last_commit"] or (f"created {t['created']}" if t["created"] else "-"), _age(t["commit_age_s"]), t["newest_event_time"] or "-",
+                     _age(t["event_age_s"]), t["event_time_column"] or "-", state])
+    lines += _grid(rows, right={1, 2, 3, 4, 6, 8})
+    lines += [f"  {t['name']}: {t['error']}" for t in report["tables"] if t["error"]]
+
+    letters = report["dead_letters"]
+    lines += ["", f"dead letters written since {letters['since']}: "
+                  f"{letters['error'] if letters['error'] else letters['total']}"]
+    if letters["by_topic_reason"]:
+        lines += ["  " + r for r in _grid([["topic", "records", "reason"]] +
+                                         [[r["topic"], str(r["count"]), r["reason"]] for r in letters["by_topic_reason"]],
+                                         right={1})]
+    lag = report["lag"]
+    if lag.get("skipped"):
+        lines += ["", "consumer lag: not asked (--no-lag)"]
+    else:
+        lines += ["", f"consumer lag at {lag['bootstrap_servers']} (high watermark - committed offset): "
+                      f"{lag['error'] or ''}".rstrip()]
+        if lag["partitions"]:
+            grid = [["topic", "group", "partition", "committed", "high watermark", "lag"]]
+            grid += [[p["topic"], p["group"], str(p["partition"]), "-" if p["committed"] is None else str(p["committed"]),
+                      str(p["high_watermark"]), "-" if p["lag"] is None else str(p["lag"])] for p in lag["partitions"]]
+            lines += ["  " + r for r in _grid(grid, right={2, 3, 4, 5})]
+    verdict = {EXIT_OK: "healthy", EXIT_STALE: f"STALE: {', '.join(report['stale_tables'])}",
+               EXIT_UNREADABLE: f"could not read: {', '.join(report['unreadable'])}"}[report["exit_code"]]
+    lines += ["", verdict]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        settings = load_settings(args.properties)
+        project = select_pipelines(load_project(args.config_dir, settings.environment), args.only)
+    except (ConfigError, ValueError) as exc:
+        log.error("bad configuration: %s", exc)
+        return EXIT_BAD_ARGS
+    names = list(dict.fromkeys([p.sink_table for p in project.pipelines] + [DEAD_LETTER_TABLE]))
+    pairs = [(t.topic_name, t.consumer_group) for t in project.topics_in_use()]
+    now = dt.datetime.now(UTC)
+    try:
+        report, statuses = build_report(args, settings, names, pairs, now)
+    except ValueError as exc:  # incomplete broker settings (auth iam without a region)
+        log.error("bad configuration: %s", exc)
+        return EXIT_BAD_ARGS
+    sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else render_text(report))
+    if args.html:
+        from common.status_page import render
+
+        args.html.write_text(render(report, statuses, now), encoding="utf-8")
+        log.info("wrote %s", args.html)
+    return report["exit_code"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
