@@ -8,7 +8,7 @@ JAR := target/pyflink-dependencies.jar
 STAMP := $(VENV)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install jar zip kafka kafka-stop cluster cluster-stop demo test java-test dry-run validate load-test maintain clean
+.PHONY: help install jar zip kafka kafka-stop cluster cluster-stop demo test java-test dry-run validate load-test maintain clean status
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -45,13 +45,20 @@ cluster: install  ## start a standalone Flink cluster (JobManager + 2 TaskManage
 cluster-stop:  ## stop the standalone Flink cluster
 	scripts/flink_cluster.sh stop
 
+# The console shows the job's own lines and the results; Flink's full log is in the file the
+# job names ("Flink's log: ..."); README, "A quiet console". Topic creation's "Created topic"
+# lines repeat the script's own.
 demo: install jar  ## fresh broker + warehouse, sample events, the job (bounded), then the tables
-	scripts/kafka_local.sh reset
-	scripts/kafka_local.sh create-topics
-	rm -rf .local/warehouse
+	@scripts/kafka_local.sh reset
+	@scripts/kafka_local.sh create-topics >/dev/null
+	@rm -rf .local/warehouse
 	$(PY) sample_gen.py --count $(DEMO_EVENTS)
 	$(PY) streaming_job.py --bounded
 	$(PY) scripts/show_tables.py
+
+STATUS_ARGS ?=
+status: install  ## is it healthy? rows, files, freshness, dead letters, lag; exit 3 if a table is stale (STATUS_ARGS="--json")
+	$(PY) scripts/status.py $(STATUS_ARGS)
 
 dry-run: install jar  ## print the DDL and the optimized plan (no Kafka, no warehouse)
 	$(PY) streaming_job.py --dry-run

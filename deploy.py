@@ -51,6 +51,7 @@ from common import iam_policy, s3tables_maintenance  # noqa: E402
 from common.config import CONFIG_DIR, parse_duration_ms  # noqa: E402
 from common.deploy_state import PlanStep, map_key  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
+from common.logs import RedactingFormatter  # noqa: E402
 from common.redact import redact  # noqa: E402
 from common.properties import (ICEBERG, KAFKA, RUN_OPTIONS, PropertyGroups, RuntimeSettings,  # noqa: E402
                                read_groups, settings_from_groups)
@@ -788,8 +789,9 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, out: Tex
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
         log.error("bad input: %s", exc)
         return EXIT_BAD_INPUT
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)  # every line redacted (common/redact.py)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
     # Even with -v: botocore's debug lines carry whole request bodies (the property groups, secrets too).
     for name in ("botocore", "boto3", "s3transfer", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "before the savepoint (the input is complete)")
     parser.add_argument("--backfill", metavar="PIPELINE",
                         help="fill a new pipeline's history: a bounded run of it alone, from the earliest offset up "
-                             "to the switch offsets its restore recorded (docs/changing_pipelines.md)")
+                             "to the switch offsets its restore recorded (README: Changing the pipelines)")
     parser.add_argument("--backfill-until", type=Path, metavar="FILE",
                         help="offsets file where the backfill stops (default: <flink.checkpoint.dir>/switch-<pipeline>.json)")
     parser.add_argument("--backfill-from", type=Path, metavar="FILE",
@@ -99,6 +99,20 @@ def record_switches(names: list[str], project: ProjectConfig, settings: RuntimeS
         if name in by_name:
             backfill.record_switch(settings.kafka, settings.flink.checkpoint_dir, name,
                                    [topics[k] for k in by_name[name].topics])
+
+
+def state_context(args: argparse.Namespace, settings: RuntimeSettings, project: ProjectConfig,
+                  restore: str | None, planning_only: bool) -> StateContext:
+    """The previous deployment's state map, and where this run keeps its own (common/state_restore.py)."""
+    if args.backfill:  # a side run: no state to keep, and it must not replace the deployment's map
+        return StateContext(savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints")
+    found = args.state_map or find_state_map(restore, settings.flink.checkpoint_dir, settings.managed, planning_only)
+    return StateContext(
+        previous=load_previous(found), restoring=bool(restore), allowed_losses=tuple(args.allow_state_loss),
+        checkpoint_dir=None if settings.managed else settings.flink.checkpoint_dir,
+        savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints",
+        on_new_pipelines=None if settings.managed or not restore else
+        lambda names: record_switches(names, project, settings))
 
 
 def select_pipelines(project: ProjectConfig, only: list[str] | None) -> ProjectConfig:
@@ -193,15 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
         restore = restore_path(args.restore, settings)
         t_env = flink_env.create_table_env(settings, JOB_NAME, restore_from=restore)
-        state = StateContext(
-            previous=None if args.backfill else load_previous(args.state_map or find_state_map(restore, settings.flink.checkpoint_dir,
-                                                                    settings.managed)),
-            restoring=bool(restore), allowed_losses=tuple(args.allow_state_loss),
-            # a backfill is a side run: it must not replace the deployment's state map
-            checkpoint_dir=None if settings.managed or args.backfill else settings.flink.checkpoint_dir,
-            savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints",
-            on_new_pipelines=None if settings.managed or not restore else
-            lambda names: record_switches(names, project, settings))
+        state = state_context(args, settings, project, restore, planning_only)
     except ConfigError as exc:
         log.error("bad configuration: %s", exc)
         return EXIT_BAD_CONFIG

@@ -76,6 +76,17 @@ def broker_answers(bootstrap: str) -> bool:
     return False
 
 
+def wait_for_quiet(max_load: float | None, max_wait_s: float) -> None:
+    """Wait (at most max_wait_s) until the 1-minute load average is below max_load: the machine is shared."""
+    if max_load is None:
+        return
+    deadline = time.monotonic() + max_wait_s
+    while float(load_average()) >= max_load and time.monotonic() < deadline:
+        time.sleep(10)
+    if float(load_average()) >= max_load:
+        log.warning("load %s is still above %s: measuring anyway", load_average(), max_load)
+
+
 def load_average() -> str:
     return Path("/proc/loadavg").read_text().split(" ", 1)[0]
 
@@ -175,6 +186,16 @@ def write_properties(path: Path, bootstrap: str, warehouse: Path, checkpoints: P
             props.update({"checkpoint.dir": checkpoints.as_uri(), "rest.port": str(rest_port), "parallelism": "1"})
     path.write_text(json.dumps(groups, indent=2))
     return path
+
+
+def java_opts_env(extra: str) -> dict[str, str]:
+    """FLINK_ENV_JAVA_OPTS for PyFlink's JVM: its configured options (which the variable replaces) + extra."""
+    from pyflink import pyflink_gateway_server as gateway
+
+    env = dict(os.environ)
+    gateway.prepare_environment_variables(env)
+    env.pop("FLINK_ENV_JAVA_OPTS", None)
+    return {"FLINK_ENV_JAVA_OPTS": " ".join([*gateway.get_jvm_opts(env), *extra.split()])}
 
 
 def job_env() -> dict[str, str]:
@@ -332,6 +353,9 @@ CUTS = {
     "no-explain": "skip the explain(CHANGELOG_MODE) and the changelog check (a lower bound for dropping it)",
     "one-parse": "parse each pipeline's SELECT once: the Table of the column check goes into the statement set "
                  "(add_insert) instead of add_insert_sql re-parsing the INSERT",
+    "no-loopback": "no Beam loopback worker pool (PyFlink starts one for Python UDFs in every local "
+                   "TableEnvironment, importing apache_beam; the job has no Python UDF): "
+                   "_python_worker_execution_mode=process",
     "no-summary": "no record summary after a bounded run (its batch environment and batch job)",
 }
 
@@ -412,6 +436,8 @@ def apply_cuts(cuts: list[str]) -> None:
 
         runner.statement_set = statement_set
         plan_check.check_pipelines = check_pipelines
+    if "no-loopback" in cuts:
+        os.environ["_python_worker_execution_mode"] = "process"
     if "no-summary" in cuts:
         record_summary.summarize = lambda settings, topics: {}
 
@@ -601,6 +627,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="with --profile: also profile with this cut applied in the harness (repeatable): "
                              + "; ".join(f"{k}: {v}" for k, v in CUTS.items()))
     parser.add_argument("--java-opts", help="FLINK_ENV_JAVA_OPTS for the job's JVM (e.g. a class-data-sharing archive)")
+    parser.add_argument("--max-load", type=float,
+                        help="before each run, wait until the 1-minute load average is below this (shared machine)")
+    parser.add_argument("--max-wait", type=float, default=900, help="with --max-load: wait at most this long (s)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
@@ -620,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     if not broker_answers(BOOTSTRAP):  # a running shared broker is used as it is (never reset)
         subprocess.run([str(KAFKA_SCRIPT), "start"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     workdir = Path(tempfile.mkdtemp(prefix="bench-startup-"))
-    extra_env = {"FLINK_ENV_JAVA_OPTS": args.java_opts} if args.java_opts else None
+    extra_env = java_opts_env(args.java_opts) if args.java_opts else None
     try:
         workspace = make_workspace(workdir, BOOTSTRAP)  # three fresh topics, the shipped config
         templates = pipeline_templates()
@@ -629,11 +658,13 @@ def main(argv: list[str] | None = None) -> int:
                                    generate_pipelines(templates, n, distinct=not args.identical)) for n in counts}
         rows = []
         for n in args.counts:
+            wait_for_quiet(args.max_load, args.max_wait)
             validate = None if args.skip_validate else run_validate(
                 configs[n], write_properties(workdir / f"validate-{n}.json", BOOTSTRAP, workdir / f"wh-v-{n}",
                                              workdir / f"ckpt-v-{n}", free_port()))
             run = None
             if not args.skip_run:
+                wait_for_quiet(args.max_load, args.max_wait)
                 port = free_port()
                 props = write_properties(workdir / f"run-{n}.json", BOOTSTRAP, workdir / f"wh-{n}",
                                          workdir / f"ckpt-{n}", port)
@@ -652,12 +683,11 @@ def main(argv: list[str] | None = None) -> int:
                           f"{run.running_s:8.1f}", f"{run.tasks:5d}", f"{run.stop_s:6.1f}", f"{run.load:>5}"]
             print(f"{n:9d} " + " ".join(cells))
         if args.profile:
-            variants = [[]] + [[cut] for cut in args.cut or []] + ([list(args.cut)] if len(args.cut or []) > 1 else [])
             summary = []
             for bounded in (False, True) if args.profile_bounded else (False,):
-                for cuts in variants:
-                    if "no-summary" in cuts and not bounded:
-                        continue
+                cuts_here = [c for c in args.cut or [] if bounded or c != "no-summary"]  # a summary is bounded-only
+                for cuts in [[]] + [[c] for c in cuts_here] + ([cuts_here] if len(cuts_here) > 1 else []):
+                    wait_for_quiet(args.max_load, args.max_wait)
                     result = run_profile(workdir, configs[args.profile], BOOTSTRAP, bounded, cuts, extra_env)
                     print_profile(result)
                     summary.append(result)

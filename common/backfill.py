@@ -54,14 +54,23 @@ def consumer_config(kafka: KafkaSettings, group: str) -> dict[str, Any]:
 
 
 def committed_offsets(kafka: KafkaSettings, group: str, topic: str, timeout_s: float = 30) -> dict[int, int]:
-    """partition -> the group's committed offset (the next record it reads); -1 where none."""
+    """partition -> the group's committed offset (the next record it reads). A partition without
+    a commit is at its end offset if it holds no records (the source commits nothing there),
+    else unknown (-1: the backfill refuses it)."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(consumer_config(kafka, group))
     try:
         partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
         committed = consumer.committed([TopicPartition(topic, p) for p in sorted(partitions)], timeout=timeout_s)
-        return {tp.partition: tp.offset if tp.offset >= 0 else -1 for tp in committed}
+        offsets = {}
+        for tp in committed:
+            if tp.offset >= 0:
+                offsets[tp.partition] = tp.offset
+            else:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=timeout_s)
+                offsets[tp.partition] = high if low == high else -1
+        return offsets
     finally:
         consumer.close()
 

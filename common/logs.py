@@ -29,6 +29,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from common.redact import redact_sql
+
 # Our loggers carry their own level: PyFlink lowers the root logger to WARNING when the
 # TableEnvironment starts, which would otherwise silence the job's progress lines.
 OWN_LOGGERS = ("streaming_job", "common", "transformations", "sample_gen", "samplegen", "deploy")
@@ -40,9 +42,20 @@ LOG4J_ENV = "LOG4J_PROPERTIES"  # read by PyFlink's gateway launcher
 JVM_NOTICES = (b"WARNING: Unknown module: jdk.proxy2 specified to --add-opens",)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Every line logged, exception text included, passes common/redact.py: a safety net for
+    messages that quote options, such as Flink's errors, which list a table's options (and an
+    Iceberg sink's options carry its catalog's, as JSON)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_sql(super().format(record))
+
+
 def setup_logging(verbose: bool = False) -> None:
     level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     for name in OWN_LOGGERS:
         logging.getLogger(name).setLevel(level)
     for name in QUIET_LIBRARIES:  # even with -v: py4j's debug lines carry every statement sent to Java
@@ -58,13 +71,13 @@ def quiet_flink_console(env: dict[str, str] | os._Environ = os.environ) -> None:
 
 def copy_lines(source: IO[bytes], target: IO[str] | None = None) -> None:
     """Copy ``source`` line by line to ``target`` (default: the current sys.stderr) until EOF,
-    leaving out the JVM's notices about PyFlink's own command line."""
+    redacted (common/redact.py), leaving out the JVM's notices about PyFlink's own command line."""
     for line in iter(source.readline, b""):
         if line.startswith(JVM_NOTICES):
             continue
         out = target or sys.stderr
         try:
-            out.write(line.decode("utf-8", "replace"))
+            out.write(redact_sql(line.decode("utf-8", "replace")))
             out.flush()
         except (OSError, ValueError):  # our stderr is gone (closed at exit): keep draining
             pass

@@ -10,9 +10,13 @@ Two rules, both conservative (showing too little beats leaking):
 - a key that names a secret (``secret``, ``password``, ``token``, ``access-key``, ...)
   hides its whole value;
 - any other text keeps its shape but loses the secret parts inside it: ``password="..."``
-  and the like in a JAAS line or a JDBC URL, and the password of ``scheme://user:pass@host``.
-  A JAAS key (``sasl.jaas.config``) is shown this way, so the login module and user name
-  stay readable while its password does not.
+  and the like in a JAAS line or a JDBC URL, the password of ``scheme://user:pass@host``,
+  and JSON members whose key names a secret. A JAAS key (``sasl.jaas.config``) is shown
+  this way, so the login module and user name stay readable while its password does not.
+
+Besides the explicit calls, every line the job logs (common/logs.py: its formatter, and the
+Flink JVM's console lines it passes on) goes through ``redact_sql``: Flink's own error
+messages quote a table's options, and an Iceberg sink's options carry its catalog's.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ _SECRET_IN_VALUE = re.compile(
     r"privatekey|private_key)\w*\s*=\s*)(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s;&,)]+)", re.I)
 # scheme://user:password@host
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)([^@\s/]+)(@)", re.I)
+# "key": "value" in JSON text: Iceberg's sink tables carry their catalog's options as JSON
+# ('src-catalog' = '{..."catalog-props":{...}}'), and Flink quotes them in error messages.
+_JSON_PAIR = re.compile(r'("((?:[^"\\]|\\.)*)"\s*:\s*")((?:[^"\\]|\\.)*)(")')
 
 
 def is_secret_key(key: str) -> bool:
@@ -40,7 +47,10 @@ def is_secret_key(key: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Text with the secret parts inside it hidden (``password=...``, URL passwords)."""
+    """Text with the secret parts inside it hidden (``password=...``, URL passwords, JSON
+    members whose key names a secret)."""
+    text = _JSON_PAIR.sub(lambda m: m.group(1) + REDACTED + m.group(4) if is_secret_key(m.group(2)) else m.group(0),
+                          text)
     text = _SECRET_IN_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
     return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
 
@@ -75,10 +85,15 @@ _SQL_OPTION = re.compile(r"('((?:[^']|'')*)'\s*=\s*)'((?:[^']|'')*)'")
 
 
 def redact_sql(sql: str) -> str:
-    """SQL text (DDL, a dry run's whole output) with the values of secret ``'key' = 'value'``
-    options hidden, and secret parts of the other option values too."""
+    """SQL text (DDL, a dry run's whole output) or a message that quotes options (Flink's
+    "Table options are: 'k'='v'", a log line), with the values of secret ``'key' = 'value'``
+    options hidden, and the secret parts of all other text too (redact_text)."""
     def hide(match: re.Match) -> str:
         key, value = match.group(2).replace("''", "'"), match.group(3).replace("''", "'")
         shown = redact_value(key, value)
         return f"{match.group(1)}'{str(shown).replace(chr(39), chr(39) * 2)}'"
-    return _SQL_OPTION.sub(hide, sql)
+    parts, last = [], 0
+    for match in _SQL_OPTION.finditer(sql):  # text between options: redact_text; options: by key
+        parts += [redact_text(sql[last:match.start()]), hide(match)]
+        last = match.end()
+    return "".join(parts) + redact_text(sql[last:])

@@ -249,7 +249,10 @@ def diff(previous: StateMap | None, current: StateMap, names: Iterable[str]) -> 
 
 
 def sink_changes(previous: StateMap | None, current: StateMap) -> list[str]:
-    """Per sink table of a pipeline both deployments have: unchanged / column added / incompatible."""
+    """Per sink table of a pipeline both deployments have: unchanged / column added / incompatible,
+    by the same rules the job evolves tables with (common/schema_evolution.py)."""
+    from common.schema_evolution import TableSchema, compare
+
     if previous is None:
         return []
     lines = []
@@ -257,16 +260,12 @@ def sink_changes(previous: StateMap | None, current: StateMap) -> list[str]:
         before = previous.sink_schemas.get(name)
         if before is None:
             continue
-        old, new = dict(map(tuple, before)), dict(map(tuple, columns))
-        added = [c for c in new if c not in old]
-        retyped = [f"{c}: {old[c]} -> {new[c]}" for c in new if c in old and old[c] != new[c]]
-        dropped = [c for c in old if c not in new]
-        required = [c for c in added if new[c].upper().endswith("NOT NULL")]
-        if retyped or dropped or required:
-            problems = retyped + [f"dropped {c}" for c in dropped] + [f"new NOT NULL column {c}" for c in required]
-            lines.append(f"sink of {name}: incompatible ({'; '.join(problems)})")
-        elif added:
-            lines.append(f"sink of {name}: column added ({', '.join(added)})")
+        evolution = compare(TableSchema(tuple(map(tuple, before))), TableSchema(tuple(map(tuple, columns))))
+        if evolution.problems:
+            verdict = "incompatible (" + "; ".join(p.problem for p in evolution.problems) + ")"
+        elif evolution.changes:
+            verdict = "; ".join(c.describe() for c in evolution.changes)
         else:
-            lines.append(f"sink of {name}: unchanged")
+            verdict = "unchanged"
+        lines.append(f"sink of {name}: {verdict}")
     return lines

@@ -55,18 +55,20 @@ def schemas_of(plan: JobPlan) -> dict[str, list[list[str]]]:
     return {p.name: [list(c) for c in p.sink_schema] for p in plan.pipelines if p.sink_schema}
 
 
-def find_state_map(restore: str | None, checkpoint_dir: str, managed: bool) -> Path | None:
+def find_state_map(restore: str | None, checkpoint_dir: str, managed: bool, planning: bool) -> Path | None:
     """The map of the plan a restore resumes: in the snapshot, beside it (a checkpoint's job
-    folder), the zip's on the managed service, or for a planning run the newest local one."""
+    folder), the zip's on the managed service, or for a planning run (--dry-run) the newest
+    local one. A local run that restores nothing has no previous plan."""
     if managed:
         shipped = APP_DIR / STATE_MAP_FILE
         return shipped if shipped.is_file() else None
-    candidates = []
     if restore:
         snapshot = local_path(restore)
-        candidates += [snapshot / STATE_MAP_FILE, snapshot.parent / STATE_MAP_FILE]
+        candidates = [snapshot / STATE_MAP_FILE, snapshot.parent / STATE_MAP_FILE]
+    elif planning:
+        candidates = [local_path(checkpoint_dir) / STATE_MAP_FILE]
     else:
-        candidates.append(local_path(checkpoint_dir) / STATE_MAP_FILE)
+        return None
     return next((c for c in candidates if c.is_file()), None)
 
 
@@ -80,7 +82,7 @@ def load_previous(path: Path | None) -> StateMap | None:
                           "the state-ids.json a run of this job wrote, or none (a first deployment)") from None
 
 
-ICEBERG_CONNECTOR, PORTABLE_CONNECTOR = "iceberg", "iceberg-portable"
+ICEBERG_CONNECTOR, PORTABLE_CONNECTOR = "iceberg", "iceberg-portable-sink"
 
 
 def compile_plan(stmt_set) -> dict[str, Any]:
@@ -89,7 +91,7 @@ def compile_plan(stmt_set) -> dict[str, Any]:
     Flink executes a compiled plan's sinks from the table options the plan holds, not through
     the catalog: Iceberg's connector would rebuild the catalog through Flink's Hadoop utilities
     and fail without Hadoop on Flink's class path. Each Iceberg sink is therefore pointed at the
-    jar's ``iceberg-portable`` connector (PortableIcebergTableFactory), which rebuilds the same
+    jar's ``iceberg-portable-sink`` connector (PortableIcebergTableFactory), which rebuilds the same
     catalog the way the job's ``CREATE CATALOG`` does.
     """
     compiled = json.loads(stmt_set._j_statement_set.compilePlan().asJsonString())

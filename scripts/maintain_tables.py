@@ -67,13 +67,27 @@ def java_command() -> str:
     return str(Path(java_home) / "bin" / "java") if java_home else (shutil.which("java") or "java")
 
 
-def class_path(settings: RuntimeSettings) -> str:
-    """The job's jar (Iceberg, its Flink actions, Hadoop) and PyFlink's Flink runtime."""
+def flink_home() -> Path:
     import pyflink
 
+    return Path(pyflink.__file__).resolve().parent
+
+
+def jvm_options() -> list[str]:
+    """Flink's own JVM options (env.java.opts.all of PyFlink's config.yaml): the --add-opens that
+    Flink's serializers need on Java 17, so they stay in step with the Flink version."""
+    import yaml
+
+    config = yaml.safe_load((flink_home() / "conf" / "config.yaml").read_text()) or {}
+    opts = ((config.get("env") or {}).get("java") or {}).get("opts") or {}
+    return str(opts.get("all") or "").split()
+
+
+def class_path(settings: RuntimeSettings) -> str:
+    """The job's jar (Iceberg, its Flink actions, Hadoop) and PyFlink's Flink runtime."""
     from common.flink_env import local_jar
 
-    flink_lib = Path(pyflink.__file__).resolve().parent / "lib"
+    flink_lib = flink_home() / "lib"
     return os.pathsep.join([str(local_jar(settings)), str(flink_lib / "*")])
 
 
@@ -196,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                               "(configure it with `deploy.py table-maintenance`)", "hadoop")
         if args.parallelism < 1:
             raise ConfigError("arguments", "--parallelism", f"{args.parallelism} is not positive")
-        command = [java_command(), "-cp", class_path(settings), MAIN_CLASS,
+        command = [java_command(), *jvm_options(), "-cp", class_path(settings), MAIN_CLASS,
                    *java_arguments(args, catalog.warehouse, catalog.namespace, int(time.time() * 1000))]
     except ConfigError as exc:
         log.error("bad input: %s", exc)

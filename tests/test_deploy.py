@@ -217,6 +217,24 @@ def test_dry_run_prints_the_create_call_and_changes_nothing(aws, inputs, role_ar
     assert moto_objects() == []
 
 
+def test_dry_run_and_debug_log_show_property_groups_redacted(aws, tmp_path, account_id, role_arn, log_stream_arn):
+    """Property groups may carry credentials: the dry run prints them hidden, -v logs none."""
+    secret = "dry-run-example-secret-value"
+    groups = deployed_groups(account_id, iceberg={"option.s3.secret-access-key": secret,
+                                                  "option.client.region": REGION})
+    properties = write_properties(tmp_path / "secret.json", groups)
+    result = run_cli(*deploy_args(properties, write_zip(tmp_path / "app.zip"), role_arn, log_stream_arn),
+                     "--dry-run", "-v")
+    assert result.returncode == 0, result.stderr
+    assert secret not in result.stdout + result.stderr
+    create = json.loads(result.stdout.split("# would call kinesisanalyticsv2.CreateApplication\n", 1)[1])
+    shown = {g["PropertyGroupId"]: g["PropertyMap"] for g in create["ApplicationConfiguration"][
+        "EnvironmentProperties"]["PropertyGroups"]}
+    assert shown["iceberg"]["option.s3.secret-access-key"] == "****"
+    assert shown["iceberg"]["option.client.region"] == REGION
+    assert shown["kafka"] == groups["kafka"]
+
+
 def test_dry_run_of_a_changed_deployment_prints_the_update(aws, tmp_path, inputs, account_id, role_arn,
                                                             log_stream_arn):
     properties, zip_path = inputs

@@ -86,14 +86,13 @@ def check_status(workspace, props, arn: str, endpoint: str, table, rows: list[di
     assert report["catalog"]["options"]["s3tables.endpoint"] == endpoint
 
     raw, letters = report["tables"]
-    bucket, _, prefix = table.metadata.location.removeprefix("s3://").partition("/")
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
-    objects = [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/data/")
-               for o in page.get("Contents", [])]
     snapshot = table.current_snapshot()
+    paths = [e.data_file.file_path for m in snapshot.manifests(table.io) for e in m.fetch_manifest_entry(table.io)]
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)  # a table bucket lists no objects: HEAD each
+    sizes = [s3.head_object(Bucket=path.split("/")[2], Key=path.split("/", 3)[3])["ContentLength"] for path in paths]
     committed = dt.datetime.fromtimestamp(snapshot.timestamp_ms / 1000, dt.timezone.utc)
     assert (raw["name"], raw["rows"], raw["snapshots"], raw["data_files"], raw["total_file_bytes"]) == \
-        ("bid_events_raw", len(rows), len(table.metadata.snapshots), len(objects), sum(o["Size"] for o in objects))
+        ("bid_events_raw", len(rows), len(table.metadata.snapshots), len(paths), sum(sizes))
     assert raw["last_commit"] == committed.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     newest = max(r["event_time"] for r in rows)
     assert raw["newest_event_time"] == newest.isoformat(timespec="milliseconds") + "Z"

@@ -3,13 +3,14 @@
 The job runs unbounded at parallelism 2 and reads part one of the traffic (event time before
 the cut). It stops with a savepoint while hourly windows and sessions are still open. The YAML
 then changes: a new pipeline (``big_bids``), a changed one (``user_events_processed`` becomes
-SQL that upper-cases the action), a removed one (``order_events_enriched``). The job restarts
+SQL that adds a column: the upper-cased action), a removed one (``order_events_enriched``). The job restarts
 from the savepoint, reads part two and stops draining its windows. Then:
 
 - every unchanged pipeline's table equals the reference over both parts, exactly: windows and
   sessions spanning the switch are whole (their state survived), and no row is there twice
   (the sources resumed at the savepoint's offsets);
-- the changed pipeline wrote its old form for part one and its new form for part two;
+- the changed pipeline's table gained the column before the restart (schema evolution): part
+  one's rows read NULL in it, part two's rows carry the new SQL's value;
 - the removed pipeline's table holds part one and nothing more;
 - the new pipeline started at the switch (part two only) and, after ``--backfill``, holds both
   parts exactly once.
@@ -48,12 +49,13 @@ USER_EVENTS_AS_SQL = {
     "source_topic": "user_events",
     "sink_table": "user_events_processed",
     "sink_schema": {"event_type": "STRING", "user_id": "BIGINT", "action": "STRING", "event_time": "TIMESTAMP(3)",
-                    "event_date": "DATE", "event_hour": "INT", "metadata": "STRING", "ingestion_time": "TIMESTAMP(3)"},
+                    "event_date": "DATE", "event_hour": "INT", "metadata": "STRING", "ingestion_time": "TIMESTAMP(3)",
+                    "action_upper": "STRING"},
     "partition_by": ["event_date"],
-    "sql": ("SELECT `event_type`, `user_id`, UPPER(`action`) AS `action`, CAST(`event_time` AS TIMESTAMP(3)) AS "
+    "sql": ("SELECT `event_type`, `user_id`, `action`, CAST(`event_time` AS TIMESTAMP(3)) AS "
             "`event_time`, CAST(`event_time` AS DATE) AS `event_date`, CAST(HOUR(CAST(`event_time` AS TIMESTAMP(3))) "
-            "AS INT) AS `event_hour`, `metadata`, CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS `ingestion_time` "
-            "FROM {source}"),
+            "AS INT) AS `event_hour`, `metadata`, CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS `ingestion_time`, "
+            "UPPER(`action`) AS `action_upper` FROM {source}"),
 }
 KEPT = ("bid_events_raw", "bid_events_aggregated", "bid_events_late", "session_analytics", "session_late")
 
@@ -140,6 +142,7 @@ def test_add_change_remove_pipelines_across_a_savepoint(workspace, tmp_path):
         assert re.search(rf"plan: {name}\s+kept with its state", log), log[-4000:]
     assert re.search(r"plan: user_events_processed\s+changed", log)
     assert re.search(r"plan: big_bids\s+new", log) and re.search(r"plan: order_events_enriched\s+removed", log)
+    assert "added column `action_upper`" in log
 
     bids, user_events = traffic.bid_events, traffic.user_events
     assert_same_rows(ref.columns(rows(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(bids))
@@ -148,9 +151,11 @@ def test_add_change_remove_pipelines_across_a_savepoint(workspace, tmp_path):
     assert_same_rows(ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS),
                      ref.session_analytics(bids, user_events, SESSION_GAP_MS))
     assert rows(ws, "bid_events_hourly_agg_late") == [] and rows(ws, "session_analytics_late") == []
-    upper = [{**e, "action": e["action"].upper()} for e in two["user_events"]]
-    assert_same_rows(ref.columns(rows(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS),
-                     ref.user_events_processed(one["user_events"] + upper))
+    # the table gained a column at the restart: NULL for part one, the new SQL's value after
+    with_upper = [(*row, None) for row in ref.user_events_processed(one["user_events"])] + [
+        (*row, e["action"].upper()) for row, e in zip(ref.user_events_processed(two["user_events"]), two["user_events"])]
+    assert_same_rows(ref.columns(rows(ws, "user_events_processed"), [*ref.USER_EVENTS_COLUMNS, "action_upper"]),
+                     with_upper)
     assert_same_rows(ref.columns(rows(ws, "order_events_enriched"), ref.ORDER_COLUMNS),
                      ref.order_events_enriched(one["order_events"]))
     assert rows(ws, "dead_letters") == []

@@ -29,6 +29,7 @@ from tests.test_e2e_pipelines import NAMESPACE
 TABLE = "bid_events_raw"
 BATCH = 15  # bids per produced batch
 MIN_FILES = 12  # small files the table must have before maintenance
+MIN_SNAPSHOTS = 6  # and commits
 DEADLINE_S = 180
 
 
@@ -47,8 +48,12 @@ def snapshots(ws) -> list:
     return list(open_table(str(ws.warehouse), NAMESPACE, TABLE).metadata.snapshots)
 
 
+def live_files(ws) -> set[str]:
+    return {task.file.file_path for task in open_table(str(ws.warehouse), NAMESPACE, TABLE).scan().plan_files()}
+
+
 def data_files(ws) -> int:
-    return len(list(open_table(str(ws.warehouse), NAMESPACE, TABLE).scan().plan_files()))
+    return len(live_files(ws))
 
 
 def rows(ws) -> list[dict]:
@@ -95,9 +100,10 @@ def test_maintenance_beside_a_running_job(workspace):
     try:
         wait_until(lambda: table_exists(ws), lambda: "the job created no table", job)
         producer.start()
-        wait_until(lambda: retried(data_files, ws) >= MIN_FILES and producer.sent >= 300,
-                   lambda: f"{retried(data_files, ws)} data files, {producer.sent} bids sent", job)
+        wait_until(lambda: retried(data_files, ws) >= MIN_FILES and len(retried(snapshots, ws)) >= MIN_SNAPSHOTS,
+                   lambda: f"{retried(data_files, ws)} data files, {len(retried(snapshots, ws))} snapshots", job)
         before = retried(snapshots, ws)
+        files_before = retried(live_files, ws)
         started_ms = int(time.time() * 1000)
         assert producer.is_alive()  # still sending while the maintenance runs
 
@@ -116,11 +122,13 @@ def test_maintenance_beside_a_running_job(workspace):
         assert rewrite["files_rewritten"] >= MIN_FILES
         days = len({ref.utc(b["timestamp_ms"]).date() for b in bids})
         assert 1 <= rewrite["files_written"] <= days  # at most one per day partition (all far below 128 MiB)
-        assert report["after"]["data_files"] < report["before"]["data_files"]
-        assert report["before"]["snapshots"] >= MIN_FILES // 2
+        # the job keeps adding files meanwhile (a commit a second): count what became of the old ones
+        still_live = files_before & retried(live_files, ws)
+        assert len(still_live) <= days  # only a day partition's lone file is left as it was
+        assert len(still_live) + rewrite["files_written"] < len(files_before)
+        assert report["before"]["snapshots"] >= MIN_SNAPSHOTS
         # every snapshot older than the run was eligible: at most one of them is left (the rewrite
         # and, at most, one job commit are the two newest)
-        assert len([s for s in before if s.timestamp_ms < started_ms]) >= MIN_FILES // 2
         left = [s for s in retried(snapshots, ws) if s.timestamp_ms < started_ms]
         assert len(left) <= 1, left
         assert expire["snapshots_expired"] >= len(before) - 2
@@ -141,3 +149,21 @@ def test_maintenance_beside_a_running_job(workspace):
         code = job.wait(timeout=120)
     assert code == 0, (ws.warehouse.parent / "job.log").read_text()[-5000:]
     assert_same_rows(ref.columns(retried(rows, ws), ref.RAW_COLUMNS), ref.bid_events_raw(bids))
+
+
+def run_maintenance(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "maintain_tables.py"), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+def test_orphan_removal_refuses_an_age_a_writer_may_still_commit(tmp_path):
+    result = run_maintenance("--remove-orphans-older-than", "30min", env={"ICEBERG_WAREHOUSE": str(tmp_path)})
+    assert result.returncode == 2
+    assert "--remove-orphans-older-than: '30min' is too young" in result.stderr
+
+
+def test_s3_tables_is_left_to_the_service(tmp_path):
+    arn = f"arn:aws:s3tables:us-east-1:{'0' * 12}:bucket/b"  # a made-up account
+    result = run_maintenance("--dry-run", env={"ICEBERG_CATALOG_TYPE": "s3tables", "ICEBERG_WAREHOUSE": arn})
+    assert result.returncode == 2
+    assert "S3 Tables maintains its own tables (configure it with `deploy.py table-maintenance`)" in result.stderr

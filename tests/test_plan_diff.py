@@ -130,12 +130,14 @@ def test_the_state_map_round_trips_and_refuses_an_unknown_format():
         StateMap.from_json(json.dumps({"format": 99, "nodes": []}))
 
 
-def test_sink_changes():
-    before = StateMap((), {"a": [["x", "INT"]], "b": [["x", "INT"]], "c": [["x", "INT"], ["y", "STRING"]]})
-    after = StateMap((), {"a": [["x", "INT"]], "b": [["x", "INT"], ["z", "STRING"]], "c": [["x", "BIGINT"]],
-                          "d": [["x", "INT"]]})
-    assert sink_changes(before, after) == ["sink of a: unchanged", "sink of b: column added (z)",
-                                           "sink of c: incompatible (x: INT -> BIGINT; dropped y)"]
+def test_sink_changes_follow_the_evolution_rules():
+    before = StateMap((), {"a": [["x", "INT"]], "b": [["x", "INT"]], "c": [["x", "BIGINT"]], "w": [["x", "INT"]]})
+    after = StateMap((), {"a": [["x", "INT"]], "b": [["x", "INT"], ["z", "STRING"]], "c": [["x", "INT"]],
+                          "w": [["x", "BIGINT"]], "new": [["x", "INT"]]})
+    lines = sink_changes(before, after)
+    assert lines[:2] == ["sink of a: unchanged", "sink of b: added column `z` STRING (rows already there read NULL)"]
+    assert lines[2].startswith("sink of c: incompatible (") and "`x`" in lines[2]
+    assert lines[3] == "sink of w: widened `x` from INT to BIGINT" and len(lines) == 4
 
 
 def pipeline(name: str, key: tuple[str, ...] = ()) -> PipelinePlan:

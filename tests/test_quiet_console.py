@@ -49,7 +49,7 @@ def test_a_local_job_whose_jvm_fills_the_stderr_pipe_still_finishes(tmp_path):
                             env={**os.environ, "LOG4J_PROPERTIES": str(log4j)})
     assert result.returncode == 0, result.stderr[-3000:].decode()
     assert result.stdout.decode().splitlines()[-1] == "finished"
-    assert len(result.stderr) > 2 * PIPE_CAPACITY, "the JVM must have written enough to fill the pipe"
+    assert len(result.stderr) > PIPE_CAPACITY, "the JVM must have written enough to fill the pipe"
     assert b"INFO  org.apache.flink.runtime.minicluster.MiniCluster " in result.stderr  # the JVM's lines, passed on
 
 
@@ -60,10 +60,12 @@ def test_the_project_configuration_keeps_library_notices_off_the_console():
     assert "rootLogger.appenderRef.file.ref = FileAppender" in text  # everything else is in Flink's log file
 
 
-def test_the_drain_passes_lines_on_except_the_jvms_own_notice():
+def test_the_drain_passes_lines_on_redacted_except_the_jvms_own_notice():
     source = io.BytesIO(b"WARNING: Unknown module: jdk.proxy2 specified to --add-opens\n"
-                        b"2026-01-01 ERROR org.example: broken \xff\n")
+                        b"2026-01-01 ERROR org.example: broken \xff\n"
+                        b"'properties.sasl.jaas.config'='M required username=\"u\" password=\"pw\";'\n")
     target = io.StringIO()
     copy_lines(source, target)
-    assert target.getvalue() == "2026-01-01 ERROR org.example: broken \ufffd\n"
+    assert target.getvalue() == ("2026-01-01 ERROR org.example: broken \ufffd\n"
+                                 "'properties.sasl.jaas.config'='M required username=\"u\" password=****;'\n")
 

@@ -9,6 +9,7 @@ a ``-v`` run's log shows them, while the options that are not secret stay readab
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from common.config import load_project
 from common.job_plan import build_plan
 from common.local_warehouse import open_table
+from common.logs import RedactingFormatter
 from common.properties import read_groups, settings_from_groups
 from common.redact import REDACTED, is_secret_key, redact, redact_sql, redact_text, redact_value
 from sample_gen import bid_events, produce
@@ -100,6 +102,27 @@ def test_sql_options_are_redacted_with_their_quoting_intact():
                                f"  'properties.sasl.jaas.config' = 'M required username=''u'' password={REDACTED};'\n)")
     plain = "SELECT 'a' AS x FROM t WHERE y = 'b'"
     assert redact_sql(plain) == plain
+
+
+def test_flink_error_messages_quoting_a_sinks_catalog_options_are_redacted():
+    """Flink lists a table's options when it cannot create it; an Iceberg sink's options hold
+    its catalog's as JSON ('src-catalog'), and every line we log passes the same rules."""
+    message = ("ValidationException: Unable to create a sink for writing table 'iceberg.sink.t'.\n\n"
+               "Table options are:\n\n'connector'='iceberg-portable-sink'\n"
+               "'src-catalog'='{\"catalog-name\":\"iceberg\",\"catalog-props\":{\"s3.session-token\":\"tok\\\"en\","
+               "\"client.region\":\"eu-west-1\"}}'")
+    shown = ("ValidationException: Unable to create a sink for writing table 'iceberg.sink.t'.\n\n"
+             "Table options are:\n\n'connector'='iceberg-portable-sink'\n"
+             f"'src-catalog'='{{\"catalog-name\":\"iceberg\",\"catalog-props\":{{\"s3.session-token\":\"{REDACTED}\","
+             "\"client.region\":\"eu-west-1\"}}'")
+    assert redact_sql(message) == shown
+    record = logging.LogRecord("common.runner", logging.ERROR, __file__, 1, "job failed: %s", (message,), None)
+    assert RedactingFormatter("%(message)s").format(record) == f"job failed: {shown}"
+    try:
+        raise RuntimeError('{"password": "pw"}')
+    except RuntimeError:
+        record = logging.LogRecord("common", logging.DEBUG, __file__, 1, "details", (), sys.exc_info())
+    assert RedactingFormatter("%(message)s").format(record).endswith(f'RuntimeError: {{"password": "{REDACTED}"}}')
 
 
 # --- where the values go, and what is shown -------------------------------------------------------

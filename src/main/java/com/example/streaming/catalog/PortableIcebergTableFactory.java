@@ -30,7 +30,7 @@ import org.apache.iceberg.flink.FlinkDynamicTableFactory;
 public class PortableIcebergTableFactory implements DynamicTableSinkFactory {
 
     /** The value of {@code 'connector'} in a rewritten plan. */
-    public static final String IDENTIFIER = PortableIcebergCatalogFactory.IDENTIFIER;
+    public static final String IDENTIFIER = "iceberg-portable-sink";
 
     static final String SOURCE_CATALOG = "src-catalog";
 

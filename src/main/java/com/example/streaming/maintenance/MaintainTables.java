@@ -37,6 +37,18 @@ public final class MaintainTables {
         return new HadoopCatalog(conf, warehouse);
     }
 
+    /** The exception and its causes, one line: the outermost message alone rarely says what failed. */
+    static String describe(Throwable e) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (text.length() > 0) {
+                text.append(" <- ");
+            }
+            text.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
+        }
+        return text.toString();
+    }
+
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
     }
@@ -99,7 +111,8 @@ public final class MaintainTables {
                 table.refresh();
                 report.put("after", TableStats.of(table).toMap());
             } catch (RuntimeException e) {
-                report.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
+                report.put("error", describe(e));
+                e.printStackTrace(err);
                 code = 1;
             }
             try {

@@ -64,6 +64,12 @@ public final class TableMaintenance {
 
     /** Snapshot summary key Iceberg's Flink committer sets on every commit it makes. */
     static final String FLINK_JOB_ID = "flink.job-id";
+    /**
+     * The size a file counts as at least when files are packed into one output file. Iceberg's
+     * default (read.split.open-file-cost, 4 MiB) caps a 128 MiB output at 32 input files, so a
+     * partition of a thousand 4 KiB streaming files would still become 32 files.
+     */
+    static final long OPEN_FILE_COST_BYTES = 64 * 1024;
     /** Orphan removal refuses younger files than this, whatever is asked. */
     public static final long MIN_ORPHAN_AGE_MS = 3_600_000L;
 
@@ -93,6 +99,7 @@ public final class TableMaintenance {
                 .rewriteDataFiles()
                 .maxParallelism(parallelism)
                 .targetSizeInBytes(targetBytes)
+                .splitOpenFileCost(OPEN_FILE_COST_BYTES)
                 .useStartingSequenceNumber(true)
                 .execute();
         result.put("files_rewritten", done.deletedDataFiles().size());
@@ -178,8 +185,7 @@ public final class TableMaintenance {
                 TableProperties.SPLIT_SIZE, TableProperties.SPLIT_SIZE_DEFAULT));
         int lookback = PropertyUtil.propertyAsInt(table.properties(), TableProperties.SPLIT_LOOKBACK,
                 TableProperties.SPLIT_LOOKBACK_DEFAULT);
-        long openFileCost = PropertyUtil.propertyAsLong(table.properties(), TableProperties.SPLIT_OPEN_FILE_COST,
-                TableProperties.SPLIT_OPEN_FILE_COST_DEFAULT);
+        long openFileCost = OPEN_FILE_COST_BYTES;
         Map<StructLikeWrapper, List<FileScanTask>> byPartition = new HashMap<>();
         StructLikeWrapper wrapper = StructLikeWrapper.forType(table.spec().partitionType());
         try (CloseableIterable<FileScanTask> tasks = table.newScan().ignoreResiduals().planFiles()) {

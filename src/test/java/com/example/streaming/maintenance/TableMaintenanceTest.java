@@ -184,6 +184,19 @@ class TableMaintenanceTest {
     }
 
     @Test
+    void manySmallFilesOfAPartitionBecomeOneFile() throws IOException {
+        DataFile[] files = new DataFile[40];
+        for (int i = 0; i < files.length; i++) {
+            files[i] = dataFile("2026-03-01", 4096);
+        }
+        append(true, files);
+        // Iceberg's default open-file cost (4 MiB) would make two groups of 32 and 8 files
+        List<CombinedScanTask> groups = TableMaintenance.plan(table, 128L * 1024 * 1024);
+        assertEquals(1, groups.size());
+        assertEquals(40, groups.get(0).files().size());
+    }
+
+    @Test
     void compactionPlanPacksSmallFilesPerPartitionAndSkipsLonelyOnes() throws IOException {
         append(true, dataFile("2026-03-01", 100), dataFile("2026-03-01", 100), dataFile("2026-03-01", 100));
         append(true, dataFile("2026-03-02", 100));
