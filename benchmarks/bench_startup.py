@@ -686,7 +686,9 @@ def main(argv: list[str] | None = None) -> int:
             summary = []
             for bounded in (False, True) if args.profile_bounded else (False,):
                 cuts_here = [c for c in args.cut or [] if bounded or c != "no-summary"]  # a summary is bounded-only
-                for cuts in [[]] + [[c] for c in cuts_here] + ([cuts_here] if len(cuts_here) > 1 else []):
+                # Bounded runs differ from unbounded ones by the summary only: that cut alone, then all of them.
+                singles = [[c] for c in cuts_here if not bounded or c == "no-summary"]
+                for cuts in [[]] + singles + ([cuts_here] if len(cuts_here) > 1 else []):
                     wait_for_quiet(args.max_load, args.max_wait)
                     result = run_profile(workdir, configs[args.profile], BOOTSTRAP, bounded, cuts, extra_env)
                     print_profile(result)

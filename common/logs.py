@@ -65,7 +65,8 @@ def setup_logging(verbose: bool = False) -> None:
 def quiet_flink_console(env: dict[str, str] | os._Environ = os.environ) -> None:
     """Local runs, before the first TableEnvironment: the project's log4j configuration for
     the gateway JVM (unless $LOG4J_PROPERTIES names another), and its stderr drained."""
-    env.setdefault(LOG4J_ENV, str(LOG4J_LOCAL))
+    if LOG4J_LOCAL.is_file():  # the deployable zip carries Python files only: PyFlink's default there
+        env.setdefault(LOG4J_ENV, str(LOG4J_LOCAL))
     drain_gateway_stderr()
 
 
