@@ -342,78 +342,21 @@ def ddl_kind(_t_env, statement: str, *_rest) -> str:
         return "DDL: Iceberg sink tables"
     if head.startswith("CREATE TABLE"):
         return "DDL: Kafka source tables"
-    return "execute_sql: queries (record summary)"
+    return "execute_sql: other statements (record summary query, ALTER, ...)"
 
 
 # ---------------------------------------------------------------- cuts, tried in the harness only
 
 CUTS = {
-    "compiled-once": "plan the statement set once: compile_plan, read each sink's changelog mode from the "
-                     "compiled JSON (inputChangelogMode), execute that plan; no explain",
-    "no-explain": "skip the explain(CHANGELOG_MODE) and the changelog check (a lower bound for dropping it)",
     "one-parse": "parse each pipeline's SELECT once: the Table of the column check goes into the statement set "
                  "(add_insert) instead of add_insert_sql re-parsing the INSERT",
-    "no-loopback": "no Beam loopback worker pool (PyFlink starts one for Python UDFs in every local "
-                   "TableEnvironment, importing apache_beam; the job has no Python UDF): "
-                   "_python_worker_execution_mode=process",
     "no-summary": "no record summary after a bounded run (its batch environment and batch job)",
 }
-
-
-def compiled_sink_modes(plan_json: dict[str, Any]) -> dict[str, str]:
-    """sink path (catalog.db.table, as explain prints it) -> changelog mode letters, from a compiled plan."""
-    letters = {"INSERT": "I", "UPDATE_BEFORE": "UB", "UPDATE_AFTER": "UA", "DELETE": "D"}
-    modes = {}
-    for node in plan_json["nodes"]:
-        if node["type"].startswith("stream-exec-sink"):
-            identifier = node["dynamicTableSink"]["table"]["identifier"]
-            path = ".".join(part.strip("`") for part in re.findall(r"`(?:[^`]|``)+`", identifier))
-            modes[path] = ",".join(letters[m] for m in node["inputChangelogMode"])
-    return modes
-
-
-class CompiledSet:
-    """Stands in for the statement set: execute() runs the plan compiled once."""
-
-    def __init__(self, t_env, plan_json: str) -> None:
-        self._t_env, self._json = t_env, plan_json
-
-    def execute(self):
-        from pyflink.java_gateway import get_gateway
-        from pyflink.table import TableResult
-
-        ref = get_gateway().jvm.org.apache.flink.table.api.PlanReference.fromJsonString(self._json)
-        return TableResult(self._t_env._j_tenv.loadPlan(ref).execute())
 
 
 def apply_cuts(cuts: list[str]) -> None:
     """Monkeypatch the job's run path with each cut, to measure what it would save (this process only)."""
     from common import plan_check, record_summary, runner
-    from common.errors import ConfigError
-    if "compiled-once" in cuts or "no-explain" in cuts:
-        compiled = "compiled-once" in cuts
-
-        def checked_statement_set(t_env, plan):
-            runner.create_tables(t_env, plan)
-            stmt_set = runner.statement_set(t_env, plan)
-            if not compiled:
-                return stmt_set, ""
-            compiled_plan = json.loads(stmt_set._j_statement_set.compilePlan().asJsonString())
-            for node in compiled_plan["nodes"]:  # as common/state_restore.compile_plan: the jar's sink factory
-                options = node.get("dynamicTableSink", {}).get("table", {}).get("resolvedTable", {}).get("options", {})
-                if options.get("connector") == "iceberg":
-                    options["connector"] = "iceberg-portable"
-            plan_json = json.dumps(compiled_plan)
-            modes = compiled_sink_modes(compiled_plan)
-            missing = [p.name for p in plan.pipelines if p.sink_path not in modes]
-            if missing:
-                raise ConfigError("transformations", ", ".join(missing), "sink not found in the compiled plan")
-            bad = [p.name for p in plan.pipelines if not p.primary_key and modes[p.sink_path] != "I"]
-            if bad:
-                raise ConfigError("transformations", ", ".join(bad), "an updating query cannot write to an append table")
-            return CompiledSet(t_env, plan_json), plan_json
-
-        runner.checked_statement_set = checked_statement_set
     if "one-parse" in cuts:
         original_check = plan_check.check_pipelines
 
@@ -436,8 +379,6 @@ def apply_cuts(cuts: list[str]) -> None:
 
         runner.statement_set = statement_set
         plan_check.check_pipelines = check_pipelines
-    if "no-loopback" in cuts:
-        os.environ["_python_worker_execution_mode"] = "process"
     if "no-summary" in cuts:
         record_summary.summarize = lambda settings, topics: {}
 
@@ -472,13 +413,11 @@ def child_main(args: argparse.Namespace) -> int:
     timer.wrap(StatementSet, "explain", "statement set: explain (CHANGELOG_MODE), whole job")
     timer.wrap(StatementSet, "compile_plan", "statement set: compile_plan, whole job")
     timer.wrap(StatementSet, "execute", "submit: StatementSet.execute (plans again, mini cluster, job)")
-    timer.wrap(CompiledSet, "execute", "submit: execute the compiled plan (mini cluster, job)")
     timer.wrap(Table, "explain", "plan check: explain per pipeline (failure path)")
-    timer.wrap(runner, "check_changelog", "changelog check (Python, parses explain text)")
+    timer.wrap(runner, "check_changelog", "changelog check (Python)")
     timer.wrap(plan_check, "check_columns", "plan check: column check (py4j types)")
     timer.wrap(record_summary, "summarize", "record summary (batch env + batch job)")
     apply_cuts(args.cut or [])
-    timer.wrap(runner, "checked_statement_set", "runner.checked_statement_set: other")
     timer.wrap(runner, "statement_set", "runner.statement_set: other")
     for module, attribute, label in (("common.schema_evolution", "evolve_sinks", "schema evolution (catalog reads)"),
                                      ("common.state_restore", "compile_plan", "state_restore.compile_plan"),
@@ -486,7 +425,7 @@ def child_main(args: argparse.Namespace) -> int:
         with contextlib.suppress(ImportError):
             timer.wrap(__import__(module, fromlist=[attribute]), attribute, label)
     timer.wrap(runner, "execute", "runner.execute: wait for the job (until SIGTERM / end)")
-    submits = [(StatementSet, "execute"), (CompiledSet, "execute")]
+    submits = [(StatementSet, "execute")]
     with contextlib.suppress(ImportError):
         from common import state_restore
         submits.append((state_restore, "execute_plan"))
@@ -659,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for n in args.counts:
             wait_for_quiet(args.max_load, args.max_wait)
+            validate_load = load_average()
             validate = None if args.skip_validate else run_validate(
                 configs[n], write_properties(workdir / f"validate-{n}.json", BOOTSTRAP, workdir / f"wh-v-{n}",
                                              workdir / f"ckpt-v-{n}", free_port()))
@@ -671,13 +611,13 @@ def main(argv: list[str] | None = None) -> int:
                 run = run_until_running([sys.executable, str(ROOT / "streaming_job.py"), "--config-dir",
                                          str(configs[n])], props, port, workdir / f"run-{n}.log", extra_env)
             log.info("%d pipelines: validate %s s, running %s", n, validate and f"{validate:.1f}", run)
-            rows.append((n, validate, run))
+            rows.append((n, validate, validate_load, run))
         print(f"\nstart-up, one run each ({'identical' if args.identical else 'distinct'} copies of the shipped "
               "pipelines + dead letters; seconds from process start)")
-        print(f"{'pipelines':>9} {'--validate':>10} {'env ready':>9} {'submitted':>9} {'RUNNING':>8} "
+        print(f"{'pipelines':>9} {'--validate':>10} {'load':>5} {'env ready':>9} {'submitted':>9} {'RUNNING':>8} "
               f"{'tasks':>5} {'stop':>6} {'load':>5}")
-        for n, validate, run in rows:
-            cells = [f"{validate:10.1f}" if validate else f"{'-':>10}"]
+        for n, validate, validate_load, run in rows:
+            cells = [f"{validate:10.1f} {validate_load:>5}" if validate else f"{'-':>10} {'':>5}"]
             if run:
                 cells += [f"{run.env_ready_s or float('nan'):9.1f}", f"{run.submitted_s or float('nan'):9.1f}",
                           f"{run.running_s:8.1f}", f"{run.tasks:5d}", f"{run.stop_s:6.1f}", f"{run.load:>5}"]

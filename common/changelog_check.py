@@ -1,6 +1,7 @@
 """Refuse, before submitting, an updating query into an append-only Iceberg table.
 
-The planner prints each sink's input changelog mode in the optimized physical plan
+Each sink's input changelog mode comes from the compiled plan the job runs (its sink nodes'
+``inputChangelogMode``), or for ``--dry-run`` from the optimized physical plan it prints
 (``ExplainDetail.CHANGELOG_MODE``): ``[I]`` is insert-only; anything with ``UB``/``UA``/``D``
 updates earlier rows, which only an upsert table (primary key, ``write.upsert.enabled``) can
 take. Iceberg's Flink sink accepts such a stream into a table without a key and writes wrong
@@ -36,10 +37,23 @@ def sink_input_modes(explained: str) -> dict[str, str]:
     return modes
 
 
-def check_changelog(plan: JobPlan, explained: str) -> None:
-    """Raise ConfigError naming every pipeline whose updating result would go to an append table."""
-    modes = sink_input_modes(explained)
-    unseen = [p.name for p in plan.pipelines if p.sink_path not in modes]
+_LETTERS = {"INSERT": "I", "UPDATE_BEFORE": "UB", "UPDATE_AFTER": "UA", "DELETE": "D"}
+
+
+def compiled_sink_modes(compiled: dict) -> dict[str, str]:
+    """sink table path -> changelog mode letters, from a compiled plan (one node per sink)."""
+    modes = {}
+    for node in compiled["nodes"]:
+        if node["type"].startswith("stream-exec-sink"):
+            path = node["dynamicTableSink"]["table"]["identifier"].replace("`", "")
+            modes[path] = ",".join(_LETTERS.get(m, m) for m in node.get("inputChangelogMode", ()))
+    return modes
+
+
+def check_changelog(plan: JobPlan, modes: dict[str, str]) -> None:
+    """Raise ConfigError naming every pipeline whose updating result would go to an append table
+    (modes: sink path -> mode letters, from sink_input_modes or compiled_sink_modes)."""
+    unseen = [p.name for p in plan.pipelines if not modes.get(p.sink_path)]
     if unseen:  # fail closed: a sink the check cannot read is not "insert-only"
         raise ConfigError("transformations", ", ".join(unseen),
                           "the changelog check found no sink with its input's changelog mode in the optimized plan "

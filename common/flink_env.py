@@ -34,6 +34,7 @@ copy values as they write, and the strict-json decoder makes a new row per recor
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from common import logs
@@ -41,6 +42,8 @@ from common.errors import ConfigError
 from common.properties import APP_DIR, RUN_OPTIONS, RuntimeSettings
 
 log = logging.getLogger(__name__)
+
+PYTHON_WORKER_MODE = "_python_worker_execution_mode"
 
 # Local runs: restart a failed job from its last checkpoint, at most this often, this far
 # apart, then fail the run (exit 1). A cluster sets its own (scripts/flink_cluster.sh).
@@ -68,6 +71,10 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
     if not settings.managed:
         logs.quiet_flink_console()  # before the gateway JVM starts: common/logs.py
     mode = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
+    if not settings.managed:
+        # PyFlink starts a Beam "loopback" server for Python UDFs in local runs (1.3 s); the job has
+        # none. PyFlink's own switch (table_environment.py): a UDF would still run, in a process.
+        os.environ.setdefault(PYTHON_WORKER_MODE, "process")
     t_env = TableEnvironment.create(mode)
     config = t_env.get_config()
     config.set("table.local-time-zone", "UTC")  # a table option: allowed on the managed service too

@@ -10,7 +10,7 @@ from typing import Callable
 
 from common import schema_evolution, state_restore
 from common import flink_env
-from common.changelog_check import check_changelog
+from common.changelog_check import check_changelog, compiled_sink_modes, sink_input_modes
 from common.errors import ConfigError
 from common.job_plan import JobPlan
 from common.redact import redact_sql
@@ -72,20 +72,15 @@ def statement_set(t_env, plan: JobPlan):
     return stmt_set
 
 
-def checked_statement_set(t_env, plan: JobPlan):
-    """Create the tables, then the statement set and its plan, refusing updates into append tables."""
+def explain(t_env, plan: JobPlan) -> str:
+    """Create the tables; the optimized plan of the whole job, with each operator's changelog
+    mode, refusing updates into append tables (--dry-run, --validate)."""
     from pyflink.table.explain_detail import ExplainDetail
 
     create_tables(t_env, plan)
-    stmt_set = statement_set(t_env, plan)
-    explained = stmt_set.explain(ExplainDetail.CHANGELOG_MODE)
-    check_changelog(plan, explained)
-    return stmt_set, explained
-
-
-def explain(t_env, plan: JobPlan) -> str:
-    """The optimized plan of the whole job, with each operator's changelog mode."""
-    return checked_statement_set(t_env, plan)[1]
+    explained = statement_set(t_env, plan).explain(ExplainDetail.CHANGELOG_MODE)
+    check_changelog(plan, sink_input_modes(explained))
+    return explained
 
 
 def execute(t_env, plan: JobPlan, wait: bool, state: StateContext, drain_on_stop: bool = False,
@@ -100,10 +95,13 @@ def execute(t_env, plan: JobPlan, wait: bool, state: StateContext, drain_on_stop
     The job runs as a compiled plan whose operator ids are kept stable against the previous
     deployment's (common/stable_ids.py), so unchanged pipelines keep their state.
     """
-    stmt_set, _ = checked_statement_set(t_env, plan)
+    create_tables(t_env, plan)
+    stmt_set = statement_set(t_env, plan)
     if pre_submit:
         pre_submit()
+    # planned once: the compiled plan answers the changelog check and is what runs
     compiled, state_map, plan_diff = state_restore.stable_plan(stmt_set, plan, state.previous)
+    check_changelog(plan, compiled_sink_modes(compiled))
     for line in plan_diff.lines():
         log.info("plan: %s", line)
     if state_restore.restore_settings(plan_diff, state.restoring, state.allowed_losses):

@@ -96,4 +96,4 @@ def test_sink_input_modes_parses_the_physical_plan():
     plan = JobPlan((), (), (PipelinePlan("pa", "a", "c.n.a", None, "", "", ()),
                             PipelinePlan("pb", "b", "c.n.b", None, "", "", ())))
     with pytest.raises(ConfigError, match=r"pb \(produces \[I,UB,UA\] into b\)"):
-        check_changelog(plan, text)
+        check_changelog(plan, sink_input_modes(text))

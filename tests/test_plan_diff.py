@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from common.changelog_check import check_changelog
+from common.changelog_check import check_changelog, compiled_sink_modes, sink_input_modes
 from common.errors import ConfigError
 from common.job_plan import JobPlan, PipelinePlan
 from common.stable_ids import StateMap, assign_ids, sink_changes
@@ -151,7 +151,21 @@ def test_the_changelog_check_fails_closed_on_a_sink_it_cannot_find_or_read():
               "+- Calc(select=[x], changelogMode=[I])\n\nSink(table=[c.n.b], fields=[x])\n+- Reused(reference_id=[1])\n"
               "\n== Optimized Execution Plan ==\n")
     with pytest.raises(ConfigError, match="b: the changelog check found no sink"):
-        check_changelog(plan, reused)
+        check_changelog(plan, sink_input_modes(reused))
+
+
+def test_the_run_reads_changelog_modes_from_its_compiled_plan():
+    compiled = {"nodes": [
+        {"id": 1, "type": "stream-exec-sink_1", "dynamicTableSink": {"table": {"identifier": "`c`.`n`.`a`"}},
+         "inputChangelogMode": ["INSERT"]},
+        {"id": 2, "type": "stream-exec-sink_2", "dynamicTableSink": {"table": {"identifier": "`c`.`n`.`b`"}},
+         "inputChangelogMode": ["INSERT", "UPDATE_BEFORE", "UPDATE_AFTER"]}], "edges": []}
+    assert compiled_sink_modes(compiled) == {"c.n.a": "I", "c.n.b": "I,UB,UA"}
+    with pytest.raises(ConfigError, match=r"b \(produces \[I,UB,UA\] into b\)"):
+        check_changelog(JobPlan((), (), (pipeline("a"), pipeline("b"))), compiled_sink_modes(compiled))
+    check_changelog(JobPlan((), (), (pipeline("a"), pipeline("b", key=("x",)))), compiled_sink_modes(compiled))
+    with pytest.raises(ConfigError, match="c: the changelog check found no sink"):
+        check_changelog(JobPlan((), (), (pipeline("a"), pipeline("c"))), compiled_sink_modes(compiled))
 
 
 def test_dry_run_prints_the_diff_against_the_previous_deployment(tmp_path):
