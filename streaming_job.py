@@ -24,7 +24,7 @@ from common.job_plan import JobPlan, build_plan  # noqa: E402
 from common.logs import OWN_LOGGERS, setup_logging  # noqa: E402
 from common import backfill  # noqa: E402
 from common.checkpoints import latest_checkpoint  # noqa: E402
-from common.stable_ids import sink_changes  # noqa: E402
+from common.stable_ids import StateMap, sink_changes  # noqa: E402
 from common.state_restore import ALLOW_LOSS_FLAG, StateContext, find_state_map, load_previous  # noqa: E402
 from common.properties import CatalogSettings, RuntimeSettings, load_settings  # noqa: E402
 
@@ -91,14 +91,35 @@ def backfill_overrides(args: argparse.Namespace, project: ProjectConfig,
     return backfill.source_overrides(args.backfill, project.topics_in_use(), until, start)
 
 
-def record_switches(names: list[str], project: ProjectConfig, settings: RuntimeSettings) -> None:
-    """A restore that adds pipelines: keep each one's switch offsets for its backfill."""
+def record_switches(names: list[str], project: ProjectConfig, settings: RuntimeSettings, restore: str,
+                    previous: StateMap | None) -> None:
+    """A restore that adds pipelines: keep each one's switch offsets (the snapshot's Kafka source
+    state of its topics) for its backfill."""
+    from common.flink_env import local_jar
+    from common.kafka_sources import records_table
+    from common.stable_ids import SOURCE
+
+    if previous is None:
+        log.warning("no state map beside %s: the switch offsets of %s are not recorded", restore, ", ".join(names))
+        return
+    sources = {n.table: n.id for n in previous.nodes if n.kind == SOURCE}
     by_name = {p.name: p for p in project.pipelines}
     topics = {t.key: t for t in project.topics_in_use()}
+    read: dict[str, dict[int, int]] = {}
     for name in names:
-        if name in by_name:
-            backfill.record_switch(settings.kafka, settings.flink.checkpoint_dir, name,
-                                   [topics[k] for k in by_name[name].topics])
+        offsets = {}
+        for topic in (topics[k] for k in by_name[name].topics):
+            if topic.topic_name not in read:
+                source_id = sources.get(records_table(topic).replace("`", ""))
+                if source_id is None:  # the topic is new too: nothing before the switch
+                    log.info("%s read no topic %s before the switch: nothing to backfill there", name,
+                             topic.topic_name)
+                    continue
+                state = backfill.snapshot_offsets(restore, f"{source_id}_source", local_jar(settings).as_uri())
+                read[topic.topic_name] = backfill.resolve_markers(settings.kafka, topic.topic_name,
+                                                                  state.get(topic.topic_name, {}))
+            offsets[topic.topic_name] = read[topic.topic_name]
+        backfill.record_switch(settings.flink.checkpoint_dir, name, offsets)
 
 
 def state_context(args: argparse.Namespace, settings: RuntimeSettings, project: ProjectConfig,
@@ -107,12 +128,13 @@ def state_context(args: argparse.Namespace, settings: RuntimeSettings, project: 
     if args.backfill:  # a side run: no state to keep, and it must not replace the deployment's map
         return StateContext(savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints")
     found = args.state_map or find_state_map(restore, settings.flink.checkpoint_dir, settings.managed, planning_only)
+    previous = load_previous(found)
     return StateContext(
-        previous=load_previous(found), restoring=bool(restore), allowed_losses=tuple(args.allow_state_loss),
+        previous=previous, restoring=bool(restore), allowed_losses=tuple(args.allow_state_loss),
         checkpoint_dir=None if settings.managed else settings.flink.checkpoint_dir,
         savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints",
         on_new_pipelines=None if settings.managed or not restore else
-        lambda names: record_switches(names, project, settings))
+        lambda names: record_switches(names, project, settings, restore, previous))
 
 
 def select_pipelines(project: ProjectConfig, only: list[str] | None) -> ProjectConfig:

@@ -6,12 +6,14 @@ it is the backfill's: a bounded run of the new pipeline alone (``--backfill NAME
 of its topics from the earliest offset (or given ones) up to, not including, the switch offsets.
 Together the two runs read every record once.
 
-The switch offsets are the snapshot's. Flink's Kafka source commits a checkpoint's offsets to
-the consumer group when the checkpoint completes, so when a local run restores a snapshot with
-new pipelines, the group's committed offsets at that moment are the snapshot's: the job records
-them in ``<checkpoint.dir>/switch-<pipeline>.json`` before it submits. On the managed service
-read the group's offsets right after stopping the application (``scripts/status.py`` or
-``kafka-consumer-groups.sh --describe``) into such a file.
+The switch offsets are the snapshot's: when a local run restores a snapshot with new
+pipelines, it reads the Kafka source state of the snapshot itself (Flink's State Processor
+API, com.example.streaming.state.SwitchOffsets) and records it in
+``<checkpoint.dir>/switch-<pipeline>.json`` before it submits. Not the consumer group's
+committed offsets: the source commits them asynchronously after a checkpoint, and a job
+stopped right after one can leave none (seen in CI). On the managed service, whose snapshots
+are not readable from outside, give the offsets yourself (``--backfill-until FILE``), e.g.
+the group's offsets read once the stopped application's last commit went through.
 
 The backfill reads with a consumer group of its own (``<group>-backfill-<pipeline>``), writes no
 dead letters (the live job's dead-letter table already has every bad record before the switch)
@@ -53,31 +55,38 @@ def consumer_config(kafka: KafkaSettings, group: str) -> dict[str, Any]:
     return config
 
 
-def committed_offsets(kafka: KafkaSettings, group: str, topic: str, timeout_s: float = 30) -> dict[int, int]:
-    """partition -> the group's committed offset (the next record it reads). A partition without
-    a commit is at its end offset if it holds no records (the source commits nothing there),
-    else unknown (-1: the backfill refuses it)."""
+KAFKA_EARLIEST_MARKER = -2  # KafkaPartitionSplit.EARLIEST_OFFSET: the split had not read a record yet
+
+
+def snapshot_offsets(snapshot: str, source_uid: str, jar_uri: str) -> dict[str, dict[int, int]]:
+    """topic -> partition -> next offset, from the Kafka source state in a savepoint/checkpoint
+    (runs a small local Flink job in this process's JVM)."""
+    from pyflink.java_gateway import get_gateway
+
+    text = get_gateway().jvm.com.example.streaming.state.SwitchOffsets.readAsJson(snapshot, source_uid, jar_uri)
+    return {topic: {int(p): int(o) for p, o in parts.items()} for topic, parts in json.loads(text).items()}
+
+
+def resolve_markers(kafka: KafkaSettings, topic: str, offsets: dict[int, int], timeout_s: float = 30) -> dict[int, int]:
+    """A split that had read nothing still says 'earliest': that is the partition's first offset."""
+    if all(o >= 0 for o in offsets.values()):
+        return offsets
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer(consumer_config(kafka, group))
+    consumer = Consumer(consumer_config(kafka, "streaming-job-offsets"))
     try:
-        partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
-        committed = consumer.committed([TopicPartition(topic, p) for p in sorted(partitions)], timeout=timeout_s)
-        offsets = {}
-        for tp in committed:
-            if tp.offset >= 0:
-                offsets[tp.partition] = tp.offset
-            else:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=timeout_s)
-                offsets[tp.partition] = high if low == high else -1
-        return offsets
+        resolved = {}
+        for partition, offset in offsets.items():
+            if offset == KAFKA_EARLIEST_MARKER:
+                offset = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)[0]
+            resolved[partition] = offset
+        return resolved
     finally:
         consumer.close()
 
 
-def record_switch(kafka: KafkaSettings, checkpoint_dir: str, pipeline: str, topics: list[TopicConfig]) -> Path:
-    """Write the switch offsets of a new pipeline: its topics' committed group offsets now."""
-    offsets = {t.topic_name: committed_offsets(kafka, t.consumer_group, t.topic_name) for t in topics}
+def record_switch(checkpoint_dir: str, pipeline: str, offsets: dict[str, dict[int, int]]) -> Path:
+    """Write the switch offsets of a new pipeline (topic -> partition -> offset)."""
     path = switch_file(checkpoint_dir, pipeline)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"pipeline": pipeline, "recorded_at_ms": int(time.time() * 1000),
@@ -98,7 +107,7 @@ def read_offsets(path: Path, option: str) -> dict[str, dict[int, int]]:
     unknown = [f"{t}:{p}" for t, parts in offsets.items() for p, o in parts.items() if o < 0]
     if unknown:
         raise ConfigError(str(path), option, f"no committed offset for {', '.join(unknown)}",
-                          "offsets >= 0 (the group had committed nothing for these partitions at the switch)")
+                          "offsets >= 0 (Kafka's 'latest'/'committed' markers are no position)")
     return offsets
 
 

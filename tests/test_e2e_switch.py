@@ -18,6 +18,7 @@ from the savepoint, reads part two and stops draining its windows. Then:
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -162,6 +163,9 @@ def test_add_change_remove_pipelines_across_a_savepoint(workspace, tmp_path):
     big_columns = ["user_id", "bid_amount", "event_time", "event_date"]
     assert_same_rows(ref.columns(rows(ws, "big_bids"), big_columns), big_bids(two["bid_events"]))
 
+    # the switch point is the savepoint's own source state: every part-one bid, none of part two
+    switch = json.loads((tmp_path / "checkpoints" / "switch-big_bids.json").read_text())["offsets"]
+    assert sum(switch[ws.topics["bid_events"]].values()) == len(one["bid_events"])
     backfill = ws.run_job("--backfill", "big_bids", env=env)
     assert backfill.returncode == 0, backfill.stderr[-5000:]
     assert_same_rows(ref.columns(rows(ws, "big_bids"), big_columns), big_bids(bids))
