@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
 import random
+import re
 import subprocess
 import sys
 import urllib.request
@@ -694,7 +696,7 @@ def zip_with_config(path: Path, config: Path) -> Path:
 
 
 def test_deploys_carry_the_state_map_and_pick_the_restore_settings_via_stubber(
-        stubbed, plans, monkeypatch, tmp_path, inputs, role_arn, log_stream_arn):
+        stubbed, plans, monkeypatch, caplog, tmp_path, inputs, role_arn, log_stream_arn):
     """Created in moto with the shipped config: the zip and S3 carry its state map. Then the edit
     (a changed session window, a removed pipeline) is refused until the loss is named; named, the
     update restores the latest snapshot and allows the removed pipeline's state to go unclaimed."""
@@ -722,9 +724,18 @@ def test_deploys_carry_the_state_map_and_pick_the_restore_settings_via_stubber(
     del created["ApplicationConfigurationDescription"]["ApplicationCodeConfigurationDescription"][
         "CodeContentDescription"]["CodeMD5"]
     second = zip_with_config(tmp_path / "v2.zip", plans["edited"][0])
-    for _ in range(2):
+    for _ in range(3):
         stub.add_response("list_applications", summary(created))
         stub.add_response("describe_application", {"ApplicationDetail": created}, {"ApplicationName": APP})
+    with caplog.at_level(logging.INFO, logger="common.deploy_state"):
+        code, printed = run_main(deploy_args(properties, second, role_arn, log_stream_arn, "--dry-run",
+                                             "--allow-state-loss", "session_analytics"), clients)
+    assert code == 0  # --dry-run: the diff and the calls it would make, nothing changed
+    assert re.search(r"plan: session_analytics\s+changed \(state dropped: window-aggregate#", caplog.text)
+    assert re.search(r"plan: order_events_enriched\s+removed", caplog.text)
+    assert re.search(r"plan: bid_events_aggregated\s+kept with its state", caplog.text)
+    assert '"AllowNonRestoredState": true' in printed and "RESTORE_FROM_LATEST_SNAPSHOT" in printed
+    assert s3.get_object(Bucket=BUCKET, Key=f"{KEY}.state-ids.json")["Body"].read().decode() == shipped_map
     code, _ = run_main(deploy_args(properties, second, role_arn, log_stream_arn), clients)
     assert code == 2  # refused: no UpdateApplication (the Stubber has no answer for one)
     assert s3.get_object(Bucket=BUCKET, Key=f"{KEY}.state-ids.json")["Body"].read().decode() == shipped_map
