@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -45,7 +46,6 @@ def switch_file(checkpoint_dir: str, pipeline: str) -> Path:
 def consumer_config(kafka: KafkaSettings, group: str) -> dict[str, Any]:
     """A confluent-kafka consumer that only reads offsets (never commits)."""
     from samplegen.kafka_io import Target, client_config, resolve_region
-    import os
 
     target = Target(kafka.bootstrap_servers, kafka.auth, resolve_region(None, os.environ, kafka.bootstrap_servers),
                     client_id="streaming_job")

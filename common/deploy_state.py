@@ -29,7 +29,7 @@ from typing import Any, Callable
 from common.errors import ConfigError
 from common.properties import APP_DIR
 from common.stable_ids import STATE_MAP_FILE, PlanDiff, StateMap, diff
-from common.state_restore import ALLOW_LOSS_FLAG
+from common.state_restore import refuse_unnamed_losses
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +100,7 @@ class PlanStep:
         plan_diff = diff(previous, current, pipeline_names(current))
         for line in plan_diff.lines():
             log.info("plan: %s", line)
-        unnamed = [p for p in plan_diff.state_lost if p not in self.allowed_losses]
-        if unnamed:
-            raise ConfigError(ALLOW_LOSS_FLAG, ", ".join(unnamed),
-                              "this deployment drops the state of pipelines that keep running "
-                              "(their windows and sessions restart empty)",
-                              f"deploy with {ALLOW_LOSS_FLAG} {' '.join(unnamed)} to accept that, "
-                              "or keep their SQL unchanged")
+        refuse_unnamed_losses(plan_diff, self.allowed_losses, "deploy")
         restore = None
         if deployed:
             if previous is None:

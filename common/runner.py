@@ -83,7 +83,7 @@ def explain(t_env, plan: JobPlan) -> str:
     return explained
 
 
-def execute(t_env, plan: JobPlan, wait: bool, state: StateContext, drain_on_stop: bool = False,
+def execute(t_env, plan: JobPlan, wait: bool, state: StateContext = StateContext(), drain_on_stop: bool = False,
             pre_submit: Callable[[], None] | None = None) -> None:
     """Submit the job; locally, wait until it ends or is stopped.
 

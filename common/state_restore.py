@@ -106,17 +106,22 @@ def stable_plan(stmt_set, plan: JobPlan, previous: StateMap | None) -> tuple[dic
     return assign_ids(compile_plan(stmt_set), sinks_of(plan), previous, schemas_of(plan))
 
 
-def restore_settings(diff: PlanDiff, restoring: bool, allowed: Sequence[str]) -> bool:
-    """Whether the restore must ignore unclaimed state; refuses a loss the user did not name."""
-    if not restoring:
-        return False
+def refuse_unnamed_losses(diff: PlanDiff, allowed: Sequence[str], action: str) -> None:
+    """A pipeline that keeps running but loses state must be named by the user (restore, deploy)."""
     unnamed = [p for p in diff.state_lost if p not in allowed]
     if unnamed:
         raise ConfigError(ALLOW_LOSS_FLAG, ", ".join(unnamed),
                           "this change drops the state of pipelines that keep running "
                           "(their windows and sessions restart empty at the switch)",
-                          f"restore with {ALLOW_LOSS_FLAG} {' '.join(unnamed)} to accept that, "
+                          f"{action} with {ALLOW_LOSS_FLAG} {' '.join(unnamed)} to accept that, "
                           "or keep their SQL unchanged")
+
+
+def restore_settings(diff: PlanDiff, restoring: bool, allowed: Sequence[str]) -> bool:
+    """Whether the restore must ignore unclaimed state; refuses a loss the user did not name."""
+    if not restoring:
+        return False
+    refuse_unnamed_losses(diff, allowed, "restore")
     if diff.unclaimed:
         log.info("restoring without the state of: %s", ", ".join(diff.unclaimed))
     return bool(diff.unclaimed)

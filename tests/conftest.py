@@ -157,3 +157,18 @@ def moto_server(tmp_path_factory) -> str:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def edited_config(base: Path) -> Path:
+    """The shipped config with a session gap of 20 minutes (the session window's state cannot be
+    kept) and order_events_enriched removed: the plan-diff tests' edit."""
+    config = base / "config"
+    config.mkdir(parents=True)
+    (config / "topics.yaml").write_text((ROOT / "config" / "topics.yaml").read_text())
+    doc = yaml.safe_load((ROOT / "config" / "transformations.yaml").read_text())
+    doc["transformations"] = [p for p in doc["transformations"] if p["name"] != "order_events_enriched"]
+    for p in doc["transformations"]:
+        if p["name"] == "session_analytics":
+            p["options"]["session_gap"] = "20 min"
+    (config / "transformations.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return config

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import boto3
 import pytest
-import yaml
 from botocore.stub import ANY, Stubber
 
 import deploy
 from common.properties import read_groups
-from tests.conftest import free_port
+from common.stable_ids import StateMap
+from tests.conftest import edited_config, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -659,23 +659,8 @@ def test_table_maintenance_refuses_a_target_the_service_does_not_take(inputs):
 
 # --- the plan diff across deployments (common/deploy_state.py) -------------------------------------
 
-def edited_config(base: Path) -> Path:
-    """The shipped config with a session gap of 20 minutes (the session window's state cannot be
-    kept) and order_events_enriched removed."""
-    config = base / "config"
-    config.mkdir(parents=True)
-    (config / "topics.yaml").write_text((ROOT / "config" / "topics.yaml").read_text())
-    doc = yaml.safe_load((ROOT / "config" / "transformations.yaml").read_text())
-    doc["transformations"] = [p for p in doc["transformations"] if p["name"] != "order_events_enriched"]
-    for p in doc["transformations"]:
-        if p["name"] == "session_analytics":
-            p["options"]["session_gap"] = "20 min"
-    (config / "transformations.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return config
-
-
 @pytest.fixture(scope="module")
-def plans(tmp_path_factory) -> dict[str, tuple[Path, "StateMap"]]:
+def plans(tmp_path_factory) -> dict[str, tuple[Path, StateMap]]:
     """The job's real state maps (compiled by streaming_job.py --dry-run) of the shipped config and
     of the edit, as a deployment of each would make them."""
     from common.deploy_state import compile_with_job

@@ -12,14 +12,13 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
 from common.changelog_check import check_changelog, compiled_sink_modes, sink_input_modes
 from common.errors import ConfigError
 from common.job_plan import JobPlan, PipelinePlan
 from common.stable_ids import StateMap, assign_ids, sink_changes
 from common.state_restore import restore_settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, edited_config
 
 
 def scan(node_id: int, table: str, projection: list[str]) -> dict:
@@ -174,15 +173,7 @@ def test_dry_run_prints_the_diff_against_the_previous_deployment(tmp_path):
     first = subprocess.run([sys.executable, "streaming_job.py", "--dry-run", "--write-state-map", str(state_map)],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-3000:]
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "topics.yaml").write_text((ROOT / "config" / "topics.yaml").read_text())
-    doc = yaml.safe_load((ROOT / "config" / "transformations.yaml").read_text())
-    doc["transformations"] = [p for p in doc["transformations"] if p["name"] != "order_events_enriched"]
-    for p in doc["transformations"]:
-        if p["name"] == "session_analytics":
-            p["options"]["session_gap"] = "20 min"
-    (config / "transformations.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    config = edited_config(tmp_path)
     second = subprocess.run([sys.executable, "streaming_job.py", "--dry-run", "--config-dir", str(config),
                              "--state-map", str(state_map)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-3000:]

@@ -25,7 +25,7 @@ from common.redact import REDACTED, is_secret_key, redact, redact_sql, redact_te
 from sample_gen import bid_events, produce
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRETS = {"access key id": "AKIAEXAMPLEKEYID0001", "secret access key": "wJalrXUtnFEMI-example-secret",
+SECRETS = {"access key id": "example-access-key-id-0001", "secret access key": "wJalrXUtnFEMI-example-secret",
            "session token": "FwoGZXIvYXdzEXAMPLEsessiontoken", "kafka password": "kafka-pa55word-example"}
 JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" '
         f'password="{SECRETS["kafka password"]}";')
