@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from common.properties import APP_DIR, load_settings  # noqa: E402
 from samplegen.faults import MALFORMED_KINDS, FaultKnobs, Faults  # noqa: E402
 from samplegen.feed import ALL_TOPICS, check_partitions, partition_map, write_records  # noqa: E402
 from samplegen.kafka_io import (AUTH_MODES, DeliveryReport, KafkaSink, Target, add_connection_arguments,  # noqa: E402,F401
-                                client_config, produce, resolve_region)
+                                client_config, produce, resolve_region, target_for)
 from samplegen.model import START_MS, EventModel, ModelOptions  # noqa: E402
 from samplegen.runner import (FileSink, RunOptions, SentRecord, build_manifest, log_summary, run,  # noqa: E402
                               wall_clock_ms)
@@ -302,11 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         selected = _select_topics(args.topics, project.topics)
         target = None
         if not args.dry_run:
-            bootstrap = args.bootstrap_servers or settings.kafka.bootstrap_servers
-            auth = args.auth or settings.kafka.auth
-            region = resolve_region(args.region, os.environ, bootstrap) if auth == "iam" else args.region
-            target = Target(bootstrap, auth, region, args.aws_profile, args.role_arn,
-                            extra=tuple(args.producer_property))
+            target = target_for(args, settings.kafka, "sample_gen", args.producer_property)
             config = client_config(target)
     except (ConfigError, ValueError) as exc:
         log.error("bad configuration: %s", exc)

@@ -45,12 +45,13 @@ def switch_file(checkpoint_dir: str, pipeline: str) -> Path:
 
 def consumer_config(kafka: KafkaSettings, group: str) -> dict[str, Any]:
     """A confluent-kafka consumer that only reads offsets (never commits)."""
-    from samplegen.kafka_io import Target, client_config, resolve_region
+    from samplegen.kafka_io import Target, ca_location, client_config, resolve_region
 
     target = Target(kafka.bootstrap_servers, kafka.auth, resolve_region(None, os.environ, kafka.bootstrap_servers),
-                    client_id="streaming_job")
+                    client_id="streaming_job", ca_location=ca_location(kafka.client_properties))
     config = {k: v for k, v in client_config(target).items()
-              if k in ("bootstrap.servers", "client.id", "security.protocol", "sasl.mechanism", "oauth_cb")}
+              if k in ("bootstrap.servers", "client.id", "security.protocol", "sasl.mechanism", "oauth_cb",
+                       "ssl.ca.location")}
     config.update({"group.id": group, "enable.auto.commit": False})
     return config
 

@@ -94,7 +94,7 @@ def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSet
     return JobPlan(
         catalog_ddl=tuple(render_catalog_ddl(catalog)),
         source_ddl=tuple(ddl for t in topics
-                         for ddl in (render_source_ddl(t, kafka, bounded, overrides.get(t.key)),
+                         for ddl in (render_source_ddl(t, kafka, bounded, overrides.get(t.key), peers=topics),
                                      render_good_records_view(t))),
         pipelines=tuple(pipelines),
         function_ddl=(metrics.function_ddl(),),

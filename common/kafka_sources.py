@@ -17,17 +17,19 @@ window ever sees a NULL or absurd event time.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from common.config import TopicConfig
 from common.flink_types import split_nullability
 from common.properties import KafkaSettings
-from common.source_columns import EVENT_TIME_COLUMN, KAFKA_KEY, METADATA_COLUMNS, RAW_TEXT, RAW_VALUE, REASON
+from common.source_columns import (EVENT_TIME_COLUMN, KAFKA_KEY, KAFKA_PARTITION, METADATA_COLUMNS, RAW_TEXT,
+                                   RAW_VALUE, REASON)
 from common.sql import interval, literal, qualified, quote, with_clause
 
 SOURCE_CATALOG = "default_catalog"
 SOURCE_DATABASE = "default_database"
 VALUE_FORMAT = "strict-json"  # StrictJsonFormatFactory.IDENTIFIER
+CONNECTOR = "kafka-idle-aware"  # IdleAwareKafkaTableFactory.IDENTIFIER: Flink's kafka + exact idleness
 
 # MSK with IAM: SASL over TLS, signed by the aws-msk-iam-auth library in the job's jar.
 MSK_IAM_OPTIONS = {
@@ -70,10 +72,31 @@ def format_options(topic: TopicConfig, kafka: KafkaSettings) -> dict[str, str]:
     return options
 
 
-def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool) -> dict[str, str]:
+def event_time_peer(topic: TopicConfig) -> str:
+    """topic|field|type: how the idle-aware source reads this topic's event time from its log."""
+    sql_type = dict(topic.schema)[topic.event_time.field]
+    return f"{topic.topic_name}|{topic.event_time.field}|{split_nullability(sql_type)[0]}"
+
+
+def idleness_options(topic: TopicConfig, peers: Sequence[TopicConfig]) -> dict[str, str]:
+    """The idle-aware connector's options (src/main/java/com/example/streaming/source/IdleRule.java).
+
+    A partition is idle when nothing was read from it for the idle timeout and it has nothing
+    to read; it then holds the watermark at the newest event time that the logs of all the
+    job's topics (``peers``) had one idle timeout earlier, minus the topic's out-of-orderness.
+    """
+    return {
+        "idle-aware.idle-timeout": f"{topic.event_time.idle_timeout_ms} ms",
+        "idle-aware.out-of-orderness": f"{topic.event_time.max_out_of_orderness_ms} ms",
+        "idle-aware.event-time-peers": ";".join(event_time_peer(t) for t in peers or (topic,)),
+    }
+
+
+def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool,
+                   peers: Sequence[TopicConfig] = ()) -> dict[str, str]:
     """The connector options of a topic's records table."""
     options = {
-        "connector": "kafka",
+        "connector": CONNECTOR,
         "topic": topic.topic_name,
         "properties.bootstrap.servers": kafka.bootstrap_servers,
         "properties.group.id": topic.consumer_group,
@@ -83,9 +106,7 @@ def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool) -> d
         options["scan.startup.timestamp-millis"] = str(topic.startup_timestamp_ms)
     if topic.event_time.emit != "on-periodic":
         options["scan.watermark.emit.strategy"] = topic.event_time.emit
-    if topic.event_time.idle_timeout_ms:
-        # Per partition: a partition without records for this long no longer holds the watermark.
-        options["scan.watermark.idle-timeout"] = f"{topic.event_time.idle_timeout_ms} ms"
+    options.update(idleness_options(topic, peers))
     if bounded:
         # Stop at the offsets that are latest when the job starts: the job then finishes.
         options["scan.bounded.mode"] = "latest-offset"
@@ -98,8 +119,11 @@ def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool) -> d
 
 
 def render_source_ddl(topic: TopicConfig, kafka: KafkaSettings, bounded: bool,
-                      overrides: Mapping[str, str] | None = None) -> str:
-    """CREATE TABLE kafka_<topic>_records: key, decoded fields, event time, reason, raw value, metadata, watermark."""
+                      overrides: Mapping[str, str] | None = None, peers: Sequence[TopicConfig] = ()) -> str:
+    """CREATE TABLE kafka_<topic>_records: key, decoded fields, event time, reason, raw value, metadata, watermark.
+
+    ``peers``: every topic the job reads (default: this one), whose logs tell idle partitions
+    how far event time has got."""
     delay_ms = topic.event_time.max_out_of_orderness_ms
     lines = [f"  {quote(KAFKA_KEY)} BYTES"]
     # NOT NULL is the decoder's business (a missing field makes a dead letter), not the column's.
@@ -113,12 +137,13 @@ def render_source_ddl(topic: TopicConfig, kafka: KafkaSettings, bounded: bool,
     lines += [f"  {quote(name)} {sql_type} METADATA FROM {literal(key)} VIRTUAL" for name, sql_type, key in METADATA_COLUMNS]
     lines.append(f"  WATERMARK FOR {quote(EVENT_TIME_COLUMN)} AS {quote(EVENT_TIME_COLUMN)} - {interval(delay_ms)}")
     body = ",\n".join(lines)
-    options = {**source_options(topic, kafka, bounded), **(overrides or {})}
+    options = {**source_options(topic, kafka, bounded, peers), **(overrides or {})}
     return f"CREATE TABLE {records_table(topic)} (\n{body}\n) {with_clause(options)}"
 
 
 def render_good_records_view(topic: TopicConfig) -> str:
-    """The view pipelines read: the topic's schema plus event_time, good records only."""
-    columns = ", ".join(quote(c) for c, _ in topic.schema) + f", {quote(EVENT_TIME_COLUMN)}"
+    """The view pipelines read: the topic's schema plus event_time and kafka_partition (the late
+    pipelines name the partition of each late record), good records only."""
+    columns = ", ".join(quote(c) for c, _ in topic.schema) + f", {quote(EVENT_TIME_COLUMN)}, {quote(KAFKA_PARTITION)}"
     return (f"CREATE TEMPORARY VIEW {source_ref(topic)} AS\n"
             f"SELECT {columns}\nFROM {records_table(topic)}\nWHERE {quote(REASON)} IS NULL")

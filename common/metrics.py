@@ -23,7 +23,9 @@ Which column is a table's event time (its ``newestEventTime`` gauge): the transf
 ``get_event_time_column()`` if it names one, else ``event_time``, else ``window_end``, else the
 first TIMESTAMP / TIMESTAMP_LTZ column of the sink schema, else none (then rows out only).
 A pipeline whose rows are the late events of a windowed pipeline names that pipeline with
-``get_late_records_of()``; its rows then also count as that window's ``lateRecords``.
+``get_late_records_of()``; its rows then also count as that window's ``lateRecords``, and, when
+its table keeps ``kafka_partition``, as the ``lateRecords`` of that window's topic and partition
+(``window=<w>,topic=<topic key>,partition=<p>``): lateness in one partition points upstream.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ SERVICE_GROUP = "kinesisanalytics"  # MetricNames.SERVICE_GROUP: every metric of
 FUNCTION_CLASS = "com.example.streaming.metrics.PipelineMetrics"
 DEFAULT_EVENT_TIME_COLUMNS = ("event_time", "window_end")
 TIMESTAMP_ROOTS = ("TIMESTAMP", "TIMESTAMP_LTZ")
+PARTITION_COLUMN = "kafka_partition"  # common/source_columns.KAFKA_PARTITION, as a late table keeps it
 
 
 def function_ddl() -> str:
@@ -70,14 +73,28 @@ def event_time_column(schema: Sequence[tuple[str, str]], declared: str | None = 
     return next((name for name, sql_type in schema if _is_timestamp(sql_type)), None)
 
 
-def metrics_call(pipeline: str, column: str, time_column: str | None, window: str | None = None) -> str:
-    """The call that returns `column` and counts the row (and a window's late records)."""
+def metrics_call(pipeline: str, column: str, time_column: str | None, window: str | None = None,
+                 late_origin: tuple[str, str] | None = None) -> str:
+    """The call that returns `column` and counts the row (and a window's late records, also per
+    topic and partition when `late_origin` gives their SQL expressions)."""
     arguments = [literal(pipeline), quote(column)]
     if time_column or window:
         arguments.append(quote(time_column) if time_column else "CAST(NULL AS TIMESTAMP(3))")
     if window:
         arguments.append(literal(window))
+        if late_origin:
+            arguments += list(late_origin)
     return f"{FUNCTION}({', '.join(arguments)})"
+
+
+def late_origin(columns: Sequence[str], primary_topic: str) -> tuple[str, str] | None:
+    """Where a late pipeline's rows came from, for lateRecords per partition: the topic (its
+    ``source_topic`` column, else the pipeline's source topic) and the ``kafka_partition`` column;
+    None when the table does not keep the partition."""
+    if PARTITION_COLUMN not in columns:
+        return None
+    topic = quote("source_topic") if "source_topic" in columns else literal(primary_topic)
+    return topic, quote(PARTITION_COLUMN)
 
 
 def carrier_column(columns: Sequence[str], primary_key: Sequence[str]) -> str:
@@ -86,11 +103,12 @@ def carrier_column(columns: Sequence[str], primary_key: Sequence[str]) -> str:
 
 
 def metered_select(select_sql: str, columns: Sequence[str], primary_key: Sequence[str], pipeline: str,
-                   time_column: str | None, window: str | None = None) -> str:
+                   time_column: str | None, window: str | None = None,
+                   origin: tuple[str, str] | None = None) -> str:
     """The SELECT as a sub-query whose columns pass through the metrics call (a newline before
     the closing parenthesis, so a trailing -- comment in the SELECT cannot swallow it)."""
     carrier = carrier_column(columns, primary_key)
-    projected = ", ".join(f"{metrics_call(pipeline, c, time_column, window)} AS {quote(c)}" if c == carrier
+    projected = ", ".join(f"{metrics_call(pipeline, c, time_column, window, origin)} AS {quote(c)}" if c == carrier
                           else quote(c) for c in columns)
     return f"SELECT {projected}\nFROM (\n{select_sql.strip()}\n)"
 
@@ -106,6 +124,8 @@ def metered_insert(transformer: BaseTransformer, sources: SourceTables, sink: st
     schema = list(transformer.get_sink_schema().items())
     columns = [c for c, _ in schema]
     time_column = event_time_column(schema, transformer.get_event_time_column())
+    window = transformer.get_late_records_of()
+    origin = late_origin(columns, sources.primary_topic) if window else None
     select = metered_select(transformer.get_select_sql(sources), columns, transformer.get_primary_key(), pipeline,
-                            time_column, transformer.get_late_records_of())
+                            time_column, window, origin)
     return f"INSERT INTO {sink} ({', '.join(quote(c) for c in columns)})\n{select}"

@@ -10,8 +10,9 @@ REASON = "dead_letter_reason"
 RAW_VALUE = "raw_value"  # the value's exact bytes, on dead letters only
 RAW_TEXT = "raw_text"  # the value as text, on dead letters whose value is UTF-8
 KAFKA_KEY = "kafka_key"  # the record key (the key format is raw bytes)
+KAFKA_PARTITION = "kafka_partition"  # the record's partition: also in the good-records view
 METADATA_COLUMNS = (
-    ("kafka_partition", "INT", "partition"),
+    (KAFKA_PARTITION, "INT", "partition"),
     ("kafka_offset", "BIGINT", "offset"),
     ("kafka_timestamp", "TIMESTAMP_LTZ(3)", "timestamp"),
     ("kafka_headers", "MAP<STRING, BYTES>", "headers"),

@@ -168,3 +168,19 @@ def dead_letter_counts(table: Any, since: dt.datetime) -> dict[tuple[str, str], 
     rows = table.scan(row_filter=GreaterThanOrEqual("ingestion_time", naive_utc),
                       selected_fields=("topic", "reason")).to_arrow()
     return dict(Counter(zip(rows.column("topic").to_pylist(), rows.column("reason").to_pylist())))
+
+
+def late_counts(table: Any) -> dict[tuple[str | None, int | None], int]:
+    """(source_topic, kafka_partition) -> rows of a late table: where its late records came from.
+
+    ``source_topic`` is None for a table without that column (it has one source topic), and
+    ``kafka_partition`` None for rows written before the late tables kept it."""
+    names = {f.name for f in table.schema().fields}
+    fields = tuple(c for c in ("source_topic", "kafka_partition") if c in names)
+    if not fields:
+        return {}
+    rows = table.scan(selected_fields=fields).to_arrow()
+    n = rows.num_rows
+    topics = rows.column("source_topic").to_pylist() if "source_topic" in names else [None] * n
+    partitions = rows.column("kafka_partition").to_pylist() if "kafka_partition" in names else [None] * n
+    return dict(Counter(zip(topics, partitions)))

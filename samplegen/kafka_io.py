@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from collections import Counter
@@ -41,9 +42,28 @@ class Target:
     role_arn: str | None = None
     client_id: str = "sample_gen"
     extra: tuple[tuple[str, str], ...] = ()  # librdkafka properties given on the command line
+    ca_location: str | None = None  # PEM file of the brokers' CA, when it is a private one
 
     def describe(self) -> dict[str, Any]:
         return {"bootstrap_servers": self.bootstrap_servers, "auth": self.auth, "region": self.region}
+
+
+def ca_location(client_properties: Iterable[tuple[str, str]]) -> str | None:
+    """The brokers' CA from the job's own TLS properties (kafka.property.ssl.truststore.location
+    with type PEM), so one file serves the job's Java clients and these Python ones."""
+    props = dict(client_properties)
+    location = props.get("ssl.truststore.location")
+    return location if location and props.get("ssl.truststore.type", "").upper() == "PEM" else None
+
+
+def target_for(args: Any, kafka: Any, client_id: str, extra: Iterable[tuple[str, str]] = ()) -> Target:
+    """Where a CLI sends (sample_gen, replay_dead_letters, status): its connection options over
+    the runtime properties' kafka group (``kafka``: common.properties.KafkaSettings)."""
+    bootstrap = args.bootstrap_servers or kafka.bootstrap_servers
+    auth = args.auth or kafka.auth
+    region = resolve_region(args.region, os.environ, bootstrap) if auth == "iam" else args.region
+    return Target(bootstrap, auth, region, args.aws_profile, args.role_arn, client_id=client_id,
+                  extra=tuple(extra), ca_location=ca_location(kafka.client_properties))
 
 
 def region_from_bootstrap(bootstrap_servers: str) -> str | None:
@@ -93,6 +113,8 @@ def client_config(target: Target) -> dict[str, Any]:
             "sasl.mechanism": "OAUTHBEARER",
             "oauth_cb": MskTokenProvider(target.region, target.aws_profile, target.role_arn),
         })
+        if target.ca_location:
+            config["ssl.ca.location"] = target.ca_location
     else:
         config["security.protocol"] = "PLAINTEXT"
     for key, value in target.extra:

@@ -40,6 +40,7 @@ Commands:
                    until it answers (at most \$KAFKA_START_TIMEOUT s, default 60).
                    Does nothing if it is already running.
   stop             Stop the broker (SIGTERM, then SIGKILL after 30 s). Safe when not running.
+  kill             Crash the broker (SIGKILL at once), for fault tests; start brings it back.
   status           Exit 0 if the broker is running and answering, 1 otherwise.
   create-topics [--partitions N] [--config FILE]
                    Create every topic_name listed under kafka_topics: in FILE
@@ -397,6 +398,23 @@ for key, spec in entries.items():
 }
 
 # start/stop/reset of one .local/kafka run one at a time (e.g. two test sessions starting it).
+# A crash, for fault tests: SIGKILL, no clean shutdown; `start` brings the same data back.
+cmd_kill() {
+  local pid
+  if ! pid="$(broker_pid)"; then
+    log "not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  local _
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$PIDFILE"
+  log "killed broker (pid $pid)"
+}
+
 lock() {
   mkdir -p "$KAFKA_HOME"
   exec 9>"$KAFKA_HOME/.lock"
@@ -407,7 +425,7 @@ main() {
   local cmd="${1:-}"
   [[ $# -gt 0 ]] && shift
   case "$cmd" in
-    start | stop | reset) lock ;;
+    start | stop | kill | reset) lock ;;
   esac
   case "$cmd" in
     start | status | create-topics) follow_running_port ;;
@@ -415,6 +433,7 @@ main() {
   case "$cmd" in
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
+    kill) cmd_kill "$@" ;;
     status) cmd_status "$@" ;;
     create-topics) cmd_create_topics "$@" ;;
     reset) cmd_reset "$@" ;;

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -26,8 +25,7 @@ from common.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
 from common.properties import load_settings  # noqa: E402
 from common.table_access import open_table  # noqa: E402
-from samplegen.kafka_io import (KafkaSink, Target, add_connection_arguments, client_config,  # noqa: E402
-                                resolve_region)
+from samplegen.kafka_io import KafkaSink, add_connection_arguments, client_config, target_for  # noqa: E402
 
 log = logging.getLogger("replay_dead_letters")
 
@@ -239,11 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.properties)
         config = None
         if not args.dry_run:
-            bootstrap = args.bootstrap_servers or settings.kafka.bootstrap_servers
-            auth = args.auth or settings.kafka.auth
-            region = resolve_region(args.region, os.environ, bootstrap) if auth == "iam" else args.region
-            config = client_config(Target(bootstrap, auth, region, args.aws_profile, args.role_arn,
-                                          client_id="replay_dead_letters"))
+            config = client_config(target_for(args, settings.kafka, "replay_dead_letters"))
     except (ConfigError, ValueError) as exc:
         log.error("bad configuration: %s", exc)
         return EXIT_BAD_ARGS

@@ -9,7 +9,6 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
 import re
 import sys
 from pathlib import Path
@@ -18,13 +17,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.config import CONFIG_DIR, load_project  # noqa: E402
+from common.job_plan import load_transformer  # noqa: E402
 from common.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
 from common.properties import RuntimeSettings, load_settings  # noqa: E402
 from common.table_access import TableNotFound, describe_catalog, open_table, s3tables_client  # noqa: E402
-from common.table_status import TableStatus, dead_letter_counts, table_status  # noqa: E402
-from samplegen.kafka_io import (PRODUCER_DEFAULTS, Target, add_connection_arguments, client_config,  # noqa: E402
-                                resolve_region)
+from common.table_status import TableStatus, dead_letter_counts, late_counts, table_status  # noqa: E402
+from samplegen.kafka_io import PRODUCER_DEFAULTS, add_connection_arguments, client_config, target_for  # noqa: E402
 from streaming_job import select_pipelines  # noqa: E402
 
 log = logging.getLogger("status")
@@ -132,19 +131,38 @@ def read_dead_letters(settings: RuntimeSettings, since: dt.datetime) -> dict[str
     return report
 
 
+def read_late(settings: RuntimeSettings, late_tables: list[tuple[str, str, str]],
+              topic_names: dict[str, str]) -> dict[str, Any]:
+    """Records routed to each late table, by topic and partition (late_tables: table, window, its
+    source topic's key). Lateness from one partition only points upstream (README, the lateness rule)."""
+    report: dict[str, Any] = {"by_table_partition": [], "error": None}
+    for table, window, topic_key in late_tables:
+        try:
+            counts = late_counts(open_table(settings.catalog, table))
+        except TableNotFound:
+            continue  # nothing late yet: a run that wrote nothing there leaves no table to read
+        except Exception as exc:  # noqa: BLE001 - S3 errors, corrupt metadata: say so
+            report["error"] = f"{table}: {type(exc).__name__}: {exc}"
+            continue
+        for (key, partition), n in sorted(counts.items(), key=lambda kv: (str(kv[0][0]), kv[0][1] or -1)):
+            topic = key or topic_key
+            report["by_table_partition"].append({"table": table, "window": window,
+                                                 "topic": topic_names.get(topic, topic), "partition": partition,
+                                                 "records": n})
+    return report
+
+
 def read_lag(args: argparse.Namespace, settings: RuntimeSettings, pairs: list[tuple[str, str]]) -> dict[str, Any]:
     from confluent_kafka.admin import AdminClient
 
     from common.consumer_lag import consumer_lag
 
-    bootstrap = args.bootstrap_servers or settings.kafka.bootstrap_servers
-    auth = args.auth or settings.kafka.auth
-    region = resolve_region(args.region, os.environ, bootstrap) if auth == "iam" else args.region
-    config = client_config(Target(bootstrap, auth, region, args.aws_profile, args.role_arn, client_id="status"))
+    target = target_for(args, settings.kafka, "status")
+    config = client_config(target)
     for key in PRODUCER_DEFAULTS:
         config.pop(key, None)
     config["logger"] = logging.getLogger("status.librdkafka")  # its notices through logging, not raw stderr
-    report: dict[str, Any] = {"bootstrap_servers": bootstrap, "partitions": [], "topics": [], "error": None}
+    report: dict[str, Any] = {"bootstrap_servers": target.bootstrap_servers, "partitions": [], "topics": [], "error": None}
     try:
         lags = consumer_lag(AdminClient(config), pairs)
     except Exception as exc:  # noqa: BLE001 - unreachable broker, unknown topic: say so
@@ -179,7 +197,9 @@ def table_report(status: TableStatus, now: dt.datetime, max_staleness_s: float) 
 
 
 def build_report(args: argparse.Namespace, settings: RuntimeSettings, table_names: list[str],
-                 pairs: list[tuple[str, str]], now: dt.datetime) -> tuple[dict[str, Any], list[TableStatus]]:
+                 pairs: list[tuple[str, str]], now: dt.datetime,
+                 late_tables: list[tuple[str, str, str]] = (), topic_names: dict[str, str] | None = None
+                 ) -> tuple[dict[str, Any], list[TableStatus]]:
     statuses = read_tables(settings, table_names)
     tables = [table_report(s, now, args.max_staleness) for s in statuses]
     report = {
@@ -188,12 +208,14 @@ def build_report(args: argparse.Namespace, settings: RuntimeSettings, table_name
         "max_staleness_s": args.max_staleness,
         "tables": tables,
         "dead_letters": read_dead_letters(settings, now - dt.timedelta(seconds=args.since)),
+        "late": read_late(settings, list(late_tables), topic_names or {}),
         "lag": {"partitions": [], "topics": [], "error": None, "skipped": True} if args.no_lag
         else read_lag(args, settings, pairs),
     }
     stale = [t["name"] for t in tables if t["stale"]]
     errors = [t["name"] for t in tables if t["error"] and t["exists"]]
     errors += ["dead_letters (recent)"] if report["dead_letters"]["error"] else []
+    errors += ["late tables"] if report["late"]["error"] else []
     errors += ["lag"] if report["lag"]["error"] else []
     report["stale_tables"], report["unreadable"] = stale, errors
     report["exit_code"] = EXIT_STALE if stale else EXIT_UNREADABLE if errors else EXIT_OK
@@ -251,6 +273,14 @@ def render_text(report: dict[str, Any]) -> str:
         lines += ["  " + r for r in _grid([["topic", "records", "reason"]] +
                                          [[r["topic"], str(r["count"]), r["reason"]] for r in letters["by_topic_reason"]],
                                          right={1})]
+    late = report["late"]
+    total = sum(r["records"] for r in late["by_table_partition"])
+    lines += ["", f"late records (kept out of a window, listed in its late table): {late['error'] or total}"]
+    if late["by_table_partition"]:
+        lines += ["  " + r for r in _grid([["table", "window", "topic", "partition", "records"]] +
+                                         [[r["table"], r["window"], r["topic"],
+                                           "-" if r["partition"] is None else str(r["partition"]), str(r["records"])]
+                                          for r in late["by_table_partition"]], right={3, 4})]
     lag = report["lag"]
     if lag.get("skipped"):
         lines += ["", "consumer lag: not asked (--no-lag)"]
@@ -279,9 +309,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_ARGS
     names = list(dict.fromkeys([p.sink_table for p in project.pipelines] + [DEAD_LETTER_TABLE]))
     pairs = [(t.topic_name, t.consumer_group) for t in project.topics_in_use()]
+    late_tables = [(p.sink_table, window, p.source_topic) for p in project.pipelines
+                   if (window := (p.transformer or load_transformer(p)).get_late_records_of())]
+    topic_names = {t.key: t.topic_name for t in project.topics_in_use()}
     now = dt.datetime.now(UTC)
     try:
-        report, statuses = build_report(args, settings, names, pairs, now)
+        report, statuses = build_report(args, settings, names, pairs, now, late_tables, topic_names)
     except ValueError as exc:  # incomplete broker settings (auth iam without a region)
         log.error("bad configuration: %s", exc)
         return EXIT_BAD_ARGS

@@ -188,3 +188,13 @@ def test_metrics_of_a_running_job_match_what_was_produced_and_written(workspace)
     assert values["window.bid_events_aggregated.lateRecords"] == len(tables_now["bid_events_late"]) == len(late_bids)
     assert values["window.session_analytics.lateRecords"] == len(tables_now["session_late"]) == \
            len(late_bids) + len(late_users)
+    # ... and per topic and partition: the late table's rows from that partition
+    for window, late_table in (("bid_events_aggregated", "bid_events_late"), ("session_analytics", "session_late")):
+        by_partition = Counter((r.get("source_topic", "bid_events"), r["kafka_partition"]) for r in tables_now[late_table])
+        prefix = f"window.{window}.topic."
+        reported = {}
+        for name, value in values.items():  # window.<w>.topic.<t>.partition.<p>.lateRecords
+            if name.startswith(prefix) and name.endswith(".lateRecords"):
+                topic, _, partition, _ = name[len(prefix):].split(".")
+                reported[(topic, int(partition))] = value
+        assert by_partition and reported == by_partition, window

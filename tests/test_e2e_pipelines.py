@@ -5,13 +5,19 @@ parallelism 1 (2 partitions) and 2 (4 partitions: more partitions than slots).""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import re
+import subprocess
+import sys
+from collections import Counter
 
 import pytest
 
 from tests import reference_model as ref
 from common.local_warehouse import read_rows
-from tests.conftest import assert_same_rows, make_workspace
+from tests.conftest import ROOT, assert_same_rows, make_workspace
+from tests.test_sample_gen import consume_all
 from tests.event_data import MAX_DISORDER_MS, generate, late_bids
 from sample_gen import produce
 
@@ -146,6 +152,7 @@ def test_late_events_are_kept_out_of_the_windows_listed_and_kept_raw(tmp_path, k
     assert 5 <= len(late) < len(bids) // 10
     late_rows = table(ws, "bid_events_hourly_agg_late")
     assert_same_rows(ref.columns(late_rows, ref.LATE_COLUMNS), ref.bid_events_late(late))
+    assert {r["kafka_partition"] for r in late_rows} == {0}
     assert all(r["watermark_at_arrival"] >= r["window_end"] - dt.timedelta(milliseconds=1) for r in late_rows)
     on_time = [b for b in bids if b not in late]
     assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(on_time))
@@ -207,3 +214,24 @@ def test_late_tables_are_exactly_what_the_windows_left_out_at_parallelism_2(tmp_
                            key=lambda b: (b["user_id"], ref.utc(b["timestamp_ms"])))
     assert_same_rows(ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
                      ref.session_analytics(session_kept, [], SESSION_GAP_MS))
+
+    # each late row names the partition its event came from (read back from Kafka); the status
+    # command counts them so
+    assert late_rows and session_rows
+    partition_of = {json.loads(value)["session_id"]: partition  # unique per bid
+                    for partition, _, value in consume_all(ws.bootstrap, [ws.topics["bid_events"]])[ws.topics["bid_events"]]}
+    assert all(r["kafka_partition"] == partition_of[r["session_id"]] for r in late_rows)
+    by_time = {(b["user_id"], ref.utc(b["timestamp_ms"])): partition_of[b["session_id"]] for b in bids}
+    assert all(r["kafka_partition"] == by_time[(r["user_id"], r["event_time"])] for r in session_rows)
+    status = subprocess.run([sys.executable, str(ROOT / "scripts" / "status.py"), "--config-dir", str(ws.config_dir),
+                             "--json", "--no-lag", "--max-staleness", "1d", "--only", *LATE_PIPELINES],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse)})
+    assert status.returncode == 0, status.stdout + status.stderr
+    reported = {(r["table"], r["window"], r["topic"], r["partition"]): r["records"]
+                for r in json.loads(status.stdout)["late"]["by_table_partition"]}
+    topic = ws.topics["bid_events"]
+    expected = Counter(("bid_events_hourly_agg_late", "bid_events_aggregated", topic, r["kafka_partition"])
+                       for r in late_rows)
+    expected.update(("session_analytics_late", "session_analytics", topic, r["kafka_partition"]) for r in session_rows)
+    assert reported == dict(expected)

@@ -40,8 +40,9 @@ def test_every_shipped_pipeline_passes_one_column_through_the_metrics_call():
                                  "AS `window_start`, `window_end`, `city_id`, `platform`, `total_bids`, "
                                  "`unique_users`, `avg_bid_amount`, `max_bid_amount`, `min_bid_amount`, `window_date`",
         "bid_events_late": "SELECT pipeline_metrics('bid_events_late', `event_name`, `event_time`, "
-                           "'bid_events_aggregated') AS `event_name`, `user_id`, `city_id`, `platform`, `session_id`, "
-                           "`bid_amount`, `event_time`, `window_end`, `watermark_at_arrival`, `event_date`",
+                           "'bid_events_aggregated', 'bid_events', `kafka_partition`) AS `event_name`, `user_id`, `city_id`, "
+                           "`platform`, `session_id`, `bid_amount`, `event_time`, `window_end`, `watermark_at_arrival`, "
+                           "`kafka_partition`, `event_date`",
         "user_events_processed": "SELECT pipeline_metrics('user_events_processed', `event_type`, `event_time`) AS "
                                  "`event_type`, `user_id`, `action`, `event_time`, `event_date`, `event_hour`, "
                                  "`metadata`, `ingestion_time`",
@@ -51,9 +52,9 @@ def test_every_shipped_pipeline_passes_one_column_through_the_metrics_call():
         "session_analytics": "SELECT pipeline_metrics('session_analytics', `session_id`, `session_start`) AS "
                              "`session_id`, `user_id`, `session_start`, `session_end`, `total_bids`, `total_events`, "
                              "`platforms_used`, `cities_accessed`, `session_date`",
-        "session_late": "SELECT pipeline_metrics('session_late', `source_topic`, `event_time`, 'session_analytics') AS "
-                        "`source_topic`, `user_id`, `event_time`, `session_deadline`, `watermark_at_arrival`, "
-                        "`event_date`",
+        "session_late": "SELECT pipeline_metrics('session_late', `source_topic`, `event_time`, 'session_analytics', "
+                        "`source_topic`, `kafka_partition`) AS `source_topic`, `user_id`, `event_time`, "
+                        "`session_deadline`, `watermark_at_arrival`, `kafka_partition`, `event_date`",
     }
     assert plan.ddl()[-1] == ("CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS pipeline_metrics AS "
                               "'com.example.streaming.metrics.PipelineMetrics' LANGUAGE JAVA")

@@ -44,12 +44,14 @@ def test_source_ddl_for_bid_events():
         "  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)",
     ]
     assert options == """\
-  'connector' = 'kafka',
+  'connector' = 'kafka-idle-aware',
   'topic' = 'bid-events',
   'properties.bootstrap.servers' = '127.0.0.1:9092',
   'properties.group.id' = 'flink-bid-consumer',
   'scan.startup.mode' = 'earliest-offset',
-  'scan.watermark.idle-timeout' = '30000 ms',
+  'idle-aware.idle-timeout' = '30000 ms',
+  'idle-aware.out-of-orderness' = '5000 ms',
+  'idle-aware.event-time-peers' = 'bid-events|timestamp_ms|BIGINT',
   'key.format' = 'raw',
   'key.fields' = 'kafka_key',
   'value.fields-include' = 'EXCEPT_KEY',
@@ -82,7 +84,8 @@ def test_event_time_range_from_topics_yaml():
 def test_pipelines_read_the_good_records_view():
     assert render_good_records_view(bid_topic()) == (
         "CREATE TEMPORARY VIEW `default_catalog`.`default_database`.`kafka_bid_events` AS\n"
-        "SELECT `event_name`, `user_id`, `city_id`, `platform`, `session_id`, `timestamp_ms`, `bid_amount`, `event_time`\n"
+        "SELECT `event_name`, `user_id`, `city_id`, `platform`, `session_id`, `timestamp_ms`, `bid_amount`, `event_time`, "
+        "`kafka_partition`\n"
         "FROM `default_catalog`.`default_database`.`kafka_bid_events_records`\n"
         "WHERE `dead_letter_reason` IS NULL")
 
@@ -170,7 +173,17 @@ def test_missing_transformer_module():
 
 def test_idle_timeout_from_topics_yaml_and_zero_turns_it_off():
     quick = dataclasses.replace(bid_topic().event_time, idle_timeout_ms=2_000)
-    assert "'scan.watermark.idle-timeout' = '2000 ms'" in render_source_ddl(
-        dataclasses.replace(bid_topic(), event_time=quick), LOCAL_KAFKA, False)
+    ddl = render_source_ddl(dataclasses.replace(bid_topic(), event_time=quick), LOCAL_KAFKA, False)
+    assert "'idle-aware.idle-timeout' = '2000 ms'" in ddl
+    assert "scan.watermark.idle-timeout" not in ddl  # Flink's timer idleness is what the connector replaces
     never = dataclasses.replace(bid_topic().event_time, idle_timeout_ms=0)
-    assert "idle-timeout" not in render_source_ddl(dataclasses.replace(bid_topic(), event_time=never), LOCAL_KAFKA, False)
+    assert "'idle-aware.idle-timeout' = '0 ms'" in render_source_ddl(
+        dataclasses.replace(bid_topic(), event_time=never), LOCAL_KAFKA, False)
+
+
+def test_every_source_knows_every_topic_of_the_job_for_idle_partitions():
+    project = load_project()
+    topics = project.topics_in_use()
+    peers = "bid-events|timestamp_ms|BIGINT;user-events|timestamp_ms|BIGINT;order-events|timestamp_ms|BIGINT"
+    for topic in topics:
+        assert f"'idle-aware.event-time-peers' = '{peers}'" in render_source_ddl(topic, LOCAL_KAFKA, False, peers=topics)

@@ -13,7 +13,8 @@ class BidEventsLateTransformer(BaseTransformer):
     already reached its hourly window's end (``watermark >= window_end - 1 ms``, Flink's
     firing rule): exactly the events bid_events_aggregated keeps out of its windows, at any
     parallelism (the same condition, negated, on the same scan: transformations/lateness.py).
-    Such events are still in bid_events_raw; this table makes the loss visible and countable.
+    Such events are still in bid_events_raw; this table makes the loss visible and countable,
+    with the Kafka partition each came from (lateness in one partition only points upstream).
     """
 
     def get_sink_schema(self) -> dict[str, str]:
@@ -22,6 +23,7 @@ class BidEventsLateTransformer(BaseTransformer):
             "event_time": "TIMESTAMP(3)",
             "window_end": "TIMESTAMP(3)",
             "watermark_at_arrival": "TIMESTAMP(3)",
+            "kafka_partition": "INT",
             "event_date": "DATE",
         }
 
@@ -38,6 +40,7 @@ SELECT
   {EVENT_TIME_UTC} AS `event_time`,
   CAST({WINDOW_END} AS TIMESTAMP(3)) AS `window_end`,
   {watermark_at_arrival()} AS `watermark_at_arrival`,
+  `kafka_partition`,
   {EVENT_DATE_UTC} AS `event_date`
 FROM {sources.primary}
 WHERE {is_late(WINDOW_END)}

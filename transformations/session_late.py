@@ -13,7 +13,8 @@ class SessionLateTransformer(SessionAnalyticsTransformer):
     had reached ``event_time + session_gap``: exactly the events session_analytics leaves out,
     at any parallelism (the same condition, negated, on the same scans:
     transformations/lateness.py). Give it the same ``session_gap`` option as session_analytics.
-    ``source_topic`` says which topic the event came from; the events stay in the raw tables.
+    ``source_topic`` (the topic's key in topics.yaml) and ``kafka_partition`` say where the event
+    came from; the events stay in the raw tables.
     """
 
     def get_sink_schema(self) -> dict[str, str]:
@@ -23,6 +24,7 @@ class SessionLateTransformer(SessionAnalyticsTransformer):
             "event_time": "TIMESTAMP(3)",
             "session_deadline": "TIMESTAMP(3)",
             "watermark_at_arrival": "TIMESTAMP(3)",
+            "kafka_partition": "INT",
             "event_date": "DATE",
         }
 
@@ -38,7 +40,7 @@ class SessionLateTransformer(SessionAnalyticsTransformer):
     def get_select_sql(self, sources: SourceTables) -> str:
         branches = [f"""SELECT {literal(topic)} AS `source_topic`, `user_id`, {EVENT_TIME_UTC} AS `event_time`,
   CAST({self.deadline()} AS TIMESTAMP(3)) AS `session_deadline`, {watermark_at_arrival()} AS `watermark_at_arrival`,
-  {EVENT_DATE_UTC} AS `event_date`
+  `kafka_partition`, {EVENT_DATE_UTC} AS `event_date`
 FROM {sources[topic]}
 WHERE `user_id` IS NOT NULL AND {is_late(self.deadline())}""" for topic in ("bid_events", "user_events")]
         return "\n" + "\nUNION ALL\n".join(branches) + "\n"

@@ -32,6 +32,8 @@ public final class MetricNames {
     // PipelineMetrics, per windowed pipeline, counted by its late pipeline
     public static final String WINDOW = "window";
     public static final String LATE_RECORDS = "lateRecords";
+    // ... and per topic (TOPIC) and partition of the late records, when the late table keeps them
+    public static final String PARTITION = "partition";
 
     /** The group a metric of {@code key = value} is registered in, under the service's group. */
     public static MetricGroup group(MetricGroup root, String key, String value) {

@@ -1,7 +1,9 @@
 package com.example.streaming.metrics;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.apache.flink.metrics.Counter;
@@ -30,7 +32,7 @@ import org.apache.flink.table.types.utils.DataTypeUtils;
 /**
  * A pipeline's own metrics, counted on the rows its INSERT hands to the sink.
  *
- * <p>SQL: {@code pipeline_metrics('<pipeline>', <column>[, <event time>[, '<window>']])} returns
+ * <p>SQL: {@code pipeline_metrics('<pipeline>', <column>[, <event time>[, '<window>'[, <topic>, <partition>]]])} returns
  * {@code <column>} unchanged (same type). The job renders each INSERT with one sink column passed
  * through it (common/metrics.py), in the projection of the query's output: a projection is
  * evaluated once per row that leaves the query, after every filter, and a non-deterministic one
@@ -44,7 +46,10 @@ import org.apache.flink.table.types.utils.DataTypeUtils;
  *       event time of those rows, epoch millis, -1 before the first) and {@code eventTimeLag}
  *       (gauge: now minus that, in ms, -1 before the first row);
  *   <li>{@code window=<name>}, when the fourth argument names one: {@code lateRecords} (counter),
- *       for a pipeline whose rows are the events a windowed pipeline left out as late.
+ *       for a pipeline whose rows are the events a windowed pipeline left out as late; with a topic
+ *       (STRING) and a partition (INT), also {@code window=<name>,topic=<topic>,partition=<p>}:
+ *       {@code lateRecords} (counter, created at a partition's first late record), so lateness
+ *       that comes from one partition only (a problem upstream) shows as such.
  * </ul>
  *
  * <p>The names must be string literals: the planner hands them to {@link #specialize}, so the
@@ -63,6 +68,7 @@ public final class PipelineMetrics extends ScalarFunction implements Specialized
     private transient MetricGroup root;
     private transient Counter rowsOut;
     private transient Counter lateRecords;
+    private transient Map<String, Counter> lateByPartition; // "topic/partition" -> its lateRecords
     private transient volatile long newestEventTime;
 
     public PipelineMetrics() {
@@ -91,7 +97,7 @@ public final class PipelineMetrics extends ScalarFunction implements Specialized
 
         @Override
         public ArgumentCount getArgumentCount() {
-            return ConstantArgumentCount.between(2, 4);
+            return ConstantArgumentCount.between(2, 6);
         }
 
         @Override
@@ -99,6 +105,13 @@ public final class PipelineMetrics extends ScalarFunction implements Specialized
             List<DataType> given = call.getArgumentDataTypes();
             if (!isLiteral(call, 0) || (given.size() > 3 && !isLiteral(call, 3))) {
                 return call.fail(throwOnFailure, SQL_NAME + ": the pipeline and window names must be string literals");
+            }
+            if (given.size() == 5) {
+                return call.fail(throwOnFailure, SQL_NAME + ": a topic (argument 5) needs a partition (argument 6)");
+            }
+            if (given.size() > 5 && (!isString(given.get(4)) || !isInt(given.get(5)))) {
+                return call.fail(throwOnFailure, SQL_NAME + ": the topic (argument 5) must be a STRING and the "
+                        + "partition (argument 6) an INT, not " + given.get(4) + " and " + given.get(5));
             }
             if (given.size() > 2 && !isTime(given.get(2))) {
                 return call.fail(throwOnFailure, SQL_NAME + ": the event time (argument 3) must be a TIMESTAMP or "
@@ -112,6 +125,10 @@ public final class PipelineMetrics extends ScalarFunction implements Specialized
             }
             if (given.size() > 3) {
                 types.add(DataTypes.STRING().bridgedTo(StringData.class));
+            }
+            if (given.size() > 5) {
+                types.add(DataTypes.STRING().bridgedTo(StringData.class));
+                types.add(DataTypes.INT().bridgedTo(Integer.class));
             }
             return Optional.of(types);
         }
@@ -127,6 +144,15 @@ public final class PipelineMetrics extends ScalarFunction implements Specialized
         return call.isArgumentLiteral(pos) && !call.isArgumentNull(pos)
                 && call.getArgumentDataTypes().get(pos).getLogicalType().getTypeRoot().getFamilies()
                         .contains(org.apache.flink.table.types.logical.LogicalTypeFamily.CHARACTER_STRING);
+    }
+
+    private static boolean isString(DataType type) {
+        return type.getLogicalType().getTypeRoot().getFamilies()
+                .contains(org.apache.flink.table.types.logical.LogicalTypeFamily.CHARACTER_STRING);
+    }
+
+    private static boolean isInt(DataType type) {
+        return type.getLogicalType().getTypeRoot() == LogicalTypeRoot.INTEGER;
     }
 
     private static boolean isTime(DataType type) {
@@ -158,6 +184,7 @@ public final class PipelineMetrics extends ScalarFunction implements Specialized
         root = context.getMetricGroup();
         rowsOut = null;
         lateRecords = null;
+        lateByPartition = new HashMap<>();
         newestEventTime = NONE;
         if (pipeline != null) {
             register(pipeline, window, eventTime);
@@ -195,6 +222,25 @@ public final class PipelineMetrics extends ScalarFunction implements Specialized
     /** A late pipeline: its rows are also the late records of window {@code windowName}. */
     public Object eval(Object pipelineName, Object column, Object eventTime, Object windowName) {
         count(pipelineName, eventTime, windowName, true);
+        return column;
+    }
+
+    /** A late pipeline that keeps where its rows came from: also counted per topic and partition. */
+    public Object eval(Object pipelineName, Object column, Object eventTime, Object windowName, Object topic,
+                       Object partition) {
+        count(pipelineName, eventTime, windowName, true);
+        if (topic != null && partition != null) {
+            String key = topic + "/" + partition;
+            Counter counter = lateByPartition.get(key);
+            if (counter == null) {
+                counter = MetricNames.group(root, MetricNames.WINDOW, windowName.toString())
+                        .addGroup(MetricNames.TOPIC, topic.toString())
+                        .addGroup(MetricNames.PARTITION, partition.toString())
+                        .counter(MetricNames.LATE_RECORDS);
+                lateByPartition.put(key, counter);
+            }
+            counter.inc();
+        }
         return column;
     }
 

@@ -88,6 +88,23 @@ class PipelineMetricsTest {
     }
 
     @Test
+    void aLatePipelineThatKeepsThePartitionCountsTheWindowsLateRecordsPerTopicAndPartition() {
+        RecordingMetricGroup group = new RecordingMetricGroup();
+        PipelineMetrics f = opened(group, "session_late", "column", at(0), "sessions");
+        StringData window = StringData.fromString("sessions");
+        f.eval(NAME, 1L, at(1), window, StringData.fromString("bid_events"), 1);
+        f.eval(NAME, 2L, at(2), window, StringData.fromString("bid_events"), 1);
+        f.eval(NAME, 3L, at(3), window, StringData.fromString("user_events"), 1);
+        f.eval(NAME, 4L, at(4), window, StringData.fromString("bid_events"), 0);
+        String w = "kinesisanalytics.window.sessions.";
+        assertEquals(4L, group.count(w + "lateRecords"));
+        assertEquals(2L, group.count(w + "topic.bid_events.partition.1.lateRecords"));
+        assertEquals(1L, group.count(w + "topic.bid_events.partition.0.lateRecords"));
+        assertEquals(1L, group.count(w + "topic.user_events.partition.1.lateRecords"));
+        assertEquals(4L, group.count("kinesisanalytics.pipeline.session_late.rowsOut"));
+    }
+
+    @Test
     void withoutEventTimeOnlyRowsOut() {
         RecordingMetricGroup group = new RecordingMetricGroup();
         PipelineMetrics f = opened(group, "bids", "column");

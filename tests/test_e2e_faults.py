@@ -1,0 +1,187 @@
+"""Windows stay exact after a pause or an outage (issue 17): unbounded, parallelism 2, 4 partitions.
+
+Each test feeds one producer's traffic (every topic interleaved in event-time order, keyed by
+user, so every partition of every topic has records) in two parts with a fault between them,
+waits until the raw tables hold every record, stops the job with SIGTERM (``--drain``: every
+open window and session is written), and compares every table with the reference model. No
+record was ever out of order by more than the bound, so nothing may be late: the late tables
+must be empty, and every window and session exact.
+
+The faults: (a) the producer pauses longer than the idle timeout; (b) the broker is SIGKILLed
+for 20 s and restarted; (c) the broker is down for 3 minutes, past the clients' default
+timeouts; (d) a bursty producer whose batches come three idle timeouts apart, each spanning the
+event time since the last. With Flink's own idleness (a timer per partition) (a) and (b) make
+records late: the first partition whose fetch returns after the quiet spell moves the watermark
+past the others' backlog.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from typing import Callable
+
+import pytest
+
+from common.local_warehouse import read_rows
+from samplegen.kafka_io import KafkaSink, Target, client_config
+from tests import reference_model as ref
+from tests.conftest import KAFKA_SCRIPT, ROOT, assert_same_rows, make_workspace
+from tests.event_data import generate
+from tests.test_e2e_pipelines import NAMESPACE, SESSION_GAP_MS
+
+PARTITIONS = 4
+IDLE_TIMEOUT_S = 5
+QUIET_S = 3 * IDLE_TIMEOUT_S  # every quiet spell is well past the idle timeout
+DEADLINE_S = 240
+JOB_ENV = {"FLINK_PARALLELISM": "2", "FLINK_CHECKPOINT_INTERVAL": "2s"}
+RAW_TABLES = {"bid_events": "bid_events_raw", "user_events": "user_events_processed",
+              "order_events": "order_events_enriched"}
+
+
+def kafka(command: str) -> None:
+    subprocess.run([str(KAFKA_SCRIPT), command], check=True, cwd=ROOT, capture_output=True, timeout=180)
+
+
+def send_interleaved(ws, by_topic: dict[str, list[dict]]) -> None:
+    """One producer, every topic's events in event-time order, keyed by user; all confirmed.
+    Retries until the broker answers, so it also rides out a broker that is coming back."""
+    merged = sorted(((e["timestamp_ms"], key, e) for key, events in by_topic.items() for e in events),
+                    key=lambda item: item[0])
+    sink = KafkaSink({**client_config(Target(ws.bootstrap)), "message.timeout.ms": 300_000})
+    for _, key, event in merged:
+        sink.send(ws.topics[key], str(event["user_id"]).encode(), json.dumps(event).encode())
+        sink.poll(0)
+    assert sink.flush(300) == 0
+    assert sink.tracker.failed_total == 0
+
+
+def rows(ws, name: str) -> list[dict]:
+    try:
+        return read_rows(str(ws.warehouse), NAMESPACE, name)
+    except FileNotFoundError:
+        return []
+
+
+def wait_for_raw(ws, job, expected: dict[str, int]) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        counts = {key: len(rows(ws, table)) for key, table in RAW_TABLES.items()}
+        if all(counts[k] >= n for k, n in expected.items()):
+            return
+        assert job.poll() is None, "the job stopped:\n" + (ws.warehouse.parent / "job.log").read_text()[-5000:]
+        assert time.monotonic() < deadline, f"after {DEADLINE_S}s: {counts} of {expected} raw rows"
+        time.sleep(1)
+
+
+def split_by_event_time(traffic) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    stamps = sorted(e["timestamp_ms"] for events in traffic.topics().values() for e in events)
+    cut = stamps[len(stamps) // 2]
+    first = {k: [e for e in v if e["timestamp_ms"] < cut] for k, v in traffic.topics().items()}
+    second = {k: [e for e in v if e["timestamp_ms"] >= cut] for k, v in traffic.topics().items()}
+    return first, second
+
+
+def counts(*parts: dict[str, list[dict]]) -> dict[str, int]:
+    return {key: sum(len(p[key]) for p in parts) for key in RAW_TABLES}
+
+
+def assert_exact(ws, parts: list[dict[str, list[dict]]]) -> None:
+    bids = [e for p in parts for e in p["bid_events"]]
+    user_events = [e for p in parts for e in p["user_events"]]
+    orders = [e for p in parts for e in p["order_events"]]
+    late = rows(ws, "bid_events_hourly_agg_late")
+    session_late = rows(ws, "session_analytics_late")
+    assert (len(late), len(session_late)) == (0, 0), (
+        f"{len(late)} bids late for the windows, {len(session_late)} events late for the sessions, e.g. "
+        f"{(late or session_late)[:3]}")
+    assert_same_rows(ref.columns(rows(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(bids))
+    assert_same_rows(ref.columns(rows(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS),
+                     ref.user_events_processed(user_events))
+    assert_same_rows(ref.columns(rows(ws, "order_events_enriched"), ref.ORDER_COLUMNS),
+                     ref.order_events_enriched(orders))
+    assert_same_rows(ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
+                     ref.bid_events_hourly_agg(bids))
+    assert_same_rows(ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS),
+                     ref.session_analytics(bids, user_events, SESSION_GAP_MS))
+    assert rows(ws, "dead_letters") == []
+
+
+def run_with_fault(tmp_path, broker: str, fault: Callable[[], None], seed: int) -> None:
+    """First half, the fault, second half; drained; every table exact."""
+    ws = make_workspace(tmp_path, broker, partitions=PARTITIONS)
+    ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s")
+                                for t in doc["kafka_topics"].values()])
+    first, second = split_by_event_time(generate(seed=seed, users=16, days=1))
+    send_interleaved(ws, first)
+    job = ws.start_job("--drain", env=JOB_ENV)
+    try:
+        wait_for_raw(ws, job, counts(first))
+        fault()
+        send_interleaved(ws, second)
+        wait_for_raw(ws, job, counts(first, second))
+    finally:
+        job.send_signal(signal.SIGTERM)
+        code = job.wait(timeout=180)
+    assert code == 0, (ws.warehouse.parent / "job.log").read_text()[-5000:]
+    assert_exact(ws, [first, second])
+
+
+def broker_down(seconds: float) -> Callable[[], None]:
+    def fault() -> None:
+        kafka("kill")
+        try:
+            time.sleep(seconds)
+        finally:
+            kafka("start")
+    return fault
+
+
+def test_a_producer_pause_longer_than_the_idle_timeout_makes_nothing_late(tmp_path, kafka_broker):
+    run_with_fault(tmp_path, kafka_broker, lambda: time.sleep(QUIET_S), seed=171)
+
+
+def test_b_broker_killed_for_20s_and_restarted_makes_nothing_late(tmp_path, kafka_broker):
+    run_with_fault(tmp_path, kafka_broker, broker_down(20), seed=172)
+
+
+def test_c_broker_down_3_minutes_the_job_rides_it_out(tmp_path, kafka_broker):
+    run_with_fault(tmp_path, kafka_broker, broker_down(180), seed=173)
+
+
+def live_bursts(traffic, bursts: int, every_s: float, start_ms: int) -> list[dict[str, list[dict]]]:
+    """The traffic's events squeezed into `bursts` batches of `every_s` seconds of event time,
+    batch k covering [start + (k-1) * every, start + k * every)."""
+    stamps = [e["timestamp_ms"] for events in traffic.topics().values() for e in events]
+    t0, t1 = min(stamps), max(stamps) + 1
+    span_ms = bursts * every_s * 1000
+    batches: list[dict[str, list[dict]]] = [{k: [] for k in RAW_TABLES} for _ in range(bursts)]
+    for key, events in traffic.topics().items():
+        for e in events:
+            offset = int((e["timestamp_ms"] - t0) * span_ms / (t1 - t0))
+            batch = min(int(offset // (every_s * 1000)), bursts - 1)
+            batches[batch][key].append({**e, "timestamp_ms": start_ms - int(every_s * 1000) + offset})
+    return batches
+
+
+def test_d_a_bursty_producer_makes_nothing_late(tmp_path, kafka_broker):
+    ws = make_workspace(tmp_path, kafka_broker, partitions=PARTITIONS)
+    ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s")
+                                for t in doc["kafka_topics"].values()])
+    job = ws.start_job("--drain", env=JOB_ENV)
+    try:
+        time.sleep(20)  # the job is up and every partition idle before the first burst
+        start_ms = int(time.time() * 1000)
+        batches = live_bursts(generate(seed=174, users=16, days=1), bursts=5, every_s=QUIET_S, start_ms=start_ms)
+        for k, batch in enumerate(batches):
+            # batch k is sent when its span of event time has passed: it spans the last QUIET_S seconds
+            time.sleep(max(0.0, (start_ms + k * QUIET_S * 1000) / 1000 - time.time()))
+            send_interleaved(ws, batch)
+        wait_for_raw(ws, job, counts(*batches))
+    finally:
+        job.send_signal(signal.SIGTERM)
+        code = job.wait(timeout=180)
+    assert code == 0, (ws.warehouse.parent / "job.log").read_text()[-5000:]
+    assert_exact(ws, batches)
