@@ -6,9 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 JAR := target/pyflink-dependencies.jar
 STAMP := $(VENV)/.installed
+# The service's Python (3.12) for the cluster test: from pyenv (3.12.1 here) or python3.12 on PATH.
+PY312_BOOT ?= $(shell p=$$(pyenv prefix 3.12.1 2>/dev/null) && echo $$p/bin/python || command -v python3.12)
+VENV312 := .venv312
+STAMP312 := $(VENV312)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install jar zip kafka kafka-stop cluster cluster-stop demo test java-test dry-run validate load-test maintain clean status
+.PHONY: help install py312 jar zip kafka kafka-stop cluster cluster-stop demo test java-test dry-run validate load-test maintain clean status
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -21,6 +25,15 @@ $(STAMP): package/requirements.txt package/requirements-dev.txt
 	$(PY_BOOT) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r package/requirements-dev.txt
+	touch $@
+
+py312: $(STAMP312)  ## the service's Python: CPython 3.12 with PyFlink only (package/requirements-service.txt)
+
+$(STAMP312): package/requirements-service.txt
+	@test -x "$(PY312_BOOT)" || { echo "no Python 3.12 (PY312_BOOT=$(PY312_BOOT)): install it, e.g. pyenv install 3.12.1" >&2; exit 1; }
+	$(PY312_BOOT) -m venv $(VENV312)
+	$(VENV312)/bin/pip install -q --upgrade pip
+	$(VENV312)/bin/pip install -q -r package/requirements-service.txt
 	touch $@
 
 jar: $(JAR)  ## the dependency jar, the Hadoop client jars and the deployable zip (mvn package)
@@ -72,10 +85,11 @@ load-test: install jar  ## 5 minutes of steady traffic: consumer lag and checkpo
 maintain: install jar  ## compact small files and expire snapshots of the local warehouse's tables (safe beside the job; ARGS="--dry-run")
 	$(PY) scripts/maintain_tables.py $(ARGS)
 
-java-test: install  ## the JUnit tests of src/test/java (the strict-json decoder), through Maven Surefire
+java-test: install  ## the JUnit tests of src/test/java and of the local MSK IAM broker module, through Maven Surefire
 	set -o pipefail; mvn -B test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
+	set -o pipefail; mvn -B -f scripts/kafka/msk-iam/pom.xml test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
 
-test: install jar zip java-test  ## every test: JUnit (Surefire), then pytest (starts the local broker if needed)
+test: install py312 jar zip java-test  ## every test: JUnit (Surefire), then pytest (starts the local broker if needed)
 	$(PY) -m pytest -q tests
 
 clean:  ## remove build output and local state (broker data, warehouse)

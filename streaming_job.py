@@ -2,7 +2,8 @@
 
 load (YAML + runtime properties) -> render (DDL + INSERTs) -> run (one statement set).
 ``--validate`` (for CI) and ``--dry-run`` stop after planning, against a throw-away catalog.
-Exit codes: 0 success, 1 the Flink job failed, 2 bad configuration or SQL (nothing was started).
+Exit codes: 0 success, 1 the Flink job failed, 2 bad configuration or SQL, 3 the Kafka brokers
+refused the job's client or could not be reached (2 and 3: nothing was started).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common.config import CONFIG_DIR, ProjectConfig, load_project  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
+from common.kafka_access import KafkaAccessError, check_access, needs_check  # noqa: E402
 from common.job_plan import JobPlan, build_plan  # noqa: E402
 from common.logs import OWN_LOGGERS, setup_logging  # noqa: E402
 from common import backfill  # noqa: E402
@@ -30,7 +32,7 @@ from common.properties import CatalogSettings, RuntimeSettings, load_settings  #
 
 log = logging.getLogger("streaming_job")
 
-EXIT_OK, EXIT_JOB_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_JOB_FAILED, EXIT_BAD_CONFIG, EXIT_KAFKA_ACCESS = 0, 1, 2, 3
 JOB_NAME = "kafka-to-iceberg"
 
 
@@ -243,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print_validated(plan, started)
         else:
+            if needs_check(settings.kafka):
+                check_access(project.topics_in_use(), settings.kafka)
             try:
                 runner.execute(t_env, plan, wait=not settings.managed, state=state,
                                drain_on_stop=args.bounded or args.drain,
@@ -256,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:  # found by planning: still nothing was submitted
         log.error("bad configuration: %s", exc)
         return EXIT_BAD_CONFIG
+    except KafkaAccessError as exc:  # still nothing was submitted
+        for line in str(exc).splitlines():
+            log.error("Kafka access: %s", line)
+        return EXIT_KAFKA_ACCESS
     except Exception as exc:  # py4j wraps every Java failure; report it briefly, details at debug
         if runner.is_planning_error(exc):  # the SQL, not the job: nothing was submitted
             log.error("bad configuration: the plan failed: %s", runner.java_message(exc))

@@ -43,6 +43,19 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+CLUSTER_ARN = re.compile(r"^arn:(?P<Partition>aws(-[a-z]+)*):kafka:(?P<Region>[a-z0-9-]+):(?P<AccountId>\d{12}):"
+                         r"cluster/(?P<MskClusterName>[A-Za-z0-9-]+)/(?P<MskClusterUuid>[A-Za-z0-9-]+)$")
+
+
+def cluster_values(cluster_arn: str) -> dict[str, str]:
+    """The placeholders an MSK cluster ARN fills (Partition, Region, AccountId, cluster name and uuid)."""
+    match = CLUSTER_ARN.match(cluster_arn)
+    if not match:
+        raise ValueError(f"not an MSK cluster ARN: {cluster_arn!r} "
+                         "(valid: arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>)")
+    return {k: v for k, v in match.groupdict().items() if k[0].isupper()}
+
+
 def kafka_names(config_dir: Path = CONFIG_DIR, environment: str | None = None) -> tuple[list[str], list[str]]:
     """(topic names, consumer groups) of every enabled topic, after the environment's overlay, in
     topics.yaml order. Enabled topics, not only those enabled pipelines read: enabling a

@@ -15,6 +15,12 @@ TASKMANAGERS="${FLINK_CLUSTER_TASKMANAGERS:-2}"
 SLOTS="${FLINK_CLUSTER_SLOTS:-1}"
 START_TIMEOUT="${FLINK_CLUSTER_START_TIMEOUT:-120}"
 CHECKPOINT_INTERVAL="${FLINK_CLUSTER_CHECKPOINT_INTERVAL:-10 s}"
+# Where checkpoints and savepoints live: a folder of the cluster (default) or s3://bucket/prefix,
+# as on the managed service; S3 brings Flink's S3 file system plugin (fetched through Maven).
+STATE_DIR="${FLINK_CLUSTER_STATE_DIR:-}"
+S3_ENDPOINT="${FLINK_CLUSTER_S3_ENDPOINT:-}"  # e.g. a moto server; empty: AWS's own endpoints
+S3_PLUGIN_VERSION=2.2.0  # flink-s3-fs-hadoop 2.2.1 is not on Maven Central; 2.2.0 loads in 2.2.1
+S3_PLUGIN_CACHE="$ROOT/.local/flink-plugins"
 
 CONF_DIR="$CLUSTER_DIR/conf"
 LOG_DIR="$CLUSTER_DIR/log"
@@ -57,6 +63,10 @@ Environment (defaults):
   FLINK_CLUSTER_DIR (.local/flink-cluster)  FLINK_CLUSTER_REST_PORT (18081)
   FLINK_CLUSTER_RPC_PORT (16123)  FLINK_CLUSTER_TASKMANAGERS (2)  FLINK_CLUSTER_SLOTS (1)
   FLINK_CLUSTER_CHECKPOINT_INTERVAL (10 s)  FLINK_CLUSTER_START_TIMEOUT (120)
+  FLINK_CLUSTER_PYTHON (.venv/bin/python: the driver's Python and the distribution it uses)
+  FLINK_CLUSTER_STATE_DIR (the cluster's checkpoints/ and savepoints/; s3://bucket/prefix puts
+    them in S3 through Flink's S3 plugin, credentials from the AWS_* environment)
+  FLINK_CLUSTER_S3_ENDPOINT (an S3-compatible endpoint, e.g. a local moto server)
 
 Layout: conf/ (config.yaml + log4j files), log/, pid/, checkpoints/, savepoints/.
 Web UI and REST API: $REST_URL
@@ -81,6 +91,7 @@ export_flink_env() {
   export FLINK_CONF_DIR="$CONF_DIR" FLINK_LOG_DIR="$LOG_DIR" FLINK_PID_DIR="$PID_DIR"
   export FLINK_IDENT_STRING="$IDENT"
   [[ -x "$FLINK_HOME/bin/jobmanager.sh" ]] || die "no Flink distribution at $FLINK_HOME/bin"
+  if [[ -d "$CLUSTER_DIR/plugins" ]]; then export FLINK_PLUGINS_DIR="$CLUSTER_DIR/plugins"; fi
 }
 
 running() {  # the process exists and is not a zombie
@@ -106,11 +117,36 @@ registered_taskmanagers() {  # how many TaskManagers the JobManager knows (-1: n
   "$PY" -c 'import json, sys; print(json.loads(sys.argv[1])["taskmanagers"])' "$body"
 }
 
+# The cluster's plugins folder: the distribution's plugins, plus Flink's S3 file system when the
+# state lives in S3 (Flink loads each plugin folder in a class loader of its own).
+prepare_plugins() {
+  local dir="$CLUSTER_DIR/plugins" plugin
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  for plugin in "$FLINK_HOME"/plugins/*/; do
+    ln -s "${plugin%/}" "$dir/$(basename "$plugin")"
+  done
+  if [[ "$STATE_DIR" == s3://* ]]; then
+    local jar="$S3_PLUGIN_CACHE/flink-s3-fs-hadoop-$S3_PLUGIN_VERSION.jar"
+    if [[ ! -f "$jar" ]]; then
+      log "fetching flink-s3-fs-hadoop $S3_PLUGIN_VERSION through Maven ..."
+      mkdir -p "$S3_PLUGIN_CACHE"
+      mvn -B -q dependency:copy -Dartifact="org.apache.flink:flink-s3-fs-hadoop:$S3_PLUGIN_VERSION" \
+        -DoutputDirectory="$S3_PLUGIN_CACHE" >"$S3_PLUGIN_CACHE/mvn.log" 2>&1 \
+        || { cat "$S3_PLUGIN_CACHE/mvn.log" >&2; die "could not fetch flink-s3-fs-hadoop"; }
+    fi
+    mkdir -p "$dir/s3-fs-hadoop"
+    ln -s "$jar" "$dir/s3-fs-hadoop/"
+  fi
+  export FLINK_PLUGINS_DIR="$dir"
+}
+
 write_conf() {
   # The distribution's config.yaml, flattened, with this cluster's settings on top.
   mkdir -p "$CONF_DIR" "$LOG_DIR" "$PID_DIR" "$CLUSTER_DIR/checkpoints" "$CLUSTER_DIR/savepoints"
   cp "$FLINK_HOME"/conf/log4j*.properties "$FLINK_HOME"/conf/logback*.xml "$CONF_DIR/"
-  CLUSTER_DIR="$CLUSTER_DIR" REST_PORT="$REST_PORT" RPC_PORT="$RPC_PORT" SLOTS="$SLOTS" PY="$PY" \
+  prepare_plugins
+  CLUSTER_DIR="$CLUSTER_DIR" STATE_DIR="$STATE_DIR" S3_ENDPOINT="$S3_ENDPOINT" REST_PORT="$REST_PORT" RPC_PORT="$RPC_PORT" SLOTS="$SLOTS" PY="$PY" \
     CHECKPOINT_INTERVAL="$CHECKPOINT_INTERVAL" LOG_DIR="$LOG_DIR" PID_DIR="$PID_DIR" \
     "$PY" - "$FLINK_HOME/conf/config.yaml" "$CONF_DIR/config.yaml" <<'PYEOF'
 import os
@@ -128,6 +164,7 @@ def flat(node, prefix=""):
 
 env = os.environ
 cluster = Path(env["CLUSTER_DIR"])
+state = env["STATE_DIR"].rstrip("/")
 conf = flat(yaml.safe_load(open(sys.argv[1])) or {})
 conf.update({
     # Addresses and ports: everything on localhost, fixed REST and RPC ports.
@@ -148,8 +185,8 @@ conf.update({
     # Checkpoints: exactly once, kept when a job is cancelled or fails for good.
     "execution.checkpointing.interval": env["CHECKPOINT_INTERVAL"],
     "execution.checkpointing.mode": "EXACTLY_ONCE",
-    "execution.checkpointing.dir": (cluster / "checkpoints").as_uri(),
-    "execution.checkpointing.savepoint-dir": (cluster / "savepoints").as_uri(),
+    "execution.checkpointing.dir": f"{state}/checkpoints" if state else (cluster / "checkpoints").as_uri(),
+    "execution.checkpointing.savepoint-dir": f"{state}/savepoints" if state else (cluster / "savepoints").as_uri(),
     "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
     # Failover: restart the job from its last checkpoint, at most 10 times, 5 s apart.
     "restart-strategy.type": "fixed-delay",
@@ -160,9 +197,12 @@ conf.update({
     "heartbeat.timeout": "20 s",
     # bin/flink run -py: the driver runs with the project's Python (it has PyFlink).
     "python.client.executable": env["PY"],
+    "python.executable": env["PY"],  # a Python worker, should a job start one: the same Python
     "env.log.dir": env["LOG_DIR"],
     "env.pid.dir": env["PID_DIR"],
 })
+if env["S3_ENDPOINT"]:
+    conf.update({"s3.endpoint": env["S3_ENDPOINT"], "s3.path.style.access": True})
 with open(sys.argv[2], "w") as out:
     out.write("# Written by scripts/flink_cluster.sh from the apache-flink package's conf/config.yaml.\n")
     yaml.safe_dump(conf, out, sort_keys=True, default_flow_style=False, width=1000)

@@ -16,10 +16,18 @@ BROKER_LOG4J="$KAFKA_HOME/log4j2-broker.properties"
 TOOLS_LOG4J="$KAFKA_HOME/log4j2-tools.properties"
 POM="$ROOT/scripts/kafka/pom.xml"
 LIBS_STAMP="$LIBS/.fetched"
+IAM_DIR="$KAFKA_HOME/iam"
+IAM_MODULE="$ROOT/scripts/kafka/msk-iam"
+IAM_JAR="$IAM_MODULE/target/msk-iam-broker-auth.jar"
 
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_IAM_PORT="${KAFKA_IAM_PORT:-9098}"  # MSK's port for IAM over TLS
+KAFKA_IAM_HOST=localhost  # the name in the broker's certificate and in the clients' signatures
+KAFKA_IAM_REGION="${KAFKA_IAM_REGION:-us-east-1}"
+# The local cluster's ARN: AWS's documentation account id and a made-up cluster, not a real one.
+KAFKA_IAM_CLUSTER_ARN="${KAFKA_IAM_CLUSTER_ARN:-arn:aws:kafka:$KAFKA_IAM_REGION:123456789012:cluster/local/00000000-0000-0000-0000-000000000000-1}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
 BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT"
@@ -35,10 +43,18 @@ Usage: scripts/kafka_local.sh <command> [options]
 Local single-node Kafka broker (KRaft combined mode) under .local/kafka/.
 
 Commands:
-  start            Fetch the jars (first time only), write server.properties, format the
+  start [--iam | --plaintext]
+                   Fetch the jars (first time only), write server.properties, format the
                    storage (first time only), start the broker in the background and wait
                    until it answers (at most \$KAFKA_START_TIMEOUT s, default 60).
-                   Does nothing if it is already running.
+                   Does nothing if it is already running (in the same mode; without an
+                   option, the mode it last ran in: plaintext the first time).
+                   --iam: also a listener that speaks MSK IAM over TLS on localhost:\$KAFKA_IAM_PORT
+                   (SASL_SSL, mechanisms AWS_MSK_IAM and OAUTHBEARER), which verifies every
+                   client's SigV4 signature and authorizes every request by an IAM policy
+                   (scripts/kafka/msk-iam). Its CA, credentials and policy are in .local/kafka/iam/
+                   (ca.pem, credentials.json, policy.json, client.env); both are re-read
+                   when they change. --plaintext: without it again. See docs/msk_iam.md.
   stop             Stop the broker (SIGTERM, then SIGKILL after 30 s). Safe when not running.
   kill             Crash the broker (SIGKILL at once), for fault tests; start brings it back.
   status           Exit 0 if the broker is running and answering, 1 otherwise.
@@ -46,11 +62,13 @@ Commands:
                    Create every topic_name listed under kafka_topics: in FILE
                    (default: config/topics.yaml) with N partitions (default \$KAFKA_PARTITIONS
                    or 2), replication factor 1; existing topics are left alone.
-  reset            Stop, wipe .local/kafka/data, re-format and start again (a fresh broker).
+  reset [--iam | --plaintext]
+                   Stop, wipe .local/kafka/data, re-format and start again (a fresh broker).
   -h, --help       This help.
 
 Environment:
   KAFKA_PORT (9092)  KAFKA_CONTROLLER_PORT (9093)  KAFKA_START_TIMEOUT (60)
+  KAFKA_IAM_PORT (9098)  KAFKA_IAM_REGION (us-east-1)  KAFKA_IAM_CLUSTER_ARN
   KAFKA_PARTITIONS (2)  KAFKA_HEAP_OPTS ("-Xmx512m -Xms256m")
 
 Bootstrap servers: $BOOTSTRAP. Broker log: .local/kafka/broker.log.
@@ -173,6 +191,103 @@ format_storage() {
     || die "storage format failed"
 }
 
+
+# ---------------------------------------------------------------------------------------------
+# MSK IAM over TLS (start --iam)
+
+iam_enabled() { grep -q '^# mode: iam' "$PROPS" 2>/dev/null; }
+
+ensure_iam_jar() {
+  local newest
+  newest="$(find "$IAM_MODULE/pom.xml" "$IAM_MODULE/src/main" -type f -newer "$IAM_JAR" 2>/dev/null | head -n 1)"
+  if [[ -f "$IAM_JAR" && -z "$newest" ]]; then
+    return 0
+  fi
+  log "building the broker's MSK IAM module (scripts/kafka/msk-iam) ..."
+  mvn -B -q -Dstyle.color=never -f "$IAM_MODULE/pom.xml" package -DskipTests >"$KAFKA_HOME/mvn-iam.log" 2>&1 \
+    || { cat "$KAFKA_HOME/mvn-iam.log" >&2; die "could not build scripts/kafka/msk-iam"; }
+  rm -f "$KAFKA_HOME/mvn-iam.log"
+}
+
+random_text() { python3 -c 'import secrets, sys; print(secrets.token_urlsafe(int(sys.argv[1])))' "$1"; }
+
+# A CA and a broker certificate for localhost / 127.0.0.1 signed by it (keytool, once), the CA
+# as PEM for the clients; default credentials and policy when there are none yet.
+ensure_iam_material() {
+  mkdir -p "$IAM_DIR"
+  chmod 700 "$IAM_DIR"
+  if [[ ! -f "$IAM_DIR/broker.p12" || ! -f "$IAM_DIR/ca.pem" ]]; then
+    log "making a CA and the broker's TLS certificate in .local/kafka/iam ..."
+    rm -f "$IAM_DIR"/ca.p12 "$IAM_DIR"/broker.p12 "$IAM_DIR"/*.pem "$IAM_DIR"/*.csr
+    random_text 24 >"$IAM_DIR/keystore.password"
+    chmod 600 "$IAM_DIR/keystore.password"
+    local pw kt=(keytool -J-Xshare:auto -J-XX:TieredStopAtLevel=1)
+    pw="$(cat "$IAM_DIR/keystore.password")"
+    "${kt[@]}" -genkeypair -alias ca -keyalg RSA -keysize 2048 -validity 3650 -dname "CN=kafka_local test CA" \
+      -ext bc:c -keystore "$IAM_DIR/ca.p12" -storetype PKCS12 -storepass "$pw" 2>/dev/null
+    "${kt[@]}" -exportcert -alias ca -rfc -keystore "$IAM_DIR/ca.p12" -storepass "$pw" -file "$IAM_DIR/ca.pem" 2>/dev/null
+    "${kt[@]}" -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 -dname "CN=$KAFKA_IAM_HOST" \
+      -keystore "$IAM_DIR/broker.p12" -storetype PKCS12 -storepass "$pw" 2>/dev/null
+    "${kt[@]}" -certreq -alias broker -keystore "$IAM_DIR/broker.p12" -storepass "$pw" -file "$IAM_DIR/broker.csr" 2>/dev/null
+    "${kt[@]}" -gencert -alias ca -keystore "$IAM_DIR/ca.p12" -storepass "$pw" -infile "$IAM_DIR/broker.csr" \
+      -outfile "$IAM_DIR/broker.pem" -rfc -validity 3650 -ext "SAN=dns:$KAFKA_IAM_HOST,ip:127.0.0.1" \
+      -ext KU=digitalSignature,keyEncipherment -ext EKU=serverAuth 2>/dev/null
+    "${kt[@]}" -importcert -alias ca -noprompt -file "$IAM_DIR/ca.pem" -keystore "$IAM_DIR/broker.p12" -storepass "$pw" 2>/dev/null
+    "${kt[@]}" -importcert -alias broker -file "$IAM_DIR/broker.pem" -keystore "$IAM_DIR/broker.p12" -storepass "$pw" 2>/dev/null
+    rm -f "$IAM_DIR/broker.csr"
+    [[ -s "$IAM_DIR/ca.pem" && -s "$IAM_DIR/broker.p12" ]] || die "keytool could not make the certificates"
+  fi
+  if [[ ! -f "$IAM_DIR/credentials.json" ]]; then
+    # One made-up identity, its secret kept out of sight: source client.env to sign with it.
+    local key secret
+    key="LOCAL$(python3 -c 'import secrets; print(secrets.token_hex(8).upper())')"
+    secret="$(random_text 30)"
+    (umask 077
+     printf '{"%s": {"secretAccessKey": "%s", "principal": "arn:aws:iam::123456789012:role/local-flink-job"}}\n' \
+       "$key" "$secret" >"$IAM_DIR/credentials.json"
+     printf 'export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_REGION=%s\nunset AWS_SESSION_TOKEN\n' \
+       "$key" "$secret" "$KAFKA_IAM_REGION" >"$IAM_DIR/client.env")
+  fi
+  if [[ ! -f "$IAM_DIR/policy.json" ]]; then
+    # The product's own least-privilege policy for config/topics.yaml, for this local cluster.
+    local py="$ROOT/.venv/bin/python"
+    [[ -x "$py" ]] || die "the default policy comes from deploy.py iam-policy: run 'make install' first"
+    "$py" "$ROOT/scripts/iam_local_policy.py" --cluster-arn "$KAFKA_IAM_CLUSTER_ARN" >"$IAM_DIR/policy.json" \
+      || die "could not write the default policy"
+  fi
+}
+
+write_iam_config() {
+  local pw jaas_opts
+  pw="$(cat "$IAM_DIR/keystore.password")"
+  jaas_opts="credentials.file=\"$IAM_DIR/credentials.json\" region=\"$KAFKA_IAM_REGION\" hosts=\"$KAFKA_IAM_HOST,127.0.0.1\""
+  sed -i \
+    -e "s|^listeners=PLAINTEXT://\([^,]*\),|listeners=PLAINTEXT://\1,SASL_SSL://$KAFKA_IAM_HOST:$KAFKA_IAM_PORT,|" \
+    -e "s|^advertised.listeners=\(.*\)$|advertised.listeners=\1,SASL_SSL://$KAFKA_IAM_HOST:$KAFKA_IAM_PORT|" \
+    -e "s|^listener.security.protocol.map=\(.*\)$|listener.security.protocol.map=\1,SASL_SSL:SASL_SSL|" \
+    "$PROPS"
+  cat >>"$PROPS" <<EOF
+# mode: iam (start --iam): MSK IAM over TLS on $KAFKA_IAM_HOST:$KAFKA_IAM_PORT; scripts/kafka/msk-iam
+listener.name.sasl_ssl.sasl.enabled.mechanisms=AWS_MSK_IAM,OAUTHBEARER
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$IAM_DIR/broker.p12
+listener.name.sasl_ssl.ssl.keystore.password=$pw
+listener.name.sasl_ssl.ssl.key.password=$pw
+security.providers=com.example.mskiam.IamSecurityProviderCreator
+listener.name.sasl_ssl.aws_msk_iam.sasl.jaas.config=com.example.mskiam.IamServerLoginModule required $jaas_opts;
+listener.name.sasl_ssl.aws_msk_iam.sasl.server.callback.handler.class=com.example.mskiam.IamServerCallbackHandler
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required $jaas_opts;
+listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class=com.example.mskiam.IamOAuthBearerValidator
+# the broker itself logs in with no token: Kafka's default login handler refuses these options
+listener.name.sasl_ssl.oauthbearer.sasl.login.callback.handler.class=com.example.mskiam.NoTokenLoginCallbackHandler
+authorizer.class.name=com.example.mskiam.MskIamAuthorizer
+msk.iam.policy.file=$IAM_DIR/policy.json
+msk.iam.cluster.arn=$KAFKA_IAM_CLUSTER_ARN
+msk.iam.unauthenticated.listeners=PLAINTEXT,CONTROLLER
+EOF
+  chmod 600 "$PROPS"
+}
+
 # ---------------------------------------------------------------------------------------------
 # process
 
@@ -272,10 +387,22 @@ cmd_status() {
 }
 
 cmd_start() {
-  local pid
+  local pid iam=0
+  iam_enabled && iam=1  # the mode sticks: a restart (after kill, for instance) keeps it
+  while (($#)); do
+    case "$1" in
+      --iam) iam=1; shift ;;
+      --plaintext) iam=0; shift ;;
+      *) die "start: unknown option '$1' (see --help)" ;;
+    esac
+  done
+  if pid="$(broker_pid)" && [[ "$iam" != "$(iam_enabled && echo 1 || echo 0)" ]]; then
+    log "running in the other mode: restarting it $( ((iam)) && echo with || echo without) the IAM listener"
+    cmd_stop
+  fi
   if pid="$(broker_pid)"; then
     if probe; then
-      log "already running (pid $pid) and answering on $BOOTSTRAP"
+      log "already running (pid $pid) and answering on $BOOTSTRAP$(iam_enabled && echo ", IAM over TLS on $KAFKA_IAM_HOST:$KAFKA_IAM_PORT")"
       return 0
     fi
     log "process $pid is running but not answering yet; waiting for it"
@@ -286,6 +413,14 @@ cmd_start() {
     done
     ensure_libs
     write_config
+    local classpath="$LIBS/*"
+    if ((iam)); then
+      port_open "$KAFKA_IAM_PORT" && die "port $KAFKA_IAM_PORT is already in use by another process"
+      ensure_iam_jar
+      ensure_iam_material
+      write_iam_config
+      classpath="$classpath:$IAM_JAR"
+    fi
     format_storage
     [[ -f "$LOGFILE" ]] && mv -f "$LOGFILE" "$LOGFILE.1"
     log "starting broker on $BOOTSTRAP (log: .local/kafka/broker.log)"
@@ -295,7 +430,7 @@ cmd_start() {
     setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PIDFILE" \
       java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
       "-Dlog4j2.configurationFile=$BROKER_LOG4J" \
-      -cp "$LIBS/*" kafka.Kafka "$PROPS" </dev/null >"$LOGFILE" 2>&1 9>&- &
+      -cp "$classpath" kafka.Kafka "$PROPS" </dev/null >"$LOGFILE" 2>&1 9>&- &
     local _
     for _ in $(seq 50); do
       [[ -s "$PIDFILE" ]] && break
@@ -310,8 +445,8 @@ cmd_start() {
       tail -n 40 "$LOGFILE" >&2 || true
       return 1
     fi
-    if probe; then
-      log "broker running (pid $pid) and answering on $BOOTSTRAP after ${SECONDS}s"
+    if probe && { ! iam_enabled || port_open "$KAFKA_IAM_PORT"; }; then
+      log "broker running (pid $pid) and answering on $BOOTSTRAP$(iam_enabled && echo ", IAM over TLS on $KAFKA_IAM_HOST:$KAFKA_IAM_PORT") after ${SECONDS}s"
       return 0
     fi
     sleep 0.5
@@ -351,7 +486,7 @@ cmd_reset() {
   cmd_stop
   log "wiping .local/kafka/data"
   rm -rf "$DATA"
-  cmd_start   # formats the empty data dir again
+  cmd_start "$@"  # formats the empty data dir again; the same mode unless told otherwise
 }
 
 cmd_create_topics() {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -27,13 +28,95 @@ JOB_TIMEOUT_S = 600
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> str:
-    """The local broker, started by the project's script if it is not running.
+    """The local broker, started by the project's script if it is not running, with its MSK IAM
+    listener (``start --iam``: tests/test_e2e_msk_iam.py); the tests that need no auth use its
+    plaintext listener.
 
     Tests stay independent through topics of their own (see ``workspace``), so a broker that
     is already up (another test session, the demo) is shared rather than wiped.
     """
-    subprocess.run([str(KAFKA_SCRIPT), "start"], check=True, cwd=ROOT)
+    subprocess.run([str(KAFKA_SCRIPT), "start", "--iam"], check=True, cwd=ROOT)
     return BOOTSTRAP
+
+
+IAM_DIR = ROOT / ".local" / "kafka" / "iam"
+IAM_BOOTSTRAP = "localhost:9098"
+IAM_REGION = "us-east-1"
+ACCOUNT = "123456789012"  # AWS's documentation account id: nothing real
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An AWS identity the local IAM broker knows: its keys, and the environment that signs with them."""
+
+    name: str
+    access_key_id: str
+    secret_access_key: str
+
+    @property
+    def principal(self) -> str:
+        return f"arn:aws:iam::{ACCOUNT}:role/{self.name}"
+
+    def env(self, secret: str | None = None) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": secret or self.secret_access_key,
+                "AWS_REGION": IAM_REGION, "AWS_DEFAULT_REGION": IAM_REGION}
+
+
+@dataclass
+class IamBroker:
+    """The broker's MSK IAM listener, whose credentials and policies a test sets (the broker
+    re-reads both files when they change)."""
+
+    bootstrap: str
+    ca: Path
+    cluster_arn: str
+    job: Identity
+    tools: Identity
+
+    def arn(self, kind: str, name: str) -> str:
+        """The ARN of a topic, group or transactional-id of this cluster."""
+        return self.cluster_arn.replace(":cluster/", f":{kind}/") + f"/{name}"
+
+    def set_policies(self, by_principal: dict[str, dict]) -> None:
+        write_json(IAM_DIR / "policy.json", by_principal)
+
+    def tools_policy(self) -> dict:
+        """What the test-traffic tools need: produce (idempotent), describe, read, offsets."""
+        return {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster",
+                                           "kafka-cluster:WriteDataIdempotently"], "Resource": self.cluster_arn},
+            {"Effect": "Allow", "Action": ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData",
+                                           "kafka-cluster:ReadData"], "Resource": self.arn("topic", "*")},
+            {"Effect": "Allow", "Action": ["kafka-cluster:DescribeGroup"], "Resource": self.arn("group", "*")},
+        ]}
+
+
+def write_json(path: Path, doc) -> None:
+    """Replace a file the broker watches in one step (it never reads half a file)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=2))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+@pytest.fixture(scope="session")
+def iam_broker(kafka_broker) -> IamBroker:
+    """Two identities (the job's role, the tools' role) on the IAM listener; the files the
+    broker had are put back afterwards."""
+    props = (ROOT / ".local" / "kafka" / "server.properties").read_text()
+    cluster_arn = next(line.split("=", 1)[1] for line in props.splitlines() if line.startswith("msk.iam.cluster.arn="))
+    job = Identity("flink-job", "LOCALJOB" + uuid.uuid4().hex[:12].upper(), uuid.uuid4().hex + uuid.uuid4().hex)
+    tools = Identity("test-traffic", "LOCALTOOLS" + uuid.uuid4().hex[:10].upper(), uuid.uuid4().hex)
+    saved = {name: (IAM_DIR / name).read_bytes() for name in ("credentials.json", "policy.json")}
+    write_json(IAM_DIR / "credentials.json", {
+        i.access_key_id: {"secretAccessKey": i.secret_access_key, "principal": i.principal} for i in (job, tools)})
+    broker = IamBroker(IAM_BOOTSTRAP, IAM_DIR / "ca.pem", cluster_arn, job, tools)
+    broker.set_policies({tools.principal: broker.tools_policy()})
+    yield broker
+    for name, content in saved.items():
+        tmp = IAM_DIR / f"{name}.tmp"
+        tmp.write_bytes(content)
+        os.replace(tmp, IAM_DIR / name)
 
 
 @dataclass

@@ -1,0 +1,45 @@
+"""Print the job's IAM policy (``deploy.py iam-policy``) filled in for one MSK cluster ARN.
+
+The local IAM broker (``scripts/kafka_local.sh start --iam``) authorizes every Kafka request by
+this document, so the policy the product generates is the one local runs are held to. Only
+the kafka-cluster statements concern a broker; the rest are filled in and left as they are.
+
+Usage: scripts/iam_local_policy.py --cluster-arn ARN [--config-dir DIR] [--environment ENV]
+Exit codes: 0 printed, 2 bad arguments or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import iam_policy  # noqa: E402
+from common.config import CONFIG_DIR  # noqa: E402
+from common.errors import ConfigError  # noqa: E402
+
+log = logging.getLogger("iam_local_policy")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cluster-arn", required=True, help="arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>")
+    parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml (default: %(default)s)")
+    parser.add_argument("--environment", help="apply config/overlays/ENVIRONMENT.yaml")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    try:
+        values = iam_policy.cluster_values(args.cluster_arn)
+        policy = iam_policy.policy_for(args.config_dir, args.environment, values)
+    except (ValueError, ConfigError) as exc:
+        log.error("%s", exc)
+        return 2
+    sys.stdout.write(iam_policy.policy_text(policy))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
