@@ -1,4 +1,10 @@
-"""The deployable zip on a real Flink cluster, and a TaskManager killed mid-stream.
+"""The deployable zip on a real Flink cluster, the service's way, and a TaskManager killed mid-stream.
+
+The service's way: the driver runs on Python 3.12 with only PyFlink installed (.venv312, make
+py312), so everything else comes from the zip's lib/python; the job reads MSK IAM over TLS
+(the local broker's IAM listener, tests/test_e2e_msk_iam.py) with exactly the generated
+policy; checkpoints and savepoints live in S3 (a moto server, through Flink's S3 plugin), and
+the job is stopped with a savepoint there and restored from it before the final drain.
 
 A standalone cluster from the Flink distribution inside the apache-flink package
 (scripts/flink_cluster.sh: a JobManager and two TaskManagers with one slot each, separate
@@ -34,6 +40,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common import iam_policy
 from common.local_warehouse import table_names
 from common.properties import ENV_OVERRIDES, FLINK_GATEWAY_ENV, RUN_OPTIONS, locate, read_groups
 from sample_gen import bid_events, produce
@@ -59,6 +66,8 @@ class Cluster:
     env: dict[str, str]
     rest: str
     folder: Path
+    iam: object = None  # the broker's MSK IAM listener (tests.conftest.IamBroker)
+    moto: str = ""  # the S3 endpoint the cluster keeps its state in
 
     def script(self, *args: str, cwd: Path = ROOT, timeout: int = TIMEOUT_S) -> subprocess.CompletedProcess:
         return subprocess.run([str(SCRIPT), *args], cwd=cwd, env=self.env, capture_output=True, text=True,
@@ -80,16 +89,35 @@ def alive(pid: int) -> bool:
         return False
 
 
+SERVICE_PYTHON = ROOT / ".venv312" / "bin" / "python"  # make py312: CPython 3.12 with PyFlink only
+STATE_BUCKET = "flink-state"
+STATE_DIR = f"s3://{STATE_BUCKET}/cluster-e2e"
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster(tmp_path_factory, moto_server, iam_broker):
+    """The service's way: the driver on Python 3.12 with only PyFlink installed (the zip brings
+    the rest), checkpoints and savepoints in S3 (a moto server, through Flink's S3 plugin), and
+    the job's AWS identity in the environment, as the service's execution role."""
+    import boto3
+
+    if not SERVICE_PYTHON.is_file():
+        pytest.fail(f"{SERVICE_PYTHON} does not exist: make py312 (make test does)")
     folder = tmp_path_factory.mktemp("flink-cluster")
     rest_port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("AWS_")}
+    env.update(iam_broker.job.env())
+    boto3.client("s3", endpoint_url=moto_server, region_name=env["AWS_REGION"],
+                 aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]
+                 ).create_bucket(Bucket=STATE_BUCKET)
     env.update(FLINK_CLUSTER_DIR=str(folder), FLINK_CLUSTER_REST_PORT=str(rest_port),
                FLINK_CLUSTER_RPC_PORT=str(free_port()), FLINK_CLUSTER_CHECKPOINT_INTERVAL="2 s",
+               FLINK_CLUSTER_PYTHON=str(SERVICE_PYTHON), FLINK_CLUSTER_STATE_DIR=STATE_DIR,
+               FLINK_CLUSTER_S3_ENDPOINT=moto_server,
                # must not reach the cluster: the script unsets them
                HADOOP_CLASSPATH="/nowhere/hadoop.jar", HADOOP_CONF_DIR="/nowhere")
     c = Cluster(env, f"http://localhost:{rest_port}", folder)
+    c.iam, c.moto = iam_broker, moto_server
     started = c.script("start")
     assert started.returncode == 0, started.stderr
     yield c
@@ -103,6 +131,17 @@ def classpath(pid: int) -> str:
 
 def test_cluster_is_a_jobmanager_and_two_taskmanagers_without_hadoop(cluster):
     assert cluster.get("/overview")["taskmanagers"] == 2
+    conf = yaml.safe_load((cluster.folder / "conf" / "config.yaml").read_text())
+    # the driver's Python is the service's: 3.12 with PyFlink and its dependencies only (none of
+    # the tools' packages): the job loads nothing else but what the zip brings
+    assert conf["python.client.executable"] == str(SERVICE_PYTHON)
+    version = subprocess.run([str(SERVICE_PYTHON), "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True)
+    assert version.stdout.strip() == "(3, 12)"
+    for package in ("confluent_kafka", "rich", "pyiceberg", "moto"):
+        assert subprocess.run([str(SERVICE_PYTHON), "-c", f"import {package}"], capture_output=True).returncode != 0
+    assert conf["execution.checkpointing.dir"] == f"{STATE_DIR}/checkpoints"
+    assert (cluster.folder / "plugins" / "s3-fs-hadoop").is_dir()
     pids = cluster.pids()
     assert len(pids) == 3 and all(alive(p) for p in pids)
     for pid in pids:
@@ -127,12 +166,17 @@ def unpack_zip(folder: Path, ws) -> Path:
     return folder
 
 
-def service_properties(path: Path, ws) -> Path:
-    """The application's runtime properties, in the service's format."""
+def service_properties(path: Path, ws, iam) -> Path:
+    """The application's runtime properties, in the service's format: MSK IAM over TLS, the
+    brokers' private CA as the truststore; the job's role gets exactly the generated policy."""
+    iam.set_policies({iam.job.principal: iam_policy.policy_for(ws.config_dir, None,
+                                                               iam_policy.cluster_values(iam.cluster_arn)),
+                      iam.tools.principal: iam.tools_policy()})
     groups = {
         RUN_OPTIONS: {"python": "streaming_job.py", "jarfile": "lib/pyflink-dependencies.jar", "pyFiles": "lib/python"},
         "app": {"env": ENVIRONMENT},
-        "kafka": {"bootstrap.servers": ws.bootstrap, "auth": "none"},
+        "kafka": {"bootstrap.servers": iam.bootstrap, "auth": "iam", "property.ssl.truststore.type": "PEM",
+                  "property.ssl.truststore.location": str(iam.ca)},
         "iceberg": {"catalog.type": "hadoop", "warehouse": str(ws.warehouse), "namespace": "sink"},
     }
     path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()], indent=2))
@@ -236,6 +280,18 @@ class SteadyProducer:
             assert report.failed == 0 and report.delivered == len(turns), (key, report)
 
 
+def s3_keys(cluster: Cluster, prefix: str) -> list[str]:
+    """Keys under the cluster's state prefix in S3 (the moto server)."""
+    import boto3
+
+    env = cluster.env
+    s3 = boto3.client("s3", endpoint_url=cluster.moto, region_name=env["AWS_REGION"],
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    base = STATE_DIR.removeprefix(f"s3://{STATE_BUCKET}/")
+    listed = s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=f"{base}/{prefix}".replace(f"{base}/{base}/", f"{base}/"))
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
 def job_state(cluster: Cluster, job_id: str) -> str:
     return cluster.get(f"/jobs/{job_id}")["state"]
 
@@ -258,7 +314,7 @@ def test_zip_on_the_cluster_survives_a_killed_taskmanager_exactly_once(cluster, 
         assert produce(ws.bootstrap, ws.topics[key], events).failed == 0
 
     app = unpack_zip(tmp_path / "app", ws)
-    properties = service_properties(tmp_path / "application_properties.json", ws)
+    properties = service_properties(tmp_path / "application_properties.json", ws, cluster.iam)
     progress("submitting")
     job_id = submit(cluster, app, properties, tmp_path / "flink-run.log")
     progress(f"submitted job {job_id}")
@@ -294,12 +350,27 @@ def test_zip_on_the_cluster_survives_a_killed_taskmanager_exactly_once(cluster, 
                 "order_events_enriched": len(traffic.order_events)}
     wait_for("every event committed", lambda: all(committed(ws, n) >= c for n, c in expected.items()), every=2)
 
+    assert restarts(cluster, job_id) >= 1
+    assert s3_keys(cluster, "checkpoints/"), "the checkpoints live in S3"
+
+    # A savepoint in S3, and a new job from it (an update on the service): windows and sessions
+    # still open carry over, offsets too (nothing twice, nothing lost).
+    stopped = cluster.script("flink", "stop", job_id)
+    assert stopped.returncode == 0, (stopped.stdout + stopped.stderr)[-3000:]
+    savepoint = re.search(r"Savepoint completed\. Path: (\S+)", stopped.stdout).group(1)
+    progress(f"stopped with a savepoint: {savepoint}")
+    assert savepoint.startswith(f"{STATE_DIR}/savepoints/"), savepoint
+    assert s3_keys(cluster, savepoint.removeprefix(f"s3://{STATE_BUCKET}/").split("/", 1)[1] + "/_metadata")
+    wait_for("the job to stop", lambda: job_state(cluster, job_id) == "FINISHED")
+    job_id = submit(cluster, app, properties, tmp_path / "flink-run-restored.log", "--fromSavepoint", savepoint)
+    progress(f"restored from the S3 savepoint as job {job_id}")
+    wait_for("the restored job to run", lambda: all_tasks_running(cluster, job_id))
+
     # Unbounded, as in production: a draining stop-with-savepoint closes every window and session.
     stopped = cluster.script("flink", "stop", "--drain", job_id)
     progress("stopped with a draining savepoint")
     assert stopped.returncode == 0, (stopped.stdout + stopped.stderr)[-3000:]
     wait_for("the job to finish", lambda: job_state(cluster, job_id) == "FINISHED")
-    assert restarts(cluster, job_id) >= 1
 
     assert_same_rows(ref.columns(table(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(traffic.bid_events))
     assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
@@ -330,7 +401,7 @@ def test_bounded_run_at_parallelism_2_commits_the_files_of_every_writer(cluster,
                          partition=0 if i < 50 else 1)
     assert producer.flush(30) == 0
     app = unpack_zip(tmp_path / "app", ws)
-    properties = service_properties(tmp_path / "application_properties.json", ws)
+    properties = service_properties(tmp_path / "application_properties.json", ws, cluster.iam)
     job_id = submit(cluster, app, properties, tmp_path / "flink-run.log",
                     "-Dexecution.checkpointing.interval=300ms", program_args=("--bounded", "--only", "bid_events_raw"))
     wait_for("the bounded job to end", lambda: job_state(cluster, job_id) in ("FINISHED", "FAILED", "CANCELED"))
