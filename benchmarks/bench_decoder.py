@@ -55,7 +55,7 @@ RATIOS = (("(a) project / native", "project", "native"), ("(b) full / native_ful
 BLACKHOLE_CATALOG, BLACKHOLE_DATABASE, BLACKHOLE_PREFIX = "default_catalog", "default_database", "blackhole_"
 # Source options the native tables keep from the project's source DDL: where and how to read
 # Kafka (topic, brokers, group, auth, start and stop offsets, watermark emission); not its formats.
-KEPT_SOURCE_OPTIONS = re.compile(r"^(connector|topic|topic-pattern|properties\..*|scan\..*)$")
+KEPT_SOURCE_OPTIONS = re.compile(r"^(connector|topic|topic-pattern|properties\..*|scan\..*|idle-aware\..*)$")
 NATIVE_FORMAT = {"format": "json", "json.ignore-parse-errors": "true"}
 JOB_TIMEOUT_S = 3600
 FINISHED = re.compile(r"job \S+ finished in ([\d.]+) s")  # common/runner.py's last line

@@ -198,9 +198,7 @@ format_storage() {
 iam_enabled() { grep -q '^# mode: iam' "$PROPS" 2>/dev/null; }
 
 ensure_iam_jar() {
-  local newest
-  newest="$(find "$IAM_MODULE/pom.xml" "$IAM_MODULE/src/main" -type f -newer "$IAM_JAR" 2>/dev/null | head -n 1)"
-  if [[ -f "$IAM_JAR" && -z "$newest" ]]; then
+  if [[ -f "$IAM_JAR" && -z "$(find "$IAM_MODULE/pom.xml" "$IAM_MODULE/src/main" -type f -newer "$IAM_JAR" | head -n 1)" ]]; then
     return 0
   fi
   log "building the broker's MSK IAM module (scripts/kafka/msk-iam) ..."

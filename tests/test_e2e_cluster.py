@@ -287,8 +287,7 @@ def s3_keys(cluster: Cluster, prefix: str) -> list[str]:
     env = cluster.env
     s3 = boto3.client("s3", endpoint_url=cluster.moto, region_name=env["AWS_REGION"],
                       aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-    base = STATE_DIR.removeprefix(f"s3://{STATE_BUCKET}/")
-    listed = s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=f"{base}/{prefix}".replace(f"{base}/{base}/", f"{base}/"))
+    listed = s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=f"{STATE_DIR.removeprefix(f's3://{STATE_BUCKET}/')}/{prefix}")
     return [o["Key"] for o in listed.get("Contents", [])]
 
 
@@ -360,7 +359,7 @@ def test_zip_on_the_cluster_survives_a_killed_taskmanager_exactly_once(cluster, 
     savepoint = re.search(r"Savepoint completed\. Path: (\S+)", stopped.stdout).group(1)
     progress(f"stopped with a savepoint: {savepoint}")
     assert savepoint.startswith(f"{STATE_DIR}/savepoints/"), savepoint
-    assert s3_keys(cluster, savepoint.removeprefix(f"s3://{STATE_BUCKET}/").split("/", 1)[1] + "/_metadata")
+    assert s3_keys(cluster, savepoint.removeprefix(f"{STATE_DIR}/") + "/_metadata")
     wait_for("the job to stop", lambda: job_state(cluster, job_id) == "FINISHED")
     job_id = submit(cluster, app, properties, tmp_path / "flink-run-restored.log", "--fromSavepoint", savepoint)
     progress(f"restored from the S3 savepoint as job {job_id}")

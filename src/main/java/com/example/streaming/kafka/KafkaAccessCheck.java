@@ -3,7 +3,6 @@ package com.example.streaming.kafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -123,10 +122,7 @@ public final class KafkaAccessCheck {
             consumer.committed(new java.util.HashSet<>(partitions));
             step = AccessProblem.Step.READ;
             consumer.seekToEnd(partitions);
-            Map<TopicPartition, Long> ends = new HashMap<>();
-            for (TopicPartition tp : partitions) {
-                ends.put(tp, consumer.position(tp));
-            }
+            partitions.forEach(consumer::position);  // the end offsets (ListOffsets)
             consumer.poll(Duration.ofMillis(500));  // a fetch at the end: authorized or not, no records
         } catch (RuntimeException e) {
             problems.add(AccessProblem.describe(rootOf(e), step, topic.name(), group, bootstrap));

@@ -1,9 +1,6 @@
 package com.example.mskiam;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -16,8 +13,6 @@ import java.util.Map;
  * broker restart.
  */
 final class CredentialsStore {
-    private static final ObjectMapper JSON =
-            new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final List<String> FIELDS = List.of("secretAccessKey", "sessionToken", "principal");
 
     private final ReloadingFile<Map<String, StoredCredential>> file;
@@ -40,15 +35,7 @@ final class CredentialsStore {
     }
 
     static Map<String, StoredCredential> parse(byte[] content) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(content);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("not JSON: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException("not a JSON object of access key id -> credential");
-        }
+        JsonNode root = JsonObjects.parse(content, " of access key id -> credential");
         Map<String, StoredCredential> keys = new HashMap<>();
         for (Map.Entry<String, JsonNode> e : root.properties()) {
             String keyId = e.getKey();

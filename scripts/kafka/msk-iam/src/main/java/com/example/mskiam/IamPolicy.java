@@ -1,9 +1,6 @@
 package com.example.mskiam;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,8 +15,6 @@ import java.util.Set;
  * statement, rather than enforced without it.
  */
 final class IamPolicy {
-    private static final ObjectMapper JSON =
-            new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final Set<String> STATEMENT_KEYS =
             Set.of("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource");
 
@@ -37,15 +32,7 @@ final class IamPolicy {
     }
 
     static IamPolicy parse(byte[] content) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(content);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("not JSON: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException("not a JSON object");
-        }
+        JsonNode root = JsonObjects.parse(content, "");
         if (root.has("Statement")) {
             return new IamPolicy(document(root, "policy"), null);
         }

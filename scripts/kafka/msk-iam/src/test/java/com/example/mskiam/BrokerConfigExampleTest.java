@@ -106,7 +106,7 @@ class BrokerConfigExampleTest {
                 ResourceType.CLUSTER, "kafka-cluster",
                 AclOperation.CLUSTER_ACTION)));
         assertEquals("DENIED principal=" + TestKeys.LONG_TERM_PRINCIPAL + " action=kafka-cluster:Connect resource="
-                + "arn:aws:kafka:us-east-1:123456789012:cluster/local/11111111-2222-3333-4444-555555555555-1"
+                + "arn:aws:kafka:us-east-1:" + TestKeys.ACCOUNT + ":cluster/local/11111111-2222-3333-4444-555555555555-1"
                 + " (no Allow statement)", msk.check(new MskIamAuthorizerTest.Context("SASL_SSL",
                 new KafkaPrincipal("User", TestKeys.LONG_TERM_PRINCIPAL)),
                 MskIamAuthorizerTest.action(ResourceType.TOPIC, "orders",

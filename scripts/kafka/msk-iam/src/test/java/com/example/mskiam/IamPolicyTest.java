@@ -13,9 +13,9 @@ import org.junit.jupiter.api.Test;
 
 /** Parsing IAM policy documents and IAM's evaluation rules. */
 class IamPolicyTest {
-    static final String TOPIC = "arn:aws:kafka:us-east-1:123456789012:topic/local/abcd-1234/";
-    static final String GROUP_PREFIX = "arn:aws:kafka:us-east-1:123456789012:group/local/abcd-1234/";
-    static final String P = "arn:aws:iam::123456789012:role/local-job";
+    static final String TOPIC = "arn:aws:kafka:us-east-1:" + TestKeys.ACCOUNT + ":topic/local/abcd-1234/";
+    static final String GROUP_PREFIX = "arn:aws:kafka:us-east-1:" + TestKeys.ACCOUNT + ":group/local/abcd-1234/";
+    static final String P = "arn:aws:iam::" + TestKeys.ACCOUNT + ":role/local-job";
 
     private static IamPolicy parse(String json) {
         return IamPolicy.parse(json.getBytes(StandardCharsets.UTF_8));
@@ -67,7 +67,7 @@ class IamPolicyTest {
         assertFalse(decide(policy, "kafka-cluster:DescribeTopic", TOPIC + "orders-").allowed());
         assertFalse(decide(policy, "kafka-cluster:ReadData", TOPIC + "orders-1").allowed());
         String anyCluster = doc("{\"Effect\": \"Allow\", \"Action\": \"kafka-cluster:ReadData\","
-                + " \"Resource\": \"arn:aws:kafka:*:123456789012:topic/*/*/orders\"}");
+                + " \"Resource\": \"arn:aws:kafka:*:" + TestKeys.ACCOUNT + ":topic/*/*/orders\"}");
         assertTrue(decide(anyCluster, "kafka-cluster:ReadData", TOPIC + "orders").allowed());
         assertFalse(decide(anyCluster, "kafka-cluster:ReadData", TOPIC + "orders2").allowed());
     }
@@ -104,11 +104,11 @@ class IamPolicyTest {
     @Test
     void perPrincipalDocuments() {
         IamPolicy policy = parse("{\"" + P + "\": " + doc("{\"Effect\": \"Allow\", \"Action\": \"kafka-cluster:*\","
-                + " \"Resource\": \"*\"}") + ", \"arn:aws:iam::123456789012:role/other\": " + doc() + "}");
+                + " \"Resource\": \"*\"}") + ", \"arn:aws:iam::" + TestKeys.ACCOUNT + ":role/other\": " + doc() + "}");
         assertTrue(PolicyEvaluator.evaluate(policy.statementsFor(P), "kafka-cluster:Connect", "x").allowed());
-        assertFalse(PolicyEvaluator.evaluate(policy.statementsFor("arn:aws:iam::123456789012:role/other"),
+        assertFalse(PolicyEvaluator.evaluate(policy.statementsFor("arn:aws:iam::" + TestKeys.ACCOUNT + ":role/other"),
                 "kafka-cluster:Connect", "x").allowed());
-        assertFalse(PolicyEvaluator.evaluate(policy.statementsFor("arn:aws:iam::123456789012:role/unknown"),
+        assertFalse(PolicyEvaluator.evaluate(policy.statementsFor("arn:aws:iam::" + TestKeys.ACCOUNT + ":role/unknown"),
                 "kafka-cluster:Connect", "x").allowed());
     }
 

