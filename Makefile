@@ -12,7 +12,7 @@ VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install py312 jar zip kafka kafka-stop cluster cluster-stop demo test java-test dry-run validate load-test maintain clean status
+.PHONY: help install py312 jar zip kafka kafka-stop cluster cluster-stop demo test test-fast lint java-test dry-run validate load-test maintain clean status
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -89,7 +89,14 @@ java-test: install  ## the JUnit tests of src/test/java and of the local MSK IAM
 	set -o pipefail; mvn -B test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
 	set -o pipefail; mvn -B -f scripts/kafka/msk-iam/pom.xml test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
 
-test: install py312 jar zip java-test  ## every test: JUnit (Surefire), then pytest (starts the local broker if needed)
+lint: install  ## ruff (style, import order, no heavy import at module level) and mypy (load, render, state): pyproject.toml
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test-fast: install  ## the tests that need no broker and no JVM (pytest -m "not kafka and not jvm"), in seconds
+	$(PY) -m pytest -q -m "not kafka and not jvm" tests
+
+test: install lint py312 jar zip java-test  ## every test: lint, JUnit (Surefire), then pytest (starts the local broker if needed)
 	$(PY) -m pytest -q tests
 
 clean:  ## remove build output and local state (broker data, warehouse)

@@ -19,22 +19,23 @@ from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common.config import CONFIG_DIR, ProjectConfig, load_project, parse_duration_ms  # noqa: E402
+from common import cli
+from common.cli import ExitCode  # noqa: E402
+from common.durations import duration_ms_argument  # noqa: E402
 from common.errors import ConfigError, did_you_mean  # noqa: E402
-from common.properties import APP_DIR, load_settings  # noqa: E402
+from common.kafka_client import DeliveryReport, KafkaSink, add_connection_arguments, client_config, produce, target_for  # noqa: E402
+from common.load.config import CONFIG_DIR, load_topics  # noqa: E402
+from common.load.properties import APP_DIR, load_settings  # noqa: E402
+from common.logs import FORMAT, setup_logging  # noqa: E402
 from samplegen.faults import MALFORMED_KINDS, FaultKnobs, Faults  # noqa: E402
 from samplegen.feed import ALL_TOPICS, check_partitions, partition_map, write_records  # noqa: E402
-from samplegen.kafka_io import (AUTH_MODES, DeliveryReport, KafkaSink, Target, add_connection_arguments,  # noqa: E402,F401
-                                client_config, produce, resolve_region, target_for)
 from samplegen.model import START_MS, EventModel, ModelOptions  # noqa: E402
-from samplegen.runner import (FileSink, RunOptions, SentRecord, build_manifest, log_summary, run,  # noqa: E402
-                              wall_clock_ms)
+from samplegen.runner import FileSink, RunOptions, SentRecord, build_manifest, log_summary, run, wall_clock_ms  # noqa: E402
 
 __all__ = ["bid_events", "produce", "DeliveryReport", "main"]  # bid_events/produce: the tests' helpers
 
 log = logging.getLogger("sample_gen")
 
-EXIT_OK, EXIT_NOT_DELIVERED, EXIT_BAD_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_COUNT = 1000
 DEFAULT_MANIFEST = APP_DIR / ".local" / "sample_gen" / "manifest.json"
 
@@ -97,8 +98,7 @@ examples:
 
 def bid_events(count: int, seed: int, start_ms: int = START_MS, users: int = 50) -> Iterator[dict]:
     """`count` bid events of one session at a time by `users` users, in event-time order, from `seed`."""
-    project = load_project()
-    model = EventModel(list(project.topics.values()), ModelOptions(seed=seed, start_ms=start_ms, users=users,
+    model = EventModel(list(load_topics().values()), ModelOptions(seed=seed, start_ms=start_ms, users=users,
                                                                    sessions=1), selected=["bid_events"])
     for _, _, _, record in model.take(count):
         yield record
@@ -126,13 +126,6 @@ def _non_negative(text: str) -> float:
     value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative")
-    return value
-
-
-def _duration_ms(text: str) -> int:
-    value = int(text) if text.isdigit() else parse_duration_ms(text)
-    if value is None:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a duration (e.g. 500 ms, 30s, 2 min)")
     return value
 
 
@@ -196,7 +189,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="share of records out of order, within max_out_of_orderness")
     faults.add_argument("--late", type=_fraction, default=0.0, metavar="F",
                         help="share of records late, beyond max_out_of_orderness")
-    faults.add_argument("--late-by", type=_duration_ms, default=60_000, metavar="DURATION",
+    faults.add_argument("--late-by", type=duration_ms_argument, default=60_000, metavar="DURATION",
                         help="late records are up to this much further behind than the bound (default 60s)")
     faults.add_argument("--malformed", type=_fraction, default=0.0, metavar="F", help="share of malformed records")
     faults.add_argument("--malformed-kinds", nargs="+", choices=MALFORMED_KINDS, default=list(MALFORMED_KINDS),
@@ -243,34 +236,17 @@ def is_live(args: argparse.Namespace) -> bool:
     return args.start is None and (args.duration is not None or bool(args.rate))
 
 
-def setup_logging(args: argparse.Namespace, bar: bool):
+def console_logging(args: argparse.Namespace, bar: bool):
     """Log to stderr (through rich when a progress bar shares the terminal); the console, if any."""
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    console = None
+    console, handler = None, None
     if bar:
         from rich.console import Console
         from rich.logging import RichHandler
 
         console = Console(stderr=True)
-        handler: logging.Handler = RichHandler(console=console, show_path=False)
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    if not root.handlers:  # leave a host's logging (pytest, an embedding program) alone
-        root.addHandler(handler)
-        root.setLevel(level)
-    for name in ("sample_gen", "samplegen"):
-        logging.getLogger(name).setLevel(level)
+        handler = RichHandler(console=console, show_path=False)
+    setup_logging(args.verbose, args.quiet, handler, "%(name)s: %(message)s" if bar else FORMAT)
     return console
-
-
-def load_topics(config_dir: Path, environment: str | None) -> ProjectConfig:
-    """The project config as the job sees it: with the environment's overlay (topic names...), if any."""
-    if environment:
-        return load_project(config_dir, environment)
-    return load_project(config_dir)
 
 
 def _select_topics(requested: list[str] | None, topics: dict) -> list[str] | None:
@@ -294,30 +270,30 @@ def main(argv: list[str] | None = None) -> int:
     mode = args.progress
     if mode == "auto":
         mode = "bar" if sys.stderr.isatty() else "log"
-    console = setup_logging(args, bar=(mode == "bar"))
+    console = console_logging(args, bar=(mode == "bar"))
     try:
         settings = load_settings(args.properties)
-        project = load_topics(args.config_dir, getattr(settings, "environment", None))
-        selected = _select_topics(args.topics, project.topics)
+        topics = load_topics(args.config_dir, getattr(settings, "environment", None))
+        selected = _select_topics(args.topics, topics)
         target = None
         if not args.dry_run:
             target = target_for(args, settings.kafka, "sample_gen", args.producer_property)
             config = client_config(target)
     except (ConfigError, ValueError) as exc:
         log.error("bad configuration: %s", exc)
-        return EXIT_BAD_CONFIG
+        return ExitCode.BAD_INPUT
 
     live = is_live(args)
     count = None if args.duration else (args.count or DEFAULT_COUNT)
     start = wall_clock_ms() if live else args.start if args.start is not None else START_MS
-    model = EventModel(list(project.topics.values()),
+    model = EventModel(list(topics.values()),
                        ModelOptions(seed=args.seed, start_ms=start, users=args.users, sessions=args.sessions,
                                     products=args.products), selected)
     try:
         partitions = partition_map(dict(args.partition) if args.partition else None, model.selected)
     except ValueError as exc:
         log.error("bad --partition: %s", exc)
-        return EXIT_BAD_CONFIG
+        return ExitCode.BAD_INPUT
     options = RunOptions(count=count, duration_s=args.duration, rate=args.rate or None, progress=mode,
                          log_every_s=args.log_every, flush_timeout_s=args.flush_timeout, live=live,
                          partitions=partitions)
@@ -335,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             check_partitions(sink, model.selected, partitions)
         except ValueError as exc:
             log.error("bad --partition: %s", exc)
-            return EXIT_BAD_CONFIG
+            return ExitCode.BAD_INPUT
     log.info("event time: %s", "live (the wall clock at sending)" if live
              else f"simulated from {dt.datetime.fromtimestamp(start / 1000, dt.timezone.utc).isoformat()}")
     if not live and (args.duration or args.rate) and start > wall_clock_ms() - 3_600_000:
@@ -352,8 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     log_summary(manifest)
     if manifest["totals"]["not_delivered"]:
         log.error("%d records were not delivered", manifest["totals"]["not_delivered"])
-        return EXIT_NOT_DELIVERED
-    return EXIT_INTERRUPTED if manifest["interrupted"] else EXIT_OK
+        return ExitCode.FAILED
+    return ExitCode.INTERRUPTED if manifest["interrupted"] else ExitCode.OK
 
 
 def write_manifest(manifest: dict, where: str) -> None:
@@ -375,4 +351,4 @@ def write_manifest(manifest: dict, where: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -9,7 +9,6 @@ refused the job's client or could not be reached (2 and 3: nothing was started).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 import tempfile
@@ -19,20 +18,21 @@ from pathlib import Path
 # The managed service runs this file from the unpacked zip; make its packages importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common.config import CONFIG_DIR, ProjectConfig, load_project  # noqa: E402
+from common import cli
+from common.cli import ExitCode  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
-from common.kafka_access import KafkaAccessError, check_access, needs_check  # noqa: E402
-from common.job_plan import JobPlan, build_plan  # noqa: E402
+from common.load.config import CONFIG_DIR, ProjectConfig, load_project, select_pipelines  # noqa: E402
+from common.load.properties import CatalogSettings, RuntimeSettings, load_settings  # noqa: E402
 from common.logs import OWN_LOGGERS, setup_logging  # noqa: E402
-from common import backfill  # noqa: E402
-from common.checkpoints import latest_checkpoint  # noqa: E402
-from common.stable_ids import StateMap, sink_changes  # noqa: E402
-from common.state_restore import ALLOW_LOSS_FLAG, StateContext, find_state_map, load_previous  # noqa: E402
-from common.properties import CatalogSettings, RuntimeSettings, load_settings  # noqa: E402
+from common.render.job_plan import JobPlan, build_plan  # noqa: E402
+from common.run.kafka_access import KafkaAccessError, check_access, needs_check  # noqa: E402
+from common.state import switch_offsets  # noqa: E402
+from common.state.checkpoints import latest_checkpoint  # noqa: E402
+from common.state.stable_ids import StateMap, sink_changes  # noqa: E402
+from common.state.state_restore import ALLOW_LOSS_FLAG, StateContext, find_state_map, load_previous  # noqa: E402
 
 log = logging.getLogger("streaming_job")
 
-EXIT_OK, EXIT_JOB_FAILED, EXIT_BAD_CONFIG, EXIT_KAFKA_ACCESS = 0, 1, 2, 3
 JOB_NAME = "kafka-to-iceberg"
 
 
@@ -84,22 +84,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def backfill_overrides(args: argparse.Namespace, project: ProjectConfig,
                        settings: RuntimeSettings) -> dict[str, dict[str, str]]:
     """The backfill's sources: from earliest (or --backfill-from) up to the switch offsets."""
-    until_file = args.backfill_until or backfill.switch_file(settings.flink.checkpoint_dir, args.backfill)
+    until_file = args.backfill_until or switch_offsets.switch_file(settings.flink.checkpoint_dir, args.backfill)
     if not until_file.is_file():
         raise ConfigError("--backfill-until", str(until_file), "no switch offsets file",
                           "the switch-<pipeline>.json a restore with the new pipeline wrote, or a file of your own")
-    until = backfill.read_offsets(until_file, "--backfill-until")
-    start = backfill.read_offsets(args.backfill_from, "--backfill-from") if args.backfill_from else None
-    return backfill.source_overrides(args.backfill, project.topics_in_use(), until, start)
+    until = switch_offsets.read_offsets(until_file, "--backfill-until")
+    start = switch_offsets.read_offsets(args.backfill_from, "--backfill-from") if args.backfill_from else None
+    return switch_offsets.source_overrides(args.backfill, project.topics_in_use(), until, start)
 
 
 def record_switches(names: list[str], project: ProjectConfig, settings: RuntimeSettings, restore: str,
                     previous: StateMap | None) -> None:
     """A restore that adds pipelines: keep each one's switch offsets (the snapshot's Kafka source
     state of its topics) for its backfill."""
-    from common.flink_env import local_jar
-    from common.kafka_sources import records_table
-    from common.stable_ids import SOURCE
+    from common.render.kafka_sources import records_table
+    from common.run import switch_point
+    from common.run.flink_env import local_jar
+    from common.state.stable_ids import SOURCE
 
     if previous is None:
         log.warning("no state map beside %s: the switch offsets of %s are not recorded", restore, ", ".join(names))
@@ -117,16 +118,16 @@ def record_switches(names: list[str], project: ProjectConfig, settings: RuntimeS
                     log.info("%s read no topic %s before the switch: nothing to backfill there", name,
                              topic.topic_name)
                     continue
-                state = backfill.snapshot_offsets(restore, f"{source_id}_source", local_jar(settings).as_uri())
-                read[topic.topic_name] = backfill.resolve_markers(settings.kafka, topic.topic_name,
+                state = switch_point.snapshot_offsets(restore, f"{source_id}_source", local_jar(settings).as_uri())
+                read[topic.topic_name] = switch_point.resolve_markers(settings.kafka, topic.topic_name,
                                                                   state.get(topic.topic_name, {}))
             offsets[topic.topic_name] = read[topic.topic_name]
-        backfill.record_switch(settings.flink.checkpoint_dir, name, offsets)
+        switch_offsets.record_switch(settings.flink.checkpoint_dir, name, offsets)
 
 
 def state_context(args: argparse.Namespace, settings: RuntimeSettings, project: ProjectConfig,
                   restore: str | None, planning_only: bool) -> StateContext:
-    """The previous deployment's state map, and where this run keeps its own (common/state_restore.py)."""
+    """The previous deployment's state map, and where this run keeps its own (common/state/state_restore.py)."""
     if args.backfill:  # a side run: no state to keep, and it must not replace the deployment's map
         return StateContext(savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints")
     found = args.state_map or find_state_map(restore, settings.flink.checkpoint_dir, settings.managed, planning_only)
@@ -137,16 +138,6 @@ def state_context(args: argparse.Namespace, settings: RuntimeSettings, project: 
         savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints",
         on_new_pipelines=None if settings.managed or not restore else
         lambda names: record_switches(names, project, settings, restore, previous))
-
-
-def select_pipelines(project: ProjectConfig, only: list[str] | None) -> ProjectConfig:
-    if not only:
-        return project
-    known = [p.name for p in project.pipelines]
-    missing = [n for n in only if n not in known]
-    if missing:
-        raise ConfigError("--only", ",".join(missing), "not an enabled pipeline", ", ".join(known))
-    return dataclasses.replace(project, pipelines=tuple(p for p in project.pipelines if p.name in only))
 
 
 def restore_path(restore: str | None, settings: RuntimeSettings) -> str | None:
@@ -174,9 +165,9 @@ def print_dry_run(plan: JobPlan, explained: str) -> None:
 
 def report_plan_diff(t_env, plan: JobPlan, state: StateContext, write_to: Path | None) -> None:
     """What a restore from the previous deployment keeps: per pipeline, then per sink table."""
-    from common import runner, state_restore
+    from common.run import compiled_plan, runner
 
-    _, state_map, diff = state_restore.stable_plan(runner.statement_set(t_env, plan), plan, state.previous)
+    _, state_map, diff = compiled_plan.stable_plan(runner.statement_set(t_env, plan), plan, state.previous)
     out = sys.stdout
     out.write("-- plan diff against the previous deployment\n")
     for line in diff.lines():
@@ -184,7 +175,7 @@ def report_plan_diff(t_env, plan: JobPlan, state: StateContext, write_to: Path |
     for line in sink_changes(state.previous, state_map):
         out.write(f"--   {line}\n")
     if diff.state_lost:
-        out.write(f"-- restoring needs {state_restore.ALLOW_LOSS_FLAG} {' '.join(diff.state_lost)}\n")
+        out.write(f"-- restoring needs {ALLOW_LOSS_FLAG} {' '.join(diff.state_lost)}\n")
     if write_to:
         write_to.write_text(state_map.to_json())
         log.info("state map written to %s", write_to)
@@ -227,14 +218,14 @@ def main(argv: list[str] | None = None) -> int:
         log.info("loaded %d topic(s) and %d pipeline(s) from %s (environment %s); properties from %s",
                  len(project.topics_in_use()), len(plan.pipelines), args.config_dir,
                  project.environment or "default: no overlay", settings.source)
-        from common import flink_env, plan_check, record_summary, runner  # deferred: imports PyFlink
+        from common.run import flink_env, plan_check, py4j_errors, record_summary, runner  # deferred: imports PyFlink
 
         restore = restore_path(args.restore, settings)
         t_env = flink_env.create_table_env(settings, JOB_NAME, restore_from=restore)
         state = state_context(args, settings, project, restore, planning_only)
     except ConfigError as exc:
         log.error("bad configuration: %s", exc)
-        return EXIT_BAD_CONFIG
+        return ExitCode.BAD_INPUT
 
     try:
         if planning_only:
@@ -259,21 +250,21 @@ def main(argv: list[str] | None = None) -> int:
                 record_summary.summarize(settings, project.topics_in_use())
     except ConfigError as exc:  # found by planning: still nothing was submitted
         log.error("bad configuration: %s", exc)
-        return EXIT_BAD_CONFIG
+        return ExitCode.BAD_INPUT
     except KafkaAccessError as exc:  # still nothing was submitted
         for line in str(exc).splitlines():
             log.error("Kafka access: %s", line)
-        return EXIT_KAFKA_ACCESS
+        return ExitCode.CHECK_FAILED
     except Exception as exc:  # py4j wraps every Java failure; report it briefly, details at debug
-        if runner.is_planning_error(exc):  # the SQL, not the job: nothing was submitted
-            log.error("bad configuration: the plan failed: %s", runner.java_message(exc))
+        if py4j_errors.is_planning_error(exc):  # the SQL, not the job: nothing was submitted
+            log.error("bad configuration: the plan failed: %s", py4j_errors.java_message(exc))
             log.debug("details", exc_info=True)
-            return EXIT_BAD_CONFIG
-        log.error("job failed: %s", runner.java_message(exc))
+            return ExitCode.BAD_INPUT
+        log.error("job failed: %s", py4j_errors.java_message(exc))
         log.debug("details", exc_info=True)
-        return EXIT_JOB_FAILED
-    return EXIT_OK
+        return ExitCode.FAILED
+    return ExitCode.OK
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -44,8 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common.load.source_columns import EVENT_TIME_COLUMN  # noqa: E402
 from common.logs import setup_logging  # noqa: E402
-from common.source_columns import EVENT_TIME_COLUMN  # noqa: E402
 from common.sql import qualified, quote, with_clause  # noqa: E402
 
 log = logging.getLogger("bench_decoder")
@@ -58,11 +58,11 @@ BLACKHOLE_CATALOG, BLACKHOLE_DATABASE, BLACKHOLE_PREFIX = "default_catalog", "de
 KEPT_SOURCE_OPTIONS = re.compile(r"^(connector|topic|topic-pattern|properties\..*|scan\..*|idle-aware\..*)$")
 NATIVE_FORMAT = {"format": "json", "json.ignore-parse-errors": "true"}
 JOB_TIMEOUT_S = 3600
-FINISHED = re.compile(r"job \S+ finished in ([\d.]+) s")  # common/runner.py's last line
-# common/runner.py logs "submitted job" once execute() has returned (the mini cluster is up and
+FINISHED = re.compile(r"job \S+ finished in ([\d.]+) s")  # common/run/runner.py's last line
+# common/run/runner.py logs "submitted job" once execute() has returned (the mini cluster is up and
 # the job graph submitted) and "finished in" at the end: the time between is the job running.
 LOGGED_AT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO common\.runner: (submitted job|job \S+ finished)", re.M)
-SUMMARY = re.compile(r"records of (\S+): (\d+) good, (\d+) dead letters")  # common/record_summary.py
+SUMMARY = re.compile(r"records of (\S+): (\d+) good, (\d+) dead letters")  # common/run/record_summary.py
 
 
 # ---------------------------------------------------------------- plan rewriting (pure text)
@@ -156,7 +156,7 @@ def native_source_ddl(plan, topic) -> str:
     """A `format = json` table named like the topic's good-records view: the YAML schema as
     physical columns, event_time computed from the event-time field, the project's watermark
     line and Kafka options (the project's formats, key and metadata columns left out)."""
-    from common.kafka_sources import source_ref
+    from common.render.kafka_sources import source_ref
 
     project_ddl = topic_source_ddl(plan, topic)
     options = {k: v for k, v in with_options(project_ddl).items() if KEPT_SOURCE_OPTIONS.match(k)}
@@ -200,9 +200,9 @@ def variant_plan(variant: str, plan, project):
 
 def run_worker(variant: str, config_dir: Path, result_file: Path, show_ddl: bool) -> int:
     """Build the project's plan, rewrite it into the variant, run it bounded, write the time."""
-    from common.config import load_project
-    from common.job_plan import build_plan
-    from common.properties import load_settings
+    from common.load.config import load_project
+    from common.load.properties import load_settings
+    from common.render.job_plan import build_plan
 
     settings = load_settings()
     project = load_project(config_dir, settings.environment)
@@ -210,7 +210,7 @@ def run_worker(variant: str, config_dir: Path, result_file: Path, show_ddl: bool
     if show_ddl:
         for statement in (*plan.ddl(), *(p.insert_sql for p in plan.pipelines)):
             log.info("%s: %s", variant, statement)
-    from common import flink_env, runner
+    from common.run import flink_env, runner
 
     t_env = flink_env.create_table_env(settings, f"bench-decoder-{variant}")
     submitted: list[float] = []
@@ -375,7 +375,7 @@ def run_variant(variant: str, ws, folder: Path, show_ddl: bool, checkpoint_inter
 
 def iceberg_row_counts(folder: Path, namespace: str) -> dict[str, int]:
     """table -> rows of a variant's warehouse (from the current snapshot's summary)."""
-    from common.local_warehouse import open_table, table_names
+    from common.ops.local_warehouse import open_table, table_names
 
     warehouse = (folder / "warehouse").as_uri()
     counts = {}
@@ -470,7 +470,7 @@ def measure(args: argparse.Namespace, ws, base: Path) -> int:
     # a variant named twice runs twice (to see the spread); each run has a folder of its own
     outcomes = [run_variant(v, ws, base / f"{i}-{v}", args.show_ddl, args.checkpoint_interval)
                 for i, v in enumerate(args.variants, 1)]
-    from common.properties import load_settings
+    from common.load.properties import load_settings
 
     namespace = load_settings().catalog.namespace
     logging.getLogger("pyiceberg").setLevel(logging.WARNING)

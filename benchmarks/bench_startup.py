@@ -61,7 +61,7 @@ DEFAULT_COUNTS = (10, 25, 50)
 RUNNING_TIMEOUT_S = 300
 STOP_TIMEOUT_S = 120
 POLL_S = 0.1
-# The job's own progress lines (common/flink_env.py, common/runner.py), with logging's asctime.
+# The job's own progress lines (common/run/flink_env.py, common/run/runner.py), with logging's asctime.
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ [\w.]+: (.*)$", re.M)
 MARKS = {"env_ready": "TableEnvironment ready", "submitted": "submitted job"}
 # Env variables that would override the properties file the benchmark writes.
@@ -95,7 +95,7 @@ def load_average() -> str:
 
 def pipeline_templates() -> list[dict[str, Any]]:
     """The shipped pipelines as SQL-only entries (placeholders instead of table names)."""
-    from common.config import CONFIG_DIR, load_project
+    from common.load.config import CONFIG_DIR, load_project
     from transformations.base_transformer import SourceTables
 
     project = load_project(CONFIG_DIR, None)
@@ -356,7 +356,7 @@ CUTS = {
 
 def apply_cuts(cuts: list[str]) -> None:
     """Monkeypatch the job's run path with each cut, to measure what it would save (this process only)."""
-    from common import plan_check, record_summary, runner
+    from common.run import plan_check, record_summary, runner
     if "one-parse" in cuts:
         original_check = plan_check.check_pipelines
 
@@ -398,7 +398,8 @@ def child_main(args: argparse.Namespace) -> int:
     with timer.phase("Python: PyFlink imports"):
         import pyflink.table  # noqa: F401
         from pyflink.table import StatementSet, Table, TableEnvironment
-        from common import flink_env, plan_check, record_summary, runner
+
+        from common.run import flink_env, plan_check, record_summary, runner
     with timer.phase("JVM start (PyFlink gateway)"):
         from pyflink.java_gateway import get_gateway
         get_gateway()
@@ -419,15 +420,15 @@ def child_main(args: argparse.Namespace) -> int:
     timer.wrap(record_summary, "summarize", "record summary (batch env + batch job)")
     apply_cuts(args.cut or [])
     timer.wrap(runner, "statement_set", "runner.statement_set: other")
-    for module, attribute, label in (("common.schema_evolution", "evolve_sinks", "schema evolution (catalog reads)"),
-                                     ("common.state_restore", "compile_plan", "state_restore.compile_plan"),
-                                     ("common.state_restore", "execute_plan", "submit: state_restore.execute_plan")):
+    for module, attribute, label in (("common.run.sink_evolution", "evolve_sinks", "schema evolution (catalog reads)"),
+                                     ("common.run.compiled_plan", "compile_plan", "compiled_plan.compile_plan"),
+                                     ("common.run.compiled_plan", "execute_plan", "submit: compiled_plan.execute_plan")):
         with contextlib.suppress(ImportError):
             timer.wrap(__import__(module, fromlist=[attribute]), attribute, label)
     timer.wrap(runner, "execute", "runner.execute: wait for the job (until SIGTERM / end)")
     submits = [(StatementSet, "execute")]
     with contextlib.suppress(ImportError):
-        from common import state_restore
+        from common.state import state_restore
         submits.append((state_restore, "execute_plan"))
     for owner, attribute in submits:
         if hasattr(owner, attribute):

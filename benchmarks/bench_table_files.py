@@ -6,7 +6,7 @@ twice:
 
 - before: the old settings: checkpoints (and so Iceberg commits) every 10 s, the old table
   properties (format v2, Parquet, zstd: no metadata retention);
-- after: the current table properties (common/iceberg_sinks.py) and deploy.py's managed default
+- after: the current table properties (common/render/iceberg_sinks.py) and deploy.py's managed default
   checkpoint interval (60 s); then scripts/maintain_tables.py with its defaults (the table's
   own target size and expiry properties), as an operator would run it.
 
@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common.local_warehouse import open_table, table_names  # noqa: E402
 from common.logs import setup_logging  # noqa: E402
+from common.ops.local_warehouse import open_table, table_names  # noqa: E402
 from deploy import DEFAULT_CHECKPOINT_INTERVAL  # noqa: E402
 from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace  # noqa: E402
 
@@ -44,7 +44,7 @@ NAMESPACE = "sink"
 OLD_TABLE_PROPERTIES = {"format-version": "2", "write.format.default": "parquet",
                         "write.parquet.compression-codec": "zstd"}
 # The job with other table properties, without touching the product: the DDL reads this dict.
-JOB_WITH_PROPERTIES = ("import json, runpy, sys; import common.iceberg_sinks as sinks; "
+JOB_WITH_PROPERTIES = ("import json, runpy, sys; import common.render.iceberg_sinks as sinks; "
                        "sinks.TABLE_PROPERTIES.clear(); sinks.TABLE_PROPERTIES.update(json.loads(sys.argv[1])); "
                        "sys.argv = ['streaming_job.py'] + sys.argv[2:]; "
                        "runpy.run_path('streaming_job.py', run_name='__main__')")

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from common.config import CONFIG_DIR, load_project
+from common.kafka_client import KafkaSink, Target, client_config
+from common.load.config import CONFIG_DIR, load_topics
 from samplegen.faults import FaultKnobs, Faults
-from samplegen.kafka_io import KafkaSink, Target, client_config
 from samplegen.model import EventModel, ModelOptions, TopicPlan
 from samplegen.runner import RunOptions, SentRecord, build_manifest, log_summary, run, wall_clock_ms
 
@@ -69,11 +69,11 @@ def feed(target: str | Target, *, count: int | None = None, duration_s: float | 
     """
     if count is None and duration_s is None:
         raise ValueError("feed() needs a count or a duration_s")
-    project = load_project(config_dir, environment) if environment else load_project(config_dir)
-    selected = [_topic_key(name, project.topics) for name in topics] if topics else None
+    all_topics = load_topics(config_dir, environment)
+    selected = [_topic_key(name, all_topics) for name in topics] if topics else None
     if live:
         model = replace(model, start_ms=wall_clock_ms())  # the simulation's zero: now
-    event_model = EventModel(list(project.topics.values()), model, selected)
+    event_model = EventModel(list(all_topics.values()), model, selected)
     options = RunOptions(count=count, duration_s=duration_s, rate=rate or None, progress="none",
                          flush_timeout_s=flush_timeout_s, live=live,
                          partitions=partition_map(partition, event_model.selected))

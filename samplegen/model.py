@@ -26,8 +26,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from common.config import TopicConfig
-from common.flink_types import FlinkType, parse_type
+from common.load.config import TopicConfig
+from common.load.flink_types import FlinkType, parse_type
 from samplegen.schema import convert, format_time, value_maker
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: the default start of event time

@@ -28,7 +28,7 @@ def wall_clock_ms() -> int:
 
 
 class Sink(Protocol):
-    """Where records go: Kafka (samplegen.kafka_io.KafkaSink) or a file for --dry-run."""
+    """Where records go: Kafka (common.kafka_client.KafkaSink) or a file for --dry-run."""
 
     def send(self, topic: str, key: bytes, value: bytes, headers: Any = None, partition: int = -1,
              on_delivery: Callable[[Any, Any], None] | None = None) -> None: ...
@@ -128,8 +128,8 @@ class Progress:
         self.bar = None
         self.last_log = time.monotonic()
         if mode == "bar":
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
 
             self.bar = Bar(TextColumn("[bold]sending"), BarColumn(), MofNCompleteColumn(),
                            TextColumn("{task.fields[rate]:>9,.0f}/s  delivered {task.fields[delivered]:,}"

@@ -1,6 +1,6 @@
 """Values of the Flink SQL types of config/topics.yaml: make a value of any type, check a value.
 
-Types are parsed by common.flink_types, the parser the job uses, so the generator and the job
+Types are parsed by common.load.flink_types, the parser the job uses, so the generator and the job
 cannot disagree about a type (this module re-exports ``parse_type`` and ``FlinkType``).
 Values follow Flink's JSON format (``json.timestamp-format.standard`` = SQL): numbers as
 JSON numbers, DATE as ``2026-01-01``, TIME as ``12:00:00``, TIMESTAMP(p) as
@@ -19,7 +19,7 @@ import random
 import re
 from typing import Any, Callable
 
-from common.flink_types import BINARY_ROOTS, MAX_LENGTH, FlinkType, FlinkTypeError, parse_type
+from common.load.flink_types import BINARY_ROOTS, MAX_LENGTH, FlinkType, FlinkTypeError, parse_type
 
 UTC = dt.timezone.utc
 

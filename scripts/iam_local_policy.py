@@ -17,9 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import iam_policy  # noqa: E402
-from common.config import CONFIG_DIR  # noqa: E402
+from common import cli  # noqa: E402
+from common.cli import ExitCode  # noqa: E402
+from common.deploy import iam_policy  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
+from common.load.config import CONFIG_DIR  # noqa: E402
+from common.logs import setup_logging  # noqa: E402
 
 log = logging.getLogger("iam_local_policy")
 
@@ -30,16 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml (default: %(default)s)")
     parser.add_argument("--environment", help="apply config/overlays/ENVIRONMENT.yaml")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    setup_logging(fmt="%(name)s: %(message)s")
     try:
         values = iam_policy.cluster_values(args.cluster_arn)
         policy = iam_policy.policy_for(args.config_dir, args.environment, values)
     except (ValueError, ConfigError) as exc:
         log.error("%s", exc)
-        return 2
+        return ExitCode.BAD_INPUT
     sys.stdout.write(iam_policy.policy_text(policy))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

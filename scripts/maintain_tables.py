@@ -35,13 +35,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common.config import parse_duration_ms  # noqa: E402
+from common import cli
+from common.cli import ExitCode  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
-from common.properties import RuntimeSettings, load_settings  # noqa: E402
+from common.load.config import parse_duration_ms  # noqa: E402
+from common.load.properties import RuntimeSettings, load_settings  # noqa: E402
+from common.logs import setup_logging  # noqa: E402
 
 log = logging.getLogger("maintain_tables")
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 MAIN_CLASS = "com.example.streaming.maintenance.MaintainTables"
 MIN_ORPHAN_AGE_MS = 3_600_000  # as TableMaintenance.MIN_ORPHAN_AGE_MS
 SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.IGNORECASE)
@@ -85,7 +87,7 @@ def jvm_options() -> list[str]:
 
 def class_path(settings: RuntimeSettings) -> str:
     """The job's jar (Iceberg, its Flink actions, Hadoop) and PyFlink's Flink runtime."""
-    from common.flink_env import local_jar
+    from common.run.flink_env import local_jar
 
     flink_lib = flink_home() / "lib"
     return os.pathsep.join([str(local_jar(settings)), str(flink_lib / "*")])
@@ -129,7 +131,7 @@ def run_java(command: list[str]) -> tuple[list[dict[str, Any]], int]:
     reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode not in (0, 1) or (result.returncode == 1 and not reports):
         log.error("the maintenance JVM exited with %s:\n%s", result.returncode, result.stderr[-3000:])
-        return reports, EXIT_FAILED
+        return reports, ExitCode.FAILED
     return reports, result.returncode
 
 
@@ -199,8 +201,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    setup_logging(args.verbose)
     try:
         settings = load_settings(args.properties)
         catalog = settings.catalog
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                    *java_arguments(args, catalog.warehouse, catalog.namespace, int(time.time() * 1000))]
     except ConfigError as exc:
         log.error("bad input: %s", exc)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     log.info("%s tables of %s/%s", "checking" if args.dry_run else "maintaining", catalog.warehouse,
              catalog.namespace)
     started = time.monotonic()
@@ -234,4 +235,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -21,15 +21,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
+from common import cli
+from common.cli import ExitCode  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
-from common.properties import load_settings  # noqa: E402
-from common.table_access import open_table  # noqa: E402
-from samplegen.kafka_io import KafkaSink, add_connection_arguments, client_config, target_for  # noqa: E402
+from common.kafka_client import KafkaSink, add_connection_arguments, client_config, target_for  # noqa: E402
+from common.load.properties import load_settings  # noqa: E402
+from common.logs import setup_logging  # noqa: E402
+from common.ops.table_access import open_table  # noqa: E402
+from common.render.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
 
 log = logging.getLogger("replay_dead_letters")
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_ARGS = 0, 1, 2
 UTC = dt.timezone.utc
 COLUMNS = ("topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "reason", "raw_value", "kafka_key",
            "kafka_headers")
@@ -76,8 +78,16 @@ class Selection:
 
     def row_filter(self):
         """The pyiceberg expression for the scan (the date bounds prune partitions)."""
-        from pyiceberg.expressions import (And, EqualTo, GreaterThanOrEqual, In, LessThan, LessThanOrEqual, Or,
-                                           StartsWith)
+        from pyiceberg.expressions import (
+            And,
+            EqualTo,
+            GreaterThanOrEqual,
+            In,
+            LessThan,
+            LessThanOrEqual,
+            Or,
+            StartsWith,
+        )
 
         terms = [In("topic", set(self.topics)) if len(self.topics) > 1 else EqualTo("topic", self.topics[0])]
         if self.reasons:
@@ -164,18 +174,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def setup_logging(verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    root = logging.getLogger()
-    if not root.handlers:  # leave a host's logging (pytest, an embedding program) alone
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.DEBUG if verbose else logging.WARNING)  # libraries (pyiceberg): warnings only
-    for name in ("replay_dead_letters", "samplegen"):
-        logging.getLogger(name).setLevel(level)
-
-
 def read_dead_letters(table: Any, selection: Selection) -> list[dict]:
     """The chosen dead letters, each once, in (topic, partition, offset) order."""
     from pyiceberg.types import BinaryType
@@ -240,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             config = client_config(target_for(args, settings.kafka, "replay_dead_letters"))
     except (ConfigError, ValueError) as exc:
         log.error("bad configuration: %s", exc)
-        return EXIT_BAD_ARGS
+        return ExitCode.BAD_INPUT
 
     catalog = settings.catalog
     where = f"{catalog.warehouse} ({catalog.catalog_type}), {catalog.namespace}.{DEAD_LETTER_TABLE}"
@@ -248,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         letters = read_dead_letters(open_table(catalog, DEAD_LETTER_TABLE), selection)
     except Exception as exc:  # noqa: BLE001 - missing table, S3 errors, old schema: say what and stop
         log.error("cannot read %s: %s: %s", where, type(exc).__name__, exc)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     log.info("%d dead letters chosen from %s", len(letters), where)
     for reason, count in sorted(Counter(letter["reason"] for letter in letters).items()):
         log.info("  %d x %s", count, reason)
@@ -261,25 +259,25 @@ def main(argv: list[str] | None = None) -> int:
         for letter in letters:
             out.write(describe(letter) + "\n")
         out.write(f"would replay {dead_letters(len(letters))} from {sources} to {target} (dry run: nothing sent)\n")
-        return EXIT_OK
+        return ExitCode.OK
     if not letters:
         out.write(f"replayed {dead_letters(0)} from {sources} to {target}\n")
-        return EXIT_OK
+        return ExitCode.OK
 
     try:
         delivered, failed = publish(letters, args.to_topic, config, args.flush_timeout)
     except LookupError as exc:
         log.error("%s: nothing sent (create it first, or choose another --to-topic)", exc)
-        return EXIT_BAD_ARGS
+        return ExitCode.BAD_INPUT
     except Exception as exc:  # noqa: BLE001 - broker unreachable (metadata timeout), client errors
         log.error("cannot publish: %s: %s", type(exc).__name__, exc)
-        return EXIT_FAILED
+        return ExitCode.FAILED
     out.write(f"replayed {dead_letters(delivered)} from {sources} to {target}\n")
     if failed:
         log.error("%d of %s were NOT delivered", failed, dead_letters(len(letters)))
-        return EXIT_FAILED
-    return EXIT_OK
+        return ExitCode.FAILED
+    return ExitCode.OK
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

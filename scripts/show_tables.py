@@ -1,16 +1,55 @@
-"""Print each Iceberg table of the local warehouse: its row count and a few rows."""
+"""Show each Iceberg table of the local warehouse as an aligned table: its row count, its
+newest event time (by the job's freshness rule) and its first rows."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import cli  # noqa: E402
+from common.cli import ExitCode  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
-from common.local_warehouse import open_table, table_names  # noqa: E402
-from common.properties import load_settings  # noqa: E402
+from common.load.properties import load_settings  # noqa: E402
+from common.logs import setup_logging  # noqa: E402
+from common.ops.local_warehouse import open_table, table_names  # noqa: E402
+from common.ops.table_status import table_status  # noqa: E402
+
+log = logging.getLogger("show_tables")
+CELL_CHARS = 32  # a longer value (a dead letter's raw bytes, an error text) is cut with "…"
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "∅"
+    if isinstance(value, dt.datetime):
+        text = value.isoformat(sep=" ", timespec="milliseconds")
+    elif isinstance(value, bytes):
+        text = repr(value)
+    else:
+        text = str(value)
+    return text if len(text) <= CELL_CHARS else text[:CELL_CHARS - 1] + "…"
+
+
+def render_table(name: str, table: Any, rows: int) -> Any:
+    """One rich Table: the title carries the row count and the newest event time."""
+    from rich.table import Table
+
+    status = table_status(table, name)
+    newest = status.newest_event_time.isoformat(timespec="milliseconds") if status.newest_event_time else "-"
+    arrow = table.scan(limit=rows).to_arrow()
+    shown = Table(title=f"{name}: {status.rows or 0:,} rows, newest {status.event_time_column or 'event time'} "
+                        f"{newest}", title_justify="left", show_lines=False)
+    for column in arrow.column_names:
+        shown.add_column(column, overflow="fold", no_wrap=True)
+    for row in arrow.to_pylist():
+        shown.add_row(*(cell(row[c]) for c in arrow.column_names))
+    return shown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,26 +57,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
     parser.add_argument("--rows", type=int, default=3, help="rows to show per table (default 3)")
     args = parser.parse_args(argv)
+    setup_logging()
     try:
         catalog = load_settings(args.properties).catalog
     except ConfigError as exc:
-        sys.stderr.write(f"bad configuration: {exc}\n")
-        return 2
+        log.error("bad configuration: %s", exc)
+        return ExitCode.BAD_INPUT
     if catalog.catalog_type != "hadoop":
-        sys.stderr.write("show_tables reads the local (hadoop) warehouse only\n")
-        return 2
+        log.error("show_tables reads the local (hadoop) warehouse only")
+        return ExitCode.BAD_INPUT
     names = table_names(catalog.warehouse, catalog.namespace)
     if not names:
-        sys.stderr.write(f"no tables in {catalog.warehouse}/{catalog.namespace}\n")
-        return 1
-    out = sys.stdout
+        log.error("no tables in %s/%s", catalog.warehouse, catalog.namespace)
+        return ExitCode.FAILED
+    from rich.console import Console
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
     for name in names:
-        arrow = open_table(catalog.warehouse, catalog.namespace, name).scan().to_arrow()
-        out.write(f"\n{catalog.namespace}.{name}: {arrow.num_rows} rows\n")
-        for row in arrow.slice(0, args.rows).to_pylist():
-            out.write(f"  {row}\n")
-    return 0
+        console.print(render_table(name, open_table(catalog.warehouse, catalog.namespace, name), args.rows))
+        console.print()
+    return ExitCode.OK
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -9,29 +9,28 @@ import argparse
 import datetime as dt
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.config import CONFIG_DIR, load_project  # noqa: E402
-from common.job_plan import load_transformer  # noqa: E402
-from common.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
+from common import cli
+from common.cli import ExitCode  # noqa: E402
+from common.durations import duration_s_argument  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
-from common.properties import RuntimeSettings, load_settings  # noqa: E402
-from common.table_access import TableNotFound, describe_catalog, open_table, s3tables_client  # noqa: E402
-from common.table_status import TableStatus, dead_letter_counts, late_counts, table_status  # noqa: E402
-from samplegen.kafka_io import PRODUCER_DEFAULTS, add_connection_arguments, client_config, target_for  # noqa: E402
-from streaming_job import select_pipelines  # noqa: E402
+from common.kafka_client import PRODUCER_DEFAULTS, add_connection_arguments, client_config, target_for  # noqa: E402
+from common.load.config import CONFIG_DIR, load_project, select_pipelines  # noqa: E402
+from common.load.properties import RuntimeSettings, load_settings  # noqa: E402
+from common.logs import setup_logging  # noqa: E402
+from common.ops.table_access import TableNotFound, describe_catalog, open_table, s3tables_client  # noqa: E402
+from common.ops.table_status import TableStatus, dead_letter_counts, late_counts, table_status  # noqa: E402
+from common.render.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
+from common.render.job_plan import load_transformer  # noqa: E402
 
 log = logging.getLogger("status")
 
-EXIT_OK, EXIT_UNREADABLE, EXIT_BAD_ARGS, EXIT_STALE = 0, 1, 2, 3
 UTC = dt.timezone.utc
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?\s*$")
-UNIT_S = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, None: 1}
 
 EPILOG = """\
 what it reads: the tables of every enabled pipeline (or --only ones) and dead_letters, in the
@@ -62,23 +61,15 @@ exit codes: 0 every table fresh; 3 a table is stale (whatever else happened); 1 
 could not be read (a table, the dead letters, the broker); 2 bad arguments or configuration."""
 
 
-def duration_s(text: str) -> float:
-    """'90s', '15m', '15 min', '1h', '2d', '500ms', '0s' -> seconds."""
-    match = DURATION.match(text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a duration (e.g. 30s, 15m, 1h, 2d)")
-    return float(match.group(1)) * UNIT_S[match.group(2)]
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     parser.add_argument("--html", metavar="PATH", type=Path,
                         help="also write a self-contained HTML page (rows and commits over time, freshness, lag)")
-    parser.add_argument("--max-staleness", type=duration_s, default=duration_s("15m"), metavar="DURATION",
+    parser.add_argument("--max-staleness", type=duration_s_argument, default=duration_s_argument("15m"), metavar="DURATION",
                         help="a table whose last commit is older is stale: exit 3 (default 15m)")
-    parser.add_argument("--since", type=duration_s, default=duration_s("1h"), metavar="DURATION",
+    parser.add_argument("--since", type=duration_s_argument, default=duration_s_argument("1h"), metavar="DURATION",
                         help="dead letters written within this long (default 1h)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these pipelines' tables (+ dead_letters)")
     parser.add_argument("--no-lag", action="store_true", help="do not ask the broker for consumer lag")
@@ -90,26 +81,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def setup_logging(verbose: bool) -> None:
-    root = logging.getLogger()
-    if not root.handlers:  # leave a host's logging (pytest, an embedding program) alone
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.DEBUG if verbose else logging.WARNING)  # libraries: warnings only
-
-
 def iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def read_tables(settings: RuntimeSettings, names: list[str]) -> list[TableStatus]:
+def read_tables(settings: RuntimeSettings, names: list[str], declared: dict[str, str | None]) -> list[TableStatus]:
     catalog = settings.catalog
     client = s3tables_client(catalog) if catalog.catalog_type == "s3tables" else None
     statuses = []
     for name in names:
         try:
-            statuses.append(table_status(open_table(catalog, name, client), name, with_history=True))
+            statuses.append(table_status(open_table(catalog, name, client), name, with_history=True,
+                                         declared_column=declared.get(name)))
         except TableNotFound as exc:
             statuses.append(TableStatus(name=name, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - S3 errors, corrupt metadata: report it, go on with the rest
@@ -155,7 +138,7 @@ def read_late(settings: RuntimeSettings, late_tables: list[tuple[str, str, str]]
 def read_lag(args: argparse.Namespace, settings: RuntimeSettings, pairs: list[tuple[str, str]]) -> dict[str, Any]:
     from confluent_kafka.admin import AdminClient
 
-    from common.consumer_lag import consumer_lag
+    from common.ops.consumer_lag import consumer_lag
 
     target = target_for(args, settings.kafka, "status")
     config = client_config(target)
@@ -198,9 +181,9 @@ def table_report(status: TableStatus, now: dt.datetime, max_staleness_s: float) 
 
 def build_report(args: argparse.Namespace, settings: RuntimeSettings, table_names: list[str],
                  pairs: list[tuple[str, str]], now: dt.datetime,
-                 late_tables: list[tuple[str, str, str]] = (), topic_names: dict[str, str] | None = None
-                 ) -> tuple[dict[str, Any], list[TableStatus]]:
-    statuses = read_tables(settings, table_names)
+                 late_tables: list[tuple[str, str, str]] = (), topic_names: dict[str, str] | None = None,
+                 declared: dict[str, str | None] | None = None) -> tuple[dict[str, Any], list[TableStatus]]:
+    statuses = read_tables(settings, table_names, declared or {})
     tables = [table_report(s, now, args.max_staleness) for s in statuses]
     report = {
         "generated_at": iso(now),
@@ -218,7 +201,7 @@ def build_report(args: argparse.Namespace, settings: RuntimeSettings, table_name
     errors += ["late tables"] if report["late"]["error"] else []
     errors += ["lag"] if report["lag"]["error"] else []
     report["stale_tables"], report["unreadable"] = stale, errors
-    report["exit_code"] = EXIT_STALE if stale else EXIT_UNREADABLE if errors else EXIT_OK
+    report["exit_code"] = ExitCode.CHECK_FAILED if stale else ExitCode.FAILED if errors else ExitCode.OK
     return report, statuses
 
 
@@ -292,35 +275,36 @@ def render_text(report: dict[str, Any]) -> str:
             grid += [[p["topic"], p["group"], str(p["partition"]), "-" if p["committed"] is None else str(p["committed"]),
                       str(p["high_watermark"]), "-" if p["lag"] is None else str(p["lag"])] for p in lag["partitions"]]
             lines += ["  " + r for r in _grid(grid, right={2, 3, 4, 5})]
-    verdict = {EXIT_OK: "healthy", EXIT_STALE: f"STALE: {', '.join(report['stale_tables'])}",
-               EXIT_UNREADABLE: f"could not read: {', '.join(report['unreadable'])}"}[report["exit_code"]]
+    verdict = {ExitCode.OK: "healthy", ExitCode.CHECK_FAILED: f"STALE: {', '.join(report['stale_tables'])}",
+               ExitCode.FAILED: f"could not read: {', '.join(report['unreadable'])}"}[report["exit_code"]]
     lines += ["", verdict]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, quiet=not args.verbose)  # the report is on stdout: warnings only on stderr
     try:
         settings = load_settings(args.properties)
         project = select_pipelines(load_project(args.config_dir, settings.environment), args.only)
     except (ConfigError, ValueError) as exc:
         log.error("bad configuration: %s", exc)
-        return EXIT_BAD_ARGS
+        return ExitCode.BAD_INPUT
     names = list(dict.fromkeys([p.sink_table for p in project.pipelines] + [DEAD_LETTER_TABLE]))
     pairs = [(t.topic_name, t.consumer_group) for t in project.topics_in_use()]
     late_tables = [(p.sink_table, window, p.source_topic) for p in project.pipelines
                    if (window := (p.transformer or load_transformer(p)).get_late_records_of())]
     topic_names = {t.key: t.topic_name for t in project.topics_in_use()}
+    declared = {p.sink_table: (p.transformer or load_transformer(p)).get_event_time_column() for p in project.pipelines}
     now = dt.datetime.now(UTC)
     try:
-        report, statuses = build_report(args, settings, names, pairs, now, late_tables, topic_names)
+        report, statuses = build_report(args, settings, names, pairs, now, late_tables, topic_names, declared)
     except ValueError as exc:  # incomplete broker settings (auth iam without a region)
         log.error("bad configuration: %s", exc)
-        return EXIT_BAD_ARGS
+        return ExitCode.BAD_INPUT
     sys.stdout.write(json.dumps(report, indent=2) + "\n" if args.json else render_text(report))
     if args.html:
-        from common.status_page import render
+        from common.ops.status_page import render
 
         args.html.write_text(render(report, statuses, now), encoding="utf-8")
         log.info("wrote %s", args.html)
@@ -328,4 +312,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

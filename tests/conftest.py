@@ -11,8 +11,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import yaml
@@ -24,6 +26,19 @@ KAFKA_SCRIPT = ROOT / "scripts" / "kafka_local.sh"
 BOOTSTRAP = "127.0.0.1:9092"
 PARTITIONS = 2
 JOB_TIMEOUT_S = 600
+
+
+KAFKA_FIXTURES = {"kafka_broker", "iam_broker", "workspace"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the broker (directly or through a fixture) is marked ``kafka`` by that
+    fact, so the mark cannot drift from what the test does; ``jvm`` is set per module
+    (``pytestmark``) where tests start PyFlink's JVM, Maven or a Flink cluster. ``make test-fast``
+    runs the rest."""
+    for item in items:
+        if KAFKA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.kafka)
 
 
 @pytest.fixture(scope="session")
@@ -212,34 +227,43 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def moto_server(tmp_path_factory) -> str:
-    """A real AWS API server (moto in server mode) on a free localhost port, for one test module."""
+@contextmanager
+def moto_process(module: str, log_file: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``python -m <module>`` (moto.server, or a launcher of it) on a free localhost port: its URL
+    once it answers; stopped on exit."""
     port = free_port()
-    log_file = tmp_path_factory.mktemp("moto") / "moto_server.log"
     with log_file.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+                                   env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + MOTO_START_TIMEOUT_S
     while True:
         if process.poll() is not None:
-            pytest.fail(f"moto_server exited with {process.returncode}:\n{log_file.read_text()}")
+            pytest.fail(f"{module} exited with {process.returncode}:\n{log_file.read_text()}")
         try:
             urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
             break
         except (urllib.error.URLError, OSError):
             if time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"moto_server did not answer within {MOTO_START_TIMEOUT_S}s:\n{log_file.read_text()}")
+                pytest.fail(f"{module} did not answer within {MOTO_START_TIMEOUT_S}s:\n{log_file.read_text()}")
             time.sleep(0.1)
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory) -> str:
+    """A real AWS API server (moto in server mode) on a free localhost port, for one test module."""
+    with moto_process("moto.server", tmp_path_factory.mktemp("moto") / "moto_server.log") as url:
+        yield url
 
 
 def edited_config(base: Path) -> Path:

@@ -12,10 +12,10 @@ import textwrap
 import uuid
 from pathlib import Path
 
-from common.config import load_project
-from common.job_plan import build_plan
-from common.local_warehouse import read_rows
-from common.properties import CatalogSettings, KafkaSettings
+from common.load.config import load_project
+from common.load.properties import CatalogSettings, KafkaSettings
+from common.ops.local_warehouse import read_rows
+from common.render.job_plan import build_plan
 from tests.conftest import ROOT, create_topics, make_workspace
 
 DOC = ROOT / "docs" / "adding_a_pipeline.md"

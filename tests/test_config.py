@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.config import CONFIG_DIR, load_project, parse_duration_ms
+from common.durations import parse_duration_ms
 from common.errors import ConfigError
+from common.load.config import CONFIG_DIR, load_project
 
 
 def write_config(tmp_path: Path, topics=None, transformations=None) -> Path:
@@ -132,7 +133,7 @@ def test_overlay_wins_over_topics_yaml_for_its_environment_only(tmp_path):
 
 
 def test_environment_is_app_env_over_the_app_env_property(tmp_path):
-    from common.properties import LOCAL_PROPERTIES, load_settings, read_groups
+    from common.load.properties import LOCAL_PROPERTIES, load_settings, read_groups
 
     groups = read_groups(LOCAL_PROPERTIES)
     groups["app"] = {"env": "staging"}
@@ -151,6 +152,7 @@ def test_every_shipped_overlay_loads():
         assert project.topics["bid_events"].topic_name.startswith(f"{overlay.stem}.")
 
 
+@pytest.mark.jvm
 def test_job_uses_the_overlay_and_the_namespace_of_its_environment(tmp_path, monkeypatch, capsys):
     """The whole rule, through the CLI: APP_ENV picks the overlay (topics, groups); the namespace
     is iceberg.namespace, which $ICEBERG_NAMESPACE overrides; the pipeline YAML is untouched."""

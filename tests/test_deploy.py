@@ -28,8 +28,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 import deploy
-from common.properties import read_groups
-from common.stable_ids import StateMap
+from common.load.properties import read_groups
+from common.state.stable_ids import StateMap
 from tests.conftest import edited_config, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,6 +273,7 @@ def test_status_of_a_missing_application_is_an_aws_error(aws):
     assert "no application named 'no-such-app'" in result.stderr
 
 
+@pytest.mark.jvm
 def test_the_built_zip_deploys(aws, tmp_path, account_id, role_arn, log_stream_arn):
     """`mvn package` + deploy.py take a checkout to a created application (here in moto)."""
     if not BUILT_ZIP.is_file():
@@ -581,7 +582,7 @@ def test_stop_dry_run_prints_the_call_via_stubber(stubbed):
 # the Stubber checks each request against the service model and the test pins its parameters.
 
 def job_tables() -> list[str]:
-    from common.config import load_project
+    from common.load.config import load_project
 
     return [p.sink_table for p in load_project().pipelines] + ["dead_letters"]
 
@@ -594,7 +595,7 @@ SERVICE_DEFAULTS = {  # what a new table reports before anyone configures it
     "icebergCompaction": maintenance_value("icebergCompaction", targetFileSizeMB=512, strategy="auto"),
     "icebergSnapshotManagement": maintenance_value("icebergSnapshotManagement", minSnapshotsToKeep=1,
                                                    maxSnapshotAgeHours=120)}
-WANTED = {  # from common.iceberg_sinks.TABLE_PROPERTIES: 128 MiB target, 10 snapshots, 1 day
+WANTED = {  # from common.render.iceberg_sinks.TABLE_PROPERTIES: 128 MiB target, 10 snapshots, 1 day
     "icebergCompaction": maintenance_value("icebergCompaction", targetFileSizeMB=128, strategy="auto"),
     "icebergSnapshotManagement": maintenance_value("icebergSnapshotManagement", minSnapshotsToKeep=10,
                                                    maxSnapshotAgeHours=24)}
@@ -657,13 +658,13 @@ def test_table_maintenance_refuses_a_target_the_service_does_not_take(inputs):
     assert "--target-file-size-mb: 1024 is out of range (valid: 64..512)" in result.stderr
 
 
-# --- the plan diff across deployments (common/deploy_state.py) -------------------------------------
+# --- the plan diff across deployments (common/deploy/deploy_state.py) -------------------------------------
 
 @pytest.fixture(scope="module")
 def plans(tmp_path_factory) -> dict[str, tuple[Path, StateMap]]:
     """The job's real state maps (compiled by streaming_job.py --dry-run) of the shipped config and
     of the edit, as a deployment of each would make them."""
-    from common.deploy_state import compile_with_job
+    from common.deploy.deploy_state import compile_with_job
 
     base = tmp_path_factory.mktemp("plans")
     properties = write_properties(base / "p.json", deployed_groups("123456789012"))
@@ -680,12 +681,13 @@ def zip_with_config(path: Path, config: Path) -> Path:
     return path
 
 
+@pytest.mark.jvm
 def test_deploys_carry_the_state_map_and_pick_the_restore_settings_via_stubber(
         stubbed, plans, monkeypatch, caplog, tmp_path, inputs, role_arn, log_stream_arn):
     """Created in moto with the shipped config: the zip and S3 carry its state map. Then the edit
     (a changed session window, a removed pipeline) is refused until the loss is named; named, the
     update restores the latest snapshot and allows the removed pipeline's state to go unclaimed."""
-    from common import deploy_state
+    from common.deploy import deploy_state
 
     def compiled(config: Path, _properties: Path, previous):
         name = "edited" if "20 min" in (config / "transformations.yaml").read_text() else "shipped"
@@ -712,7 +714,7 @@ def test_deploys_carry_the_state_map_and_pick_the_restore_settings_via_stubber(
     for _ in range(3):
         stub.add_response("list_applications", summary(created))
         stub.add_response("describe_application", {"ApplicationDetail": created}, {"ApplicationName": APP})
-    with caplog.at_level(logging.INFO, logger="common.deploy_state"):
+    with caplog.at_level(logging.INFO, logger="common.deploy.deploy_state"):
         code, printed = run_main(deploy_args(properties, second, role_arn, log_stream_arn, "--dry-run",
                                              "--allow-state-loss", "session_analytics"), clients)
     assert code == 0  # --dry-run: the diff and the calls it would make, nothing changed

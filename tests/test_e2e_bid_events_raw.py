@@ -7,7 +7,7 @@ from collections import Counter
 
 import pyarrow.parquet as pq
 
-from common.local_warehouse import open_table
+from common.ops.local_warehouse import open_table
 from sample_gen import bid_events, produce
 
 UTC = dt.timezone.utc

@@ -40,9 +40,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common import iam_policy
-from common.local_warehouse import table_names
-from common.properties import ENV_OVERRIDES, FLINK_GATEWAY_ENV, RUN_OPTIONS, locate, read_groups
+from common.deploy import iam_policy
+from common.load.properties import ENV_OVERRIDES, FLINK_GATEWAY_ENV, RUN_OPTIONS, locate, read_groups
+from common.ops.local_warehouse import table_names
 from sample_gen import bid_events, produce
 from tests import reference_model as ref
 from tests.conftest import ROOT, assert_same_rows, free_port, make_workspace
@@ -389,7 +389,7 @@ def test_bounded_run_at_parallelism_2_commits_the_files_of_every_writer(cluster,
     """Regression: one writer subtask ends its input long before the other, with checkpoints in
     between. Iceberg's v1 sink then committed only the last writer's end-of-input files (50 of
     6,000 rows lost, every run); the job writes through the SinkV2-based sink instead
-    (common/flink_env.py)."""
+    (common/run/flink_env.py)."""
     from confluent_kafka import Producer
 
     ws = make_workspace(tmp_path, kafka_broker, partitions=2)

@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from common.checkpoints import completed_checkpoints
-from common.local_warehouse import read_rows
+from common.ops.local_warehouse import read_rows
+from common.state.checkpoints import completed_checkpoints
 from sample_gen import produce
 from tests import reference_model as ref
 from tests.conftest import ROOT, assert_same_rows, make_workspace

@@ -23,10 +23,8 @@ import subprocess
 import time
 from typing import Callable
 
-import pytest
-
-from common.local_warehouse import read_rows
-from samplegen.kafka_io import KafkaSink, Target, client_config
+from common.kafka_client import KafkaSink, Target, client_config
+from common.ops.local_warehouse import read_rows
 from tests import reference_model as ref
 from tests.conftest import KAFKA_SCRIPT, ROOT, assert_same_rows, make_workspace
 from tests.event_data import generate

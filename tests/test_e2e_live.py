@@ -13,9 +13,9 @@ from __future__ import annotations
 import signal
 import time
 
-from common.local_warehouse import read_rows
+from common.kafka_client import produce
+from common.ops.local_warehouse import read_rows
 from samplegen.feed import feed
-from samplegen.kafka_io import produce
 from tests import reference_model as ref
 from tests.conftest import assert_same_rows
 from tests.event_data import generate

@@ -18,10 +18,10 @@ import time
 import urllib.request
 from collections import Counter
 
-from common import metrics as metric_sql
-from common.config import load_project
-from common.local_warehouse import read_rows
-from samplegen.kafka_io import KafkaSink, Target, client_config
+from common.kafka_client import KafkaSink, Target, client_config
+from common.load.config import load_project
+from common.ops.local_warehouse import read_rows
+from common.render import metrics as metric_sql
 from tests.conftest import free_port
 from tests.event_data import START_MS, generate
 from tests.test_e2e_pipelines import NAMESPACE

@@ -27,9 +27,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from common import iam_policy
-from common.local_warehouse import open_table
-from common.properties import RUN_OPTIONS
+from common.deploy import iam_policy
+from common.load.properties import RUN_OPTIONS
+from common.ops.local_warehouse import open_table
 from tests import reference_model as ref
 from tests.conftest import IAM_REGION, ROOT, assert_same_rows, create_topics, make_workspace
 from tests.test_sample_gen import consume_all
@@ -214,7 +214,7 @@ def test_an_expired_signature_is_refused(iam_run, monkeypatch):
     import botocore.auth
     from confluent_kafka import KafkaException, Producer
 
-    from samplegen.kafka_io import MskTokenProvider
+    from common.kafka_client import MskTokenProvider
 
     _, iam, _, _, _ = iam_run
     for key, value in iam.tools.env().items():

@@ -14,12 +14,12 @@ from collections import Counter
 
 import pytest
 
-from tests import reference_model as ref
-from common.local_warehouse import read_rows
-from tests.conftest import ROOT, assert_same_rows, make_workspace
-from tests.test_sample_gen import consume_all
-from tests.event_data import MAX_DISORDER_MS, generate, late_bids
+from common.ops.local_warehouse import read_rows
 from sample_gen import produce
+from tests import reference_model as ref
+from tests.conftest import ROOT, assert_same_rows, make_workspace
+from tests.event_data import MAX_DISORDER_MS, generate, late_bids
+from tests.test_sample_gen import consume_all
 
 NAMESPACE = "sink"
 BOUND_MS = 5_000

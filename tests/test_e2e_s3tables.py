@@ -14,7 +14,7 @@ import sys
 
 import boto3
 
-from common.properties import LOCAL_PROPERTIES
+from common.load.properties import LOCAL_PROPERTIES
 from sample_gen import bid_events, produce
 from tests import reference_model as ref
 from tests.conftest import ROOT, assert_same_rows
@@ -52,17 +52,21 @@ def test_job_writes_to_s3_tables_through_the_production_catalog(workspace, moto_
 
     tables = {t["name"] for t in s3tables.list_tables(tableBucketARN=arn, namespace="sink")["tables"]}
     assert tables == {"bid_events_raw", "dead_letters"}
-    location = s3tables.get_table_metadata_location(tableBucketARN=arn, namespace="sink",
-                                                    name="bid_events_raw")["metadataLocation"]
-    from pyiceberg.table import StaticTable
-
-    table = StaticTable.from_metadata(location, properties={
-        "s3.endpoint": moto_server, "s3.access-key-id": "testing", "s3.secret-access-key": "testing",
-        "s3.region": REGION})
-    rows = table.scan().to_arrow().to_pylist()
+    table, rows = read_table(s3tables, arn, moto_server, CREDENTIALS)
     assert_same_rows(ref.columns(rows, ref.RAW_COLUMNS), ref.bid_events_raw(events))
 
     check_status(workspace, props, arn, moto_server, table, rows)
+
+
+def read_table(s3tables, arn: str, endpoint: str, credentials: dict[str, str], name: str = "bid_events_raw"):
+    """(pyiceberg StaticTable, its rows) of a table in the bucket, read from moto's S3 with `credentials`."""
+    from pyiceberg.table import StaticTable
+
+    location = s3tables.get_table_metadata_location(tableBucketARN=arn, namespace="sink", name=name)["metadataLocation"]
+    table = StaticTable.from_metadata(location, properties={
+        "s3.endpoint": endpoint, "s3.access-key-id": credentials["AWS_ACCESS_KEY_ID"],
+        "s3.secret-access-key": credentials["AWS_SECRET_ACCESS_KEY"], "s3.region": REGION})
+    return table, table.scan().to_arrow().to_pylist()
 
 
 def check_status(workspace, props, arn: str, endpoint: str, table, rows: list[dict]) -> None:

@@ -25,8 +25,8 @@ import time
 
 import yaml
 
-from common.local_warehouse import read_rows
-from samplegen.kafka_io import produce
+from common.kafka_client import produce
+from common.ops.local_warehouse import read_rows
 from tests import reference_model as ref
 from tests.conftest import assert_same_rows
 from tests.event_data import START_MS, generate

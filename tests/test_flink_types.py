@@ -1,4 +1,4 @@
-"""common/flink_types.py: the one Flink type grammar of the job and of sample_gen.
+"""common/load/flink_types.py: the one Flink type grammar of the job and of sample_gen.
 
 Exact expectations for the canonical text, the structure (root, parameters with Flink's
 defaults, children, nullability) and the error messages. The cases marked "former
@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from common.flink_types import MAX_LENGTH, FlinkType, FlinkTypeError, parse_type
+from common.load.flink_types import MAX_LENGTH, FlinkType, FlinkTypeError, parse_type
 from samplegen import schema
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common import iam_policy
-from common.config import CONFIG_DIR, OVERLAYS_DIR, load_project
+from common.deploy import iam_policy
+from common.load.config import CONFIG_DIR, OVERLAYS_DIR, load_project
 
 ROOT = Path(__file__).resolve().parent.parent
 MADE_UP_ACCOUNT = "0" * 12

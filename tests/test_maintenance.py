@@ -19,8 +19,8 @@ import sys
 import threading
 import time
 
-from common.local_warehouse import open_table, read_rows
-from samplegen.kafka_io import produce
+from common.kafka_client import produce
+from common.ops.local_warehouse import open_table, read_rows
 from tests import reference_model as ref
 from tests.conftest import ROOT, assert_same_rows
 from tests.event_data import generate

@@ -1,4 +1,4 @@
-"""The job's own metrics as rendered SQL (common/metrics.py): which column carries them, and
+"""The job's own metrics as rendered SQL (common/render/metrics.py): which column carries them, and
 that an updating (upsert) SQL-only pipeline still plans with its key and no extra state."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from common import metrics
-from common.config import CONFIG_DIR, load_project
-from common.job_plan import build_plan
-from common.properties import CatalogSettings, KafkaSettings, load_settings
+from common.load.config import CONFIG_DIR, load_project
+from common.load.properties import CatalogSettings, KafkaSettings, load_settings
+from common.render import metrics
+from common.render.job_plan import build_plan
 from transformations.base_transformer import BaseTransformer, SourceTables
 
 LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_bytes=1_048_576)
@@ -49,7 +49,7 @@ def test_every_shipped_pipeline_passes_one_column_through_the_metrics_call():
         "order_events_enriched": "SELECT pipeline_metrics('order_events_enriched', `order_id`, `order_time`) AS "
                                  "`order_id`, `user_id`, `product_id`, `quantity`, `price`, `total_amount`, "
                                  "`order_time`, `order_date`, `price_category`, `ingestion_time`",
-        "session_analytics": "SELECT pipeline_metrics('session_analytics', `session_id`, `session_start`) AS "
+        "session_analytics": "SELECT pipeline_metrics('session_analytics', `session_id`, `session_end`) AS "
                              "`session_id`, `user_id`, `session_start`, `session_end`, `total_bids`, `total_events`, "
                              "`platforms_used`, `cities_accessed`, `session_date`",
         "session_late": "SELECT pipeline_metrics('session_late', `source_topic`, `event_time`, 'session_analytics', "
@@ -98,8 +98,9 @@ UPSERT_PIPELINE = """\
 """
 
 
+@pytest.mark.jvm
 def test_an_updating_sql_only_pipeline_plans_with_its_metrics_and_no_materializer(tmp_path, monkeypatch):
-    from common import flink_env, runner
+    from common.run import flink_env, runner
 
     config = tmp_path / "config"
     config.mkdir()

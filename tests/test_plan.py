@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from common.changelog_check import check_changelog, sink_input_modes
-from common.config import load_project
 from common.errors import ConfigError
-from common.iceberg_sinks import render_sink_ddl
-from common.job_plan import JobPlan, PipelinePlan, build_plan
-from common.properties import load_settings
+from common.load.config import load_project
+from common.load.properties import load_settings
+from common.render.iceberg_sinks import render_sink_ddl
+from common.render.job_plan import JobPlan, PipelinePlan, build_plan
+from common.run.changelog_check import check_changelog, sink_input_modes
+
+pytestmark = pytest.mark.jvm  # PyFlink planning, or the zip Maven built
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +74,7 @@ def updating_plan(primary_key: tuple[str, ...]) -> JobPlan:
 
 
 def test_updating_query_into_an_append_table_is_refused_naming_the_pipeline(tmp_path, monkeypatch):
-    from common import flink_env, runner
+    from common.run import flink_env, runner
 
     monkeypatch.setenv("ICEBERG_WAREHOUSE", str(tmp_path))
     settings = load_settings()

@@ -1,4 +1,4 @@
-"""The plan diff and stable operator ids (common/stable_ids.py, common/state_restore.py), and the
+"""The plan diff and stable operator ids (common/state/stable_ids.py, common/state/state_restore.py), and the
 changelog check failing closed.
 
 Unit tests run on small hand-made compiled plans; one test compiles the real job twice (before
@@ -13,11 +13,11 @@ import sys
 
 import pytest
 
-from common.changelog_check import check_changelog, compiled_sink_modes, sink_input_modes
 from common.errors import ConfigError
-from common.job_plan import JobPlan, PipelinePlan
-from common.stable_ids import StateMap, assign_ids, sink_changes
-from common.state_restore import restore_settings
+from common.render.job_plan import JobPlan, PipelinePlan
+from common.run.changelog_check import check_changelog, compiled_sink_modes, sink_input_modes
+from common.state.stable_ids import StateMap, assign_ids, sink_changes
+from common.state.state_restore import restore_settings
 from tests.conftest import ROOT, edited_config
 
 
@@ -153,6 +153,7 @@ def test_the_changelog_check_fails_closed_on_a_sink_it_cannot_find_or_read():
         check_changelog(plan, sink_input_modes(reused))
 
 
+@pytest.mark.jvm
 def test_the_run_reads_changelog_modes_from_its_compiled_plan():
     compiled = {"nodes": [
         {"id": 1, "type": "stream-exec-sink_1", "dynamicTableSink": {"table": {"identifier": "`c`.`n`.`a`"}},
@@ -167,6 +168,7 @@ def test_the_run_reads_changelog_modes_from_its_compiled_plan():
         check_changelog(JobPlan((), (), (pipeline("a"), pipeline("c"))), compiled_sink_modes(compiled))
 
 
+@pytest.mark.jvm
 def test_dry_run_prints_the_diff_against_the_previous_deployment(tmp_path):
     """The real job compiled twice: the shipped YAML, then an edit that adds, changes and removes."""
     state_map = tmp_path / "state-ids.json"

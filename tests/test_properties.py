@@ -6,8 +6,16 @@ from pathlib import Path
 import pytest
 
 from common.errors import ConfigError
-from common.properties import (APP_DIR, LOCAL_PROPERTIES, MANAGED_PROPERTIES, apply_env, load_settings, locate,
-                               read_groups, settings_from_groups)
+from common.load.properties import (
+    APP_DIR,
+    LOCAL_PROPERTIES,
+    MANAGED_PROPERTIES,
+    apply_env,
+    load_settings,
+    locate,
+    read_groups,
+    settings_from_groups,
+)
 
 FAKE_ACCOUNT = "0" * 12  # a made-up account id
 

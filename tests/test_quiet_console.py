@@ -1,4 +1,4 @@
-"""A quiet console that cannot hang the job (common/logs.py, common/log4j-local.properties).
+"""A quiet console that cannot hang the job (common/run/console.py, common/run/log4j-local.properties).
 
 PyFlink starts its gateway JVM with stderr on a pipe it never reads; a log configuration
 that writes to stderr used to fill that pipe (64 KiB) and block every thread that logs: the
@@ -14,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.logs import LOG4J_LOCAL, copy_lines
+import pytest
+
+from common.run.console import LOG4J_LOCAL, copy_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPE_CAPACITY = 65536  # Linux's default pipe buffer
@@ -31,7 +33,7 @@ appender.console.layout.pattern = %d %-5p %-160c - %m%n
 JOB = f"""\
 import sys
 sys.path.insert(0, {str(ROOT)!r})
-from common.logs import quiet_flink_console
+from common.run.console import quiet_flink_console
 quiet_flink_console()
 from pyflink.table import EnvironmentSettings, TableEnvironment
 t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
@@ -42,6 +44,7 @@ print("finished")
 """
 
 
+@pytest.mark.jvm
 def test_a_local_job_whose_jvm_fills_the_stderr_pipe_still_finishes(tmp_path):
     log4j = tmp_path / "log4j-stderr.properties"
     log4j.write_text(LOG4J_ON_STDERR)

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from common.config import load_project
-from common.job_plan import build_plan
-from common.local_warehouse import open_table
+from common.load.config import load_project
+from common.load.properties import read_groups, settings_from_groups
 from common.logs import RedactingFormatter
-from common.properties import read_groups, settings_from_groups
+from common.ops.local_warehouse import open_table
 from common.redact import REDACTED, is_secret_key, redact, redact_sql, redact_text, redact_value
+from common.render.job_plan import build_plan
 from sample_gen import bid_events, produce
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def test_flink_error_messages_quoting_a_sinks_catalog_options_are_redacted():
              f"'src-catalog'='{{\"catalog-name\":\"iceberg\",\"catalog-props\":{{\"s3.session-token\":\"{REDACTED}\","
              "\"client.region\":\"eu-west-1\"}}'")
     assert redact_sql(message) == shown
-    record = logging.LogRecord("common.runner", logging.ERROR, __file__, 1, "job failed: %s", (message,), None)
+    record = logging.LogRecord("common.run.runner", logging.ERROR, __file__, 1, "job failed: %s", (message,), None)
     assert RedactingFormatter("%(message)s").format(record) == f"job failed: {shown}"
     try:
         raise RuntimeError('{"password": "pw"}')
@@ -141,6 +141,7 @@ def test_the_secrets_reach_the_ddl_and_the_redacted_ddl_shows_everything_else(tm
     assert shown.count(f"'properties.sasl.jaas.config' = '{JAAS_SHOWN}'") == len(load_project().topics_in_use())
 
 
+@pytest.mark.jvm
 def test_dry_run_and_its_debug_log_show_no_secret(tmp_path):
     path = secret_properties(tmp_path / "properties.json")
     result = subprocess.run([sys.executable, str(ROOT / "streaming_job.py"), "--dry-run", "-v", "--properties", str(path),
@@ -152,6 +153,7 @@ def test_dry_run_and_its_debug_log_show_no_secret(tmp_path):
     assert "executing DDL:" in result.stderr and f"password={REDACTED}" in result.stderr  # -v shows the DDL, redacted
 
 
+@pytest.mark.jvm
 def test_a_verbose_bounded_run_shows_no_secret_and_no_library_notice(tmp_path, workspace):
     """The real job, -v, with the secret properties: the catalog DDL it logs at debug keeps
     its region and hides its keys. Its console also has none of the library notices the
@@ -165,7 +167,7 @@ def test_a_verbose_bounded_run_shows_no_secret_and_no_library_notice(tmp_path, w
     assert_nothing_secret(console)
     assert "'client.region' = 'eu-west-1'" in console and f"'s3.secret-access-key' = '{REDACTED}'" in console
     assert f"'properties.sasl.jaas.config' = '{JAAS_SHOWN}'" in console
-    assert "INFO common.flink_env: Flink web UI: http://localhost:" in console
+    assert "INFO common.run.flink_env: Flink web UI: http://localhost:" in console
     for notice in ("apache_beam", "BigQuery", "CodecPool", "Unknown module: jdk.proxy2"):
         assert notice not in console, notice
     assert len(open_table(str(workspace.warehouse), "sink", "bid_events_raw").scan().to_arrow()) == len(events)

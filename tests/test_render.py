@@ -4,13 +4,13 @@ import dataclasses
 
 import pytest
 
-from common.catalog_manager import render_catalog_ddl
-from common.config import load_project
 from common.errors import ConfigError
-from common.iceberg_sinks import render_sink_ddl
-from common.job_plan import build_plan, load_transformer
-from common.kafka_sources import render_good_records_view, render_source_ddl
-from common.properties import CatalogSettings, KafkaSettings
+from common.load.config import load_project
+from common.load.properties import CatalogSettings, KafkaSettings
+from common.render.catalog_manager import render_catalog_ddl
+from common.render.iceberg_sinks import render_sink_ddl
+from common.render.job_plan import build_plan, load_transformer
+from common.render.kafka_sources import render_good_records_view, render_source_ddl
 
 LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_bytes=1_048_576)
 LOCAL_CATALOG = CatalogSettings("hadoop", "iceberg", "file:///tmp/wh", "sink")

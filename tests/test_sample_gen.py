@@ -28,10 +28,11 @@ import pytest
 import yaml
 
 import sample_gen
-from common.config import load_project
+from common.cli import ExitCode
+from common.kafka_client import MskTokenProvider, Target, client_config, region_from_bootstrap, resolve_region
+from common.load.config import load_project
 from samplegen.faults import LATE, LATE_MIN_EXTRA_MS, MALFORMED, OUT_OF_ORDER, FaultKnobs, Faults, Sampler
 from samplegen.feed import feed
-from samplegen.kafka_io import MskTokenProvider, Target, client_config, region_from_bootstrap, resolve_region
 from samplegen.model import EventModel, ModelOptions
 from samplegen.runner import batch_size
 from samplegen.schema import parse_type, problems, record_problems
@@ -191,7 +192,7 @@ def test_failed_deliveries_are_counted_and_the_exit_code_says_so(tmp_path):
     manifest_path = tmp_path / "manifest.json"
     code = run_cli("--bootstrap-servers", f"127.0.0.1:{port}", "--auth", "none", "--count", "50",
                    "--flush-timeout", "2", "-X", "log_level=0", "--manifest", str(manifest_path))
-    assert code == sample_gen.EXIT_NOT_DELIVERED
+    assert code == ExitCode.FAILED
     manifest = json.loads(manifest_path.read_text())
     assert manifest["totals"]["sent"] == 50 and manifest["totals"]["not_delivered"] == 50
     assert not manifest["complete"]
@@ -207,7 +208,7 @@ def test_ctrl_c_stops_flushes_and_writes_the_manifest(kafka_broker, tmp_path):
     time.sleep(2.5)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == sample_gen.EXIT_INTERRUPTED, stderr[-3000:]
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr[-3000:]
     assert "sent" in stderr and "/s" in stderr  # periodic progress lines when not on a terminal
     manifest = json.loads(manifest_path.read_text())
     assert manifest["interrupted"] and manifest["totals"]["not_delivered"] == 0
@@ -534,9 +535,9 @@ def test_partition_option_of_the_command_line(workspace, tmp_path):
             assert (line["key"].encode(), line["value"].encode()) == (m.key(), m.value())
             assert line["event_time_ms"] == json.loads(m.value())["timestamp_ms"] and line["fault"] is None
     # a partition the topics do not have, a topic not sent, and no number: refused before sending
-    assert run_cli(*common, "--count", "10", "--partition", "2") == sample_gen.EXIT_BAD_CONFIG
+    assert run_cli(*common, "--count", "10", "--partition", "2") == ExitCode.BAD_INPUT
     assert run_cli(*common, "--count", "10", "--topics", "bid_events",
-                   "--partition", "order_events=0") == sample_gen.EXIT_BAD_CONFIG
+                   "--partition", "order_events=0") == ExitCode.BAD_INPUT
     with pytest.raises(SystemExit):
         sample_gen.parse_args(["--partition", "bid_events="])
     assert sum(len(m) for m in consume_messages(workspace.bootstrap, list(workspace.topics.values())).values()) == 600

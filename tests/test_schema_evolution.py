@@ -1,4 +1,4 @@
-"""Sink schema evolution (common/schema_evolution.py): the pure comparison without a JVM, then the
+"""Sink schema evolution (common/state/sink_schema.py, common/run/sink_evolution.py): the pure comparison without a JVM, then the
 job against a real local warehouse made by an older config. S3 Tables on moto is not covered:
 moto answers UpdateTableMetadataLocation in a shape the AWS SDK cannot parse, so the SDK retries
 a commit that already succeeded and gets 409 Conflict (logged by the job's data commits too)."""
@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from common.config import load_project
-from common.dead_letters import PARTITION_BY as DEAD_LETTER_PARTITION_BY, SCHEMA as DEAD_LETTER_SCHEMA
 from common.errors import ConfigError, Origin
-from common.job_plan import build_plan
-from common.properties import CatalogSettings, KafkaSettings
-from common.schema_evolution import (Change, Evolution, Problem, SinkTarget, TableSchema, compare, error_for,
-                                     iceberg_type, targets)
-from common.flink_types import parse_type
+from common.load.config import load_project
+from common.load.flink_types import parse_type
+from common.load.properties import CatalogSettings, KafkaSettings
+from common.render.dead_letters import PARTITION_BY as DEAD_LETTER_PARTITION_BY
+from common.render.dead_letters import SCHEMA as DEAD_LETTER_SCHEMA
+from common.render.job_plan import build_plan
+from common.run.sink_evolution import SinkTarget, error_for, targets
+from common.state.sink_schema import Change, Evolution, Problem, TableSchema, compare, iceberg_type
 
 TABLE = "`iceberg`.`sink`.`t`"
 BASE = (("id", "BIGINT"), ("name", "STRING"), ("day", "DATE"))
@@ -206,9 +207,9 @@ OLD_DEAD_LETTER_ROW = ("'old-topic'", "0", "41", "TIMESTAMP '2024-01-01 10:00:00
 def create_old_tables(settings, tables: dict[str, tuple[list, list[str], tuple | None]]) -> None:
     """What an older config left in the warehouse: each table created by the job's own DDL renderer
     from an old schema, with one row (name -> (schema, partition_by, row of SQL literals or None))."""
-    from common import flink_env
-    from common.catalog_manager import render_catalog_ddl
-    from common.iceberg_sinks import render_sink_ddl, sink_ref
+    from common.render.catalog_manager import render_catalog_ddl
+    from common.render.iceberg_sinks import render_sink_ddl, sink_ref
+    from common.run import flink_env
 
     t_env = flink_env.create_table_env(settings, "old-config", batch=True)
     catalog = settings.catalog
@@ -224,7 +225,7 @@ def create_old_tables(settings, tables: dict[str, tuple[list, list[str], tuple |
 
 
 def old_warehouse(monkeypatch, warehouse, bid_events_raw=OLD_BID_EVENTS_RAW, bid_row=OLD_BID_ROW) -> None:
-    from common.properties import load_settings
+    from common.load.properties import load_settings
 
     monkeypatch.setenv("ICEBERG_WAREHOUSE", str(warehouse))
     create_old_tables(load_settings(), {
@@ -234,16 +235,17 @@ def old_warehouse(monkeypatch, warehouse, bid_events_raw=OLD_BID_EVENTS_RAW, bid
 
 
 def schema_of(warehouse, table_name: str) -> list[tuple[int, str, str, bool]]:
-    from common.local_warehouse import open_table
+    from common.ops.local_warehouse import open_table
 
     return [(f.field_id, f.name, str(f.field_type), f.required)
             for f in open_table(str(warehouse), "sink", table_name).schema().fields]
 
 
+@pytest.mark.jvm
 def test_an_old_warehouse_is_evolved_and_the_job_writes_into_it(workspace, monkeypatch):
     from confluent_kafka import Producer
 
-    from common.local_warehouse import read_rows
+    from common.ops.local_warehouse import read_rows
     from sample_gen import bid_events, produce
 
     old_warehouse(monkeypatch, workspace.warehouse)
@@ -285,8 +287,9 @@ def test_an_old_warehouse_is_evolved_and_the_job_writes_into_it(workspace, monke
         ("old-topic", "{oops", 5, None), (workspace.topics["bid_events"], None, None, b"{not json")])
 
 
+@pytest.mark.jvm
 def test_a_change_iceberg_cannot_make_is_refused_before_anything_changes(workspace, monkeypatch):
-    from common.local_warehouse import open_table
+    from common.ops.local_warehouse import open_table
 
     incompatible = [(c, "STRING" if c == "user_id" else t) for c, t in OLD_BID_EVENTS_RAW]
     old_warehouse(monkeypatch, workspace.warehouse, bid_events_raw=incompatible,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from common.config import CONFIG_DIR, load_project
 from common.errors import ConfigError
-from common.job_plan import PipelinePlan, build_plan
-from common.properties import CatalogSettings, KafkaSettings
-from common.sql_pipeline import SqlTransformer, fill
+from common.load.config import CONFIG_DIR, load_project
+from common.load.properties import CatalogSettings, KafkaSettings
+from common.load.sql_pipeline import SqlTransformer, fill
+from common.render.job_plan import PipelinePlan, build_plan
 
 LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_bytes=1_048_576)
 LOCAL_CATALOG = CatalogSettings("hadoop", "iceberg", "file:///tmp/wh", "sink")
@@ -186,6 +186,7 @@ def test_view_sql_cannot_read_its_own_view(tmp_path):
            "view of view_sql: only sql can read it) (valid: {source}, {sources.bid_events})" in str(err.value)
 
 
+@pytest.mark.jvm
 def test_sql_twin_passes_the_plan_check(tmp_path, caplog):
     import streaming_job
 

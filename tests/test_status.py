@@ -11,12 +11,11 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from common.local_warehouse import read_rows
-from samplegen.kafka_io import KafkaSink, Target, client_config
+from common.kafka_client import KafkaSink, Target, client_config
+from common.ops.local_warehouse import read_rows
 from tests.conftest import ROOT, make_workspace
 from tests.event_data import generate
 from tests.test_e2e_pipelines import produce_all

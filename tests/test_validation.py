@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.config import CONFIG_DIR, load_project, split_nullability
 from common.errors import ConfigError
-from common.flink_types import FlinkTypeError, parse_type
-from common.job_plan import build_plan
-from common.plan_check import column_problems
-from common.properties import CatalogSettings, KafkaSettings
+from common.load.config import CONFIG_DIR, load_project, split_nullability
+from common.load.flink_types import FlinkTypeError, parse_type
+from common.load.properties import CatalogSettings, KafkaSettings
+from common.render.job_plan import build_plan
+from common.run.plan_check import column_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPICS = yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text())
@@ -416,7 +416,7 @@ PY4J_TEXT = ("An error occurred while calling o146.explain.\n: java.lang.Runtime
 
 
 def test_java_message_keeps_the_whole_flink_message_and_drops_the_stack():
-    from common.runner import java_message
+    from common.run.py4j_errors import java_message
 
     assert java_message(Exception(PY4J_TEXT)) == (
         "ValidationException: Column types of query result and sink for 'c.d.t' do not match.\nCause: Different "
@@ -455,6 +455,7 @@ def sql_config(tmp_path: Path, *pipelines: dict) -> Path:
     return write(tmp_path / "config", TOPICS, {"transformations": list(pipelines)})
 
 
+@pytest.mark.jvm
 def test_plan_check_names_the_columns_that_do_not_match(tmp_path, caplog):
     bad = sql_pipeline(sql="SELECT `order_id`, `price` AS `amount`, `quantity` * `price`, `quantity` AS `qty`,\n"
                            "  CAST(`event_time` AS DATE) AS `order_date`\nFROM {source}",
@@ -469,12 +470,14 @@ def test_plan_check_names_the_columns_that_do_not_match(tmp_path, caplog):
     assert "column 4" not in errors  # INT into DOUBLE: an implicit cast, as Flink's INSERT allows
 
 
+@pytest.mark.jvm
 def test_plan_check_counts_columns(tmp_path, caplog):
     code, errors = run_validate(sql_config(tmp_path, sql_pipeline(sql="SELECT `order_id` FROM {source}")), caplog)
     assert code == 2
     assert "the SELECT yields 1 column(s), the sink declares 3; missing: amount, order_date" in errors
 
 
+@pytest.mark.jvm
 def test_sql_that_does_not_parse_points_at_the_yaml_line(tmp_path, caplog):
     config = sql_config(tmp_path, sql_pipeline(sql="SELECT `order_id`,\n  `price` AS `amount`\nFORM {source}\n"))
     code, errors = run_validate(config, caplog)
@@ -486,6 +489,7 @@ def test_sql_that_does_not_parse_points_at_the_yaml_line(tmp_path, caplog):
     assert "py4j" not in errors and "\tat " not in errors
 
 
+@pytest.mark.jvm
 def test_sql_that_does_not_validate_shows_the_planner_message_and_line(tmp_path, caplog):
     config = sql_config(tmp_path, sql_pipeline(sql="SELECT `order_id`, `price` AS `amount`,\n"
                                                    "  CAST(`event_tme` AS DATE) AS `order_date`\nFROM {source}\n"))
@@ -496,6 +500,7 @@ def test_sql_that_does_not_validate_shows_the_planner_message_and_line(tmp_path,
     assert "SELECT line 2: CAST(`event_tme` AS DATE) AS `order_date`" in errors
 
 
+@pytest.mark.jvm
 def test_window_without_watermark_names_the_pipeline(tmp_path, caplog):
     window = sql_pipeline(
         name="hourly", sink_table="hourly", partition_by=None,
@@ -511,6 +516,7 @@ def test_window_without_watermark_names_the_pipeline(tmp_path, caplog):
            "but is TIMESTAMP(3)." in errors
 
 
+@pytest.mark.jvm
 def test_updating_sql_into_an_append_table_is_refused(tmp_path, caplog):
     counts = sql_pipeline(name="orders_per_user", sink_table="orders_per_user", partition_by=None,
                           sink_schema={"user_id": "BIGINT", "orders": "BIGINT"},
@@ -523,6 +529,7 @@ def test_updating_sql_into_an_append_table_is_refused(tmp_path, caplog):
     assert run_validate(sql_config(tmp_path / "keyed", keyed), caplog) == (0, "")
 
 
+@pytest.mark.jvm
 def test_reserved_words_work_as_column_names(tmp_path, capsys):
     """`user` and `timestamp` as source and sink columns: every generated identifier is quoted."""
     import streaming_job
@@ -543,6 +550,7 @@ def test_reserved_words_work_as_column_names(tmp_path, capsys):
     assert "INSERT INTO `iceberg`.`sink`.`clicks_raw` (`user`, `timestamp`, `select`, `date`)" in out
 
 
+@pytest.mark.jvm
 def test_validate_cli_on_the_shipped_config_is_quick_and_quiet():
     started = time.monotonic()
     result = subprocess.run([sys.executable, str(ROOT / "streaming_job.py"), "--validate"], cwd=ROOT,
@@ -553,6 +561,7 @@ def test_validate_cli_on_the_shipped_config_is_quick_and_quiet():
     assert time.monotonic() - started < 120  # seconds, on a loaded 2-core machine: the JVM start and one plan
 
 
+@pytest.mark.jvm
 def test_validate_cli_fails_with_exit_2_and_one_message(tmp_path):
     config = write(tmp_path, *edited(lambda t, p: _set(t["bid_events"]["schema"], "bid_amount", "DOUBEL")))
     result = subprocess.run([sys.executable, str(ROOT / "streaming_job.py"), "--validate", "--config-dir", str(config)],
@@ -571,6 +580,7 @@ def test_nested_types_are_refused_in_topic_schemas(tmp_path):
     assert "declare STRING and use JSON_VALUE / JSON_QUERY" in message
 
 
+@pytest.mark.jvm
 def test_a_real_run_refuses_misnamed_columns_before_submitting(tmp_path):
     """Flink's INSERT maps the SELECT by position; the job checks names before it submits."""
     swapped = sql_pipeline(sql="SELECT `product_id`, `order_id`, CAST(`event_time` AS DATE) AS `order_date`\n"

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from common.properties import ENV_OVERRIDES, RUN_OPTIONS, read_groups
+from common.load.properties import ENV_OVERRIDES, RUN_OPTIONS, read_groups
+
+pytestmark = pytest.mark.jvm  # PyFlink planning, or the zip Maven built
 
 ROOT = Path(__file__).resolve().parent.parent
 ZIP = ROOT / "target" / "managed-flink-app.zip"

@@ -62,12 +62,12 @@ class BaseTransformer(ABC):
 
     def get_event_time_column(self) -> str | None:
         """The sink column whose newest value is the table's freshness metric (newestEventTime);
-        None: event_time, else window_end, else the first TIMESTAMP column (common/metrics.py)."""
+        None: the rule of common/render/metrics.freshness_column (event_time, window_end, session_end...)."""
         return None
 
     def get_late_records_of(self) -> str | None:
         """For a pipeline whose rows are the events a windowed pipeline left out as late: that
-        pipeline's name, the `window` label of the lateRecords metric (common/metrics.py)."""
+        pipeline's name, the `window` label of the lateRecords metric (common/render/metrics.py)."""
         return None
 
     def get_transformation_sql(self, sources: SourceTables, sink_table: str) -> str:

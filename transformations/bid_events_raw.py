@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from common.sql import quote
-from transformations.base_transformer import (EVENT_DATE_UTC, EVENT_TIME_UTC, INGESTION_TIME_UTC, BaseTransformer,
-                                              SourceTables)
+from transformations.base_transformer import (
+    EVENT_DATE_UTC,
+    EVENT_TIME_UTC,
+    INGESTION_TIME_UTC,
+    BaseTransformer,
+    SourceTables,
+)
 
 # The bid fields both bid tables copy as they are (bid_events_late reuses them).
 BID_FIELDS = {

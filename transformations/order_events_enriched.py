@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from transformations.base_transformer import (EVENT_DATE_UTC, EVENT_TIME_UTC, INGESTION_TIME_UTC, BaseTransformer,
-                                              SourceTables)
+from transformations.base_transformer import (
+    EVENT_DATE_UTC,
+    EVENT_TIME_UTC,
+    INGESTION_TIME_UTC,
+    BaseTransformer,
+    SourceTables,
+)
 
 LOW_BELOW = 100
 HIGH_FROM = 500

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.config import parse_duration_ms
+from common.load.config import parse_duration_ms
 from common.sql import interval
 from transformations.base_transformer import BaseTransformer, SourceTables
 from transformations.lateness import is_on_time

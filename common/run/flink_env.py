@@ -1,0 +1,132 @@
+"""Run phase, part 1: the TableEnvironment, configured the same way for every run.
+
+Two ways the job runs (``settings.managed``, common/load/properties.py):
+
+- **Flink runs it**: ``flink run -py streaming_job.py -pyfs lib/python -j
+  lib/pyflink-dependencies.jar`` on a cluster (docs/cluster.md), or the managed service with
+  the same run options. Flink started this process and owns the job's configuration: the jar
+  comes from ``-j`` / ``jarfile``, checkpointing, parallelism and the restart strategy from the
+  cluster's configuration (or the application's, on the service). The job sets only table
+  options (the session time zone, the Iceberg sink below) and does not wait for the job.
+- **Local**: ``python streaming_job.py`` starts its own Flink (a mini cluster in PyFlink's
+  JVM). The job names its jar (``pipeline.jars``), configures checkpointing, parallelism and
+  a restart strategy from the ``flink`` properties, and waits.
+
+Neither needs Hadoop on Flink's class path: the Iceberg catalog is created by the jar's own
+factory from the jar's Hadoop classes (common/render/catalog_manager.py).
+
+Every run writes Iceberg through Iceberg's SinkV2-based sink (``table.exec.iceberg.use-v2-sink``).
+The default (v1) sink's committer keeps one pending manifest per checkpoint id, and files
+written at the end of input all carry the same id: when a checkpoint falls between the end of
+input of two writer subtasks, the second writer's files replace the first's and those rows
+are never committed (measured on the standalone cluster, parallelism 2, bounded run: 50 of
+6,000 rows lost, every time; none with the v2 sink; docs/cluster.md).
+
+Every run also sets ``pipeline.object-reuse``: a source feeds up to six chained pipelines,
+and without reuse Flink deep-copies each record (its key, headers and raw columns included)
+once per consumer. The job has no user functions that keep records: the SQL operators copy
+what they buffer into state or binary buffers, Iceberg's writers
+copy values as they write, and the strict-json decoder makes a new row per record. Measured
+(benchmarks/bench_decoder.py, 1M records): the sources + pipelines went from 26.4 s to
+14.5 s, Flink's json format from 14.5 s to 14.0 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from common.errors import ConfigError
+from common.load.properties import APP_DIR, RUN_OPTIONS, RuntimeSettings
+from common.run import console
+
+log = logging.getLogger(__name__)
+
+PYTHON_WORKER_MODE = "_python_worker_execution_mode"
+
+# Local runs: restart a failed job from its last checkpoint, at most this often, this far
+# apart, then fail the run (exit 1). A cluster sets its own (scripts/flink_cluster.sh).
+LOCAL_RESTART_ATTEMPTS = "3"
+LOCAL_RESTART_DELAY = "5 s"
+
+
+def local_jar(settings: RuntimeSettings) -> Path:
+    """The dependency jar: where the zip puts it (jarfile), else where `mvn package` builds it."""
+    candidates = [APP_DIR / settings.jarfile, APP_DIR / "target" / Path(settings.jarfile).name]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ConfigError(str(settings.source), f"{RUN_OPTIONS}.jarfile",
+                      f"no jar at {' or '.join(str(c) for c in candidates)}", "build it with `mvn package`")
+
+
+def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = False, restore_from: str | None = None):
+    """A streaming TableEnvironment in UTC with exactly-once checkpoints (or a batch one).
+
+    ``restore_from``: a checkpoint or savepoint folder the job resumes from (local runs).
+    """
+    from pyflink.table import EnvironmentSettings, TableEnvironment  # deferred: load/render need no JVM
+
+    if not settings.managed:
+        console.quiet_flink_console()  # before the gateway JVM starts: common/run/console.py
+    mode = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
+    if not settings.managed:
+        # PyFlink starts a Beam "loopback" server for Python UDFs in local runs (1.3 s); the job has
+        # none. PyFlink's own switch (table_environment.py): a UDF would still run, in a process.
+        os.environ.setdefault(PYTHON_WORKER_MODE, "process")
+    t_env = TableEnvironment.create(mode)
+    config = t_env.get_config()
+    config.set("table.local-time-zone", "UTC")  # a table option: allowed on the managed service too
+    config.set("table.exec.iceberg.use-v2-sink", "true")  # a table option too; see the module docstring
+    config.set("pipeline.object-reuse", "true")  # see the module docstring
+    if not settings.managed:
+        # When Flink runs the job, the jar, checkpointing, parallelism and restarts are its own.
+        config.set("pipeline.name", job_name)
+        config.set("pipeline.jars", local_jar(settings).as_uri())
+        config.set("parallelism.default", str(settings.flink.parallelism))
+        config.set("execution.checkpointing.interval", settings.flink.checkpoint_interval)
+        config.set("execution.checkpointing.mode", "EXACTLY_ONCE")
+        config.set("execution.checkpointing.dir", settings.flink.checkpoint_dir)
+        if settings.flink.rest_port:
+            config.set("rest.port", str(settings.flink.rest_port))
+        # Keep the last checkpoint when the job is cancelled or killed, so it can resume.
+        config.set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+        config.set("restart-strategy.type", "fixed-delay")
+        config.set("restart-strategy.fixed-delay.attempts", LOCAL_RESTART_ATTEMPTS)
+        config.set("restart-strategy.fixed-delay.delay", LOCAL_RESTART_DELAY)
+        if restore_from:
+            config.set("execution.state-recovery.path", restore_from)
+            log.info("restoring from %s", restore_from)
+    if settings.managed:
+        log.info("TableEnvironment ready: Flink runs the job (checkpointing, parallelism and restarts "
+                 "from its configuration)")
+    else:
+        # A second environment of the same run (the record summary) says nothing new.
+        log.log(logging.DEBUG if batch else logging.INFO,
+                "TableEnvironment ready (local, parallelism=%s, checkpoint every %s); Flink's log: %s",
+                settings.flink.parallelism, settings.flink.checkpoint_interval, console.flink_log_file())
+    return t_env
+
+
+def web_ui_address(job_client) -> str | None:
+    """The web UI / REST address of the local mini cluster that runs the job, or None when
+    another Flink runs it. The mini cluster binds a free port unless flink.rest.port is set;
+    Flink's JobClient does not expose the address, so it is read from the job client's
+    MiniCluster (MiniClusterJobClient.miniCluster, a private field)."""
+    try:
+        client = job_client._j_job_client
+        field = client.getClass().getDeclaredField("miniCluster")
+        field.setAccessible(True)
+        address = field.get(client).getRestAddress().getNow(None)
+    except Exception:  # py4j wraps Java's NoSuchFieldException etc.: not a local mini cluster
+        log.debug("no local web UI address", exc_info=True)
+        return None
+    return str(address) if address is not None else None
+
+
+def log_web_ui(job_client) -> None:
+    """Local runs: say where to watch the job (metrics, checkpoints, back pressure)."""
+    address = web_ui_address(job_client) if job_client else None
+    if address:
+        log.info("Flink web UI: %s (while the job runs)", address)
