@@ -187,6 +187,7 @@ def test_without_put_table_data_the_job_cannot_create_its_first_table(workspace,
     assert result.returncode == 2, output[-5000:]
     assert "bad configuration: generated DDL: CREATE TABLE IF NOT EXISTS `s3_tables`.`sink`.`bid_events_raw`: " \
         "TableException: Could not execute CreateTable" in output, output[-5000:]
+    assert "; caused by S3Exception: Access Denied" in output, output[-5000:]  # the job's own line names it
     flink_log = Path(re.search(r"Flink's log: (\S+)", output).group(1)).read_text()
     assert "S3Exception: Access Denied (Service: S3, Status Code: 403" in flink_log
     assert [d for d in moto_iam.decisions(user) if not d["allowed"]] == [

@@ -12,7 +12,7 @@ from common.redact import redact_sql
 from common.render.job_plan import JobPlan
 from common.run import compiled_plan, flink_env, sink_evolution
 from common.run.changelog_check import check_changelog, compiled_sink_modes, sink_input_modes
-from common.run.py4j_errors import is_planning_error, java_message
+from common.run.py4j_errors import is_planning_error, java_message, root_cause
 from common.state import state_restore
 from common.state.state_restore import StateContext
 
@@ -32,7 +32,9 @@ def create_tables(t_env, plan: JobPlan) -> None:
         except Exception as exc:
             if not is_planning_error(exc):
                 raise
-            raise ConfigError("generated DDL", statement.splitlines()[0].rstrip(" ("), java_message(exc)) from None
+            # the innermost cause too: "Could not execute CreateTable" alone hides an S3 403
+            raise ConfigError("generated DDL", statement.splitlines()[0].rstrip(" ("),
+                              java_message(exc) + root_cause(exc)) from None
 
 
 def statement_set(t_env, plan: JobPlan):
