@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common.load.source_columns import EVENT_TIME_COLUMN  # noqa: E402
+from common.load.source_columns import EVENT_TIME_COLUMN, KAFKA_PARTITION  # noqa: E402
 from common.logs import setup_logging  # noqa: E402
 from common.sql import qualified, quote, with_clause  # noqa: E402
 
@@ -61,7 +61,7 @@ JOB_TIMEOUT_S = 3600
 FINISHED = re.compile(r"job \S+ finished in ([\d.]+) s")  # common/run/runner.py's last line
 # common/run/runner.py logs "submitted job" once execute() has returned (the mini cluster is up and
 # the job graph submitted) and "finished in" at the end: the time between is the job running.
-LOGGED_AT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO common\.runner: (submitted job|job \S+ finished)", re.M)
+LOGGED_AT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO common\.run\.runner: (submitted job|job \S+ finished)", re.M)
 SUMMARY = re.compile(r"records of (\S+): (\d+) good, (\d+) dead letters")  # common/run/record_summary.py
 
 
@@ -155,7 +155,8 @@ def topic_source_ddl(plan, topic) -> str:
 def native_source_ddl(plan, topic) -> str:
     """A `format = json` table named like the topic's good-records view: the YAML schema as
     physical columns, event_time computed from the event-time field, the project's watermark
-    line and Kafka options (the project's formats, key and metadata columns left out)."""
+    line and Kafka options (the project's formats, key and metadata columns left out, but the
+    partition, which the good-records view carries too)."""
     from common.render.kafka_sources import source_ref
 
     project_ddl = topic_source_ddl(plan, topic)
@@ -170,7 +171,8 @@ def native_source_ddl(plan, topic) -> str:
     else:
         event_time = f"CAST({field} AS TIMESTAMP_LTZ(3))"
     lines = [f"  {quote(column)} {_NOT_NULL.sub('', sql_type)}" for column, sql_type in topic.schema]
-    lines += [f"  {quote(EVENT_TIME_COLUMN)} AS {event_time}", f"  {watermark.group(1)}"]
+    lines += [f"  {quote(KAFKA_PARTITION)} INT METADATA FROM 'partition' VIRTUAL",  # the late tables keep it
+              f"  {quote(EVENT_TIME_COLUMN)} AS {event_time}", f"  {watermark.group(1)}"]
     body = ",\n".join(lines)
     return f"CREATE TABLE {source_ref(topic)} (\n{body}\n) {with_clause(options)}"
 
