@@ -221,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         from common.run import flink_env, plan_check, py4j_errors, record_summary, runner  # deferred: imports PyFlink
 
         restore = restore_path(args.restore, settings)
-        t_env = flink_env.create_table_env(settings, JOB_NAME, restore_from=restore)
+        t_env = flink_env.create_table_env(settings, JOB_NAME, restore_from=restore,
+                                           bounded=args.bounded and not planning_only)
         state = state_context(args, settings, project, restore, planning_only)
     except ConfigError as exc:
         log.error("bad configuration: %s", exc)

@@ -1,6 +1,7 @@
 package com.example.streaming.source;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamSource;
@@ -23,7 +24,8 @@ import java.util.Optional;
 
 /**
  * The Kafka connector's table source, planned exactly as it is (metadata, watermark push-down,
- * options), whose unbounded stream is read by an {@link IdleAwareSource}.
+ * options), whose unbounded stream is read by an {@link IdleAwareSource} and whose bounded one
+ * by an {@link EndOfInputSource}.
  */
 final class IdleAwareKafkaTableSource implements ScanTableSource, SupportsReadingMetadata, SupportsWatermarkPushDown {
 
@@ -43,9 +45,9 @@ final class IdleAwareKafkaTableSource implements ScanTableSource, SupportsReadin
     @Override
     public ScanRuntimeProvider getScanRuntimeProvider(ScanContext context) {
         DataStreamScanProvider kafka = (DataStreamScanProvider) delegate.getScanRuntimeProvider(context);
-        if (kafka.isBounded()) {
-            return kafka; // a bounded run ends every split at its end offset: nothing waits on idleness
-        }
+        // A bounded run ends every split at its end offset: nothing waits on idleness, but its
+        // final checkpoint should not wait for the next interval (EndOfInputSource).
+        boolean bounded = kafka.isBounded();
         return new DataStreamScanProvider() {
             @Override
             public DataStream<RowData> produceDataStream(ProviderContext providerContext,
@@ -56,18 +58,19 @@ final class IdleAwareKafkaTableSource implements ScanTableSource, SupportsReadin
                 @SuppressWarnings("unchecked")
                 KafkaSource<RowData> source = (KafkaSource<RowData>) plain.getSource();
                 WatermarkStrategy<RowData> watermarks = plain.getWatermarkStrategy();
-                DataStreamSource<RowData> idleAware = env.fromSource(
-                        new IdleAwareSource(source, settings, plain.getOutputType()), watermarks, plain.getName(),
-                        plain.getOutputType());
+                Source<RowData, ?, ?> wrapped = bounded
+                        ? new EndOfInputSource<>(source, plain.getOutputType())
+                        : new IdleAwareSource(source, settings, plain.getOutputType());
+                DataStreamSource<RowData> own = env.fromSource(wrapped, watermarks, plain.getName(), plain.getOutputType());
                 if (plain.getUid() != null) {
-                    idleAware.uid(plain.getUid());
+                    own.uid(plain.getUid());
                 }
-                return idleAware;
+                return own;
             }
 
             @Override
             public boolean isBounded() {
-                return false;
+                return bounded;
             }
 
             @Override
