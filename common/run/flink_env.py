@@ -33,7 +33,7 @@ copy values as they write, and the strict-json decoder makes a new row per recor
 A local bounded run does not wait for the next checkpoint to commit its last files: its
 sources report backlog until every reader has read all of its input
 (src/main/java/.../source/EndOfInputSource.java); the configured interval applies while they
-do (``interval-during-backlog``), a short one after (``FINAL_CHECKPOINT_AFTER``), so Flink
+do (``interval-during-backlog``), a short one after (``FINAL_CHECKPOINT_AFTER_MS``), so Flink
 takes the final checkpoint about a second after the end of input instead of up to one
 interval later.
 """

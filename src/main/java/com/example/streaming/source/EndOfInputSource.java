@@ -15,11 +15,9 @@ import org.apache.flink.core.io.InputStatus;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 import java.io.IOException;
-import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * A bounded source that tells Flink when all of its input has been read, so a bounded run takes
@@ -164,13 +162,12 @@ public final class EndOfInputSource<T, SplitT extends SourceSplit, EnumT>
     }
 
     /** The wrapped reader; says {@link ReaderFinished} once, when it first reaches the end of its input. */
-    static final class Reader<T, SplitT extends SourceSplit> implements SourceReader<T, SplitT> {
-        private final SourceReader<T, SplitT> delegate;
+    static final class Reader<T, SplitT extends SourceSplit> extends ForwardingSourceReader<T, SplitT> {
         private final SourceReaderContext context;
         private boolean said;
 
         Reader(SourceReader<T, SplitT> delegate, SourceReaderContext context) {
-            this.delegate = delegate;
+            super(delegate);
             this.context = context;
         }
 
@@ -182,56 +179,6 @@ public final class EndOfInputSource<T, SplitT extends SourceSplit, EnumT>
                 context.sendSourceEventToCoordinator(new ReaderFinished());
             }
             return status;
-        }
-
-        @Override
-        public void start() {
-            delegate.start();
-        }
-
-        @Override
-        public List<SplitT> snapshotState(long checkpointId) {
-            return delegate.snapshotState(checkpointId);
-        }
-
-        @Override
-        public CompletableFuture<Void> isAvailable() {
-            return delegate.isAvailable();
-        }
-
-        @Override
-        public void addSplits(List<SplitT> splits) {
-            delegate.addSplits(splits);
-        }
-
-        @Override
-        public void notifyNoMoreSplits() {
-            delegate.notifyNoMoreSplits();
-        }
-
-        @Override
-        public void handleSourceEvents(SourceEvent sourceEvent) {
-            delegate.handleSourceEvents(sourceEvent);
-        }
-
-        @Override
-        public void notifyCheckpointComplete(long checkpointId) throws Exception {
-            delegate.notifyCheckpointComplete(checkpointId);
-        }
-
-        @Override
-        public void notifyCheckpointAborted(long checkpointId) throws Exception {
-            delegate.notifyCheckpointAborted(checkpointId);
-        }
-
-        @Override
-        public void pauseOrResumeSplits(Collection<String> toPause, Collection<String> toResume) {
-            delegate.pauseOrResumeSplits(toPause, toResume);
-        }
-
-        @Override
-        public void close() throws Exception {
-            delegate.close();
         }
     }
 }

@@ -2,7 +2,6 @@ package com.example.streaming.source;
 
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.connector.source.ReaderOutput;
-import org.apache.flink.api.connector.source.SourceEvent;
 import org.apache.flink.api.connector.source.SourceReader;
 import org.apache.flink.connector.kafka.source.split.KafkaPartitionSplit;
 import org.apache.flink.core.io.InputStatus;
@@ -27,9 +26,8 @@ import java.util.concurrent.TimeUnit;
  * watermark on their split outputs. A reader that owns no partition at all is marked idle.
  * Everything runs on the task's thread: a timer only makes the reader available.
  */
-final class IdleAwareReader implements SourceReader<RowData, KafkaPartitionSplit> {
+final class IdleAwareReader extends ForwardingSourceReader<RowData, KafkaPartitionSplit> {
 
-    private final SourceReader<RowData, KafkaPartitionSplit> delegate;
     private final IdleSettings settings;
     private final PositionTracker tracker;
     private final int subtask;
@@ -43,7 +41,7 @@ final class IdleAwareReader implements SourceReader<RowData, KafkaPartitionSplit
 
     IdleAwareReader(SourceReader<RowData, KafkaPartitionSplit> delegate, IdleSettings settings,
                     PositionTracker tracker, int subtask, int readers) {
-        this.delegate = delegate;
+        super(delegate);
         this.settings = settings;
         this.tracker = tracker;
         this.subtask = subtask;
@@ -139,36 +137,6 @@ final class IdleAwareReader implements SourceReader<RowData, KafkaPartitionSplit
             tracker.register(split.getTopicPartition(), split.getStartingOffset(), now);
         }
         delegate.addSplits(newSplits);
-    }
-
-    @Override
-    public List<KafkaPartitionSplit> snapshotState(long checkpointId) {
-        return delegate.snapshotState(checkpointId);
-    }
-
-    @Override
-    public void notifyNoMoreSplits() {
-        delegate.notifyNoMoreSplits();
-    }
-
-    @Override
-    public void handleSourceEvents(SourceEvent sourceEvent) {
-        delegate.handleSourceEvents(sourceEvent);
-    }
-
-    @Override
-    public void notifyCheckpointComplete(long checkpointId) throws Exception {
-        delegate.notifyCheckpointComplete(checkpointId);
-    }
-
-    @Override
-    public void notifyCheckpointAborted(long checkpointId) throws Exception {
-        delegate.notifyCheckpointAborted(checkpointId);
-    }
-
-    @Override
-    public void pauseOrResumeSplits(java.util.Collection<String> toPause, java.util.Collection<String> toResume) {
-        delegate.pauseOrResumeSplits(toPause, toResume);
     }
 
     @Override
