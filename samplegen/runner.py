@@ -168,6 +168,21 @@ def batch_size(rate: float | None) -> int:
     return max(1, min(1000, int(rate / 50))) if rate else 1000
 
 
+RATE_SHORTFALL = 0.95  # below this share of --rate, the run says it fell short
+
+
+def rate_reached(rate: float | None, sent: int, sending_s: float) -> float | None:
+    """The sending rate reached, if a steady --rate was asked and not reached.
+
+    Pacing can only wait: a machine (or a broker) that cannot keep up sends fewer records than
+    rate x duration, and a benchmark reading "10,000/s" off the command line would be wrong.
+    """
+    if not rate or sending_s <= 0:
+        return None
+    reached = sent / sending_s
+    return reached if reached < RATE_SHORTFALL * rate else None
+
+
 def run(model: EventModel, faults: Faults | None, sink: Sink, options: RunOptions, console: Any = None,
         journal: list[SentRecord] | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
     """Send records until the count or duration is reached (or a stop is requested); the outcome.
@@ -251,6 +266,10 @@ def run(model: EventModel, faults: Faults | None, sink: Sink, options: RunOption
             "elapsed_s": elapsed, "sending_s": elapsed_sending, "tracker": tracker}
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def _iso(epoch_ms: int) -> str:
     return dt.datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -288,6 +307,8 @@ def build_manifest(model: EventModel, knobs: FaultKnobs, options: RunOptions, ou
         "sending_s": round(outcome["sending_s"], 3),
         # until the last delivery report: comparable with Kafka's own producer-perf tool
         "records_per_s": round(sent / outcome["elapsed_s"], 1) if outcome["elapsed_s"] > 0 else None,
+        # set when a steady --rate was asked and not reached (None: reached, or no rate asked)
+        "rate_short_of_asked": _rounded(rate_reached(options.rate, sent, outcome["sending_s"])),
         "target": {**target, "dry_run": dry_run},
         "knobs": {
             "count": options.count, "duration_s": options.duration_s, "rate": options.rate,
@@ -322,6 +343,11 @@ def log_summary(manifest: dict[str, Any]) -> None:
     log.info("total: sent %d, delivered %d, not delivered %d in %.1f s (%s records/s), %.1f MB%s",
              tot["sent"], tot["delivered"], tot["not_delivered"], manifest["elapsed_s"], manifest["records_per_s"],
              tot["bytes"] / 1e6, " (interrupted)" if manifest["interrupted"] else "")
+    reached = manifest["rate_short_of_asked"]
+    if reached is not None:
+        log.warning("asked for %s records/s, reached %s records/s while sending: this machine or the broker "
+                    "cannot send faster, so the run sent fewer records than rate x duration",
+                    f"{manifest['knobs']['rate']:,.0f}", f"{reached:,.0f}")
 
 
 class FileSink:

@@ -34,7 +34,7 @@ from common.load.config import load_project
 from samplegen.faults import LATE, LATE_MIN_EXTRA_MS, MALFORMED, OUT_OF_ORDER, FaultKnobs, Faults, Sampler
 from samplegen.feed import feed
 from samplegen.model import EventModel, ModelOptions
-from samplegen.runner import batch_size
+from samplegen.runner import batch_size, rate_reached
 from samplegen.schema import parse_type, problems, record_problems
 from tests.conftest import ROOT, make_workspace
 
@@ -359,8 +359,27 @@ def test_rate_is_steady_and_duration_bounds_the_run(tmp_path):
     started = time.monotonic()
     assert run_cli("--dry-run", "--duration", "1", "--rate", "1000", "--manifest", str(manifest_path)) == 0
     assert 0.9 <= time.monotonic() - started <= 2.5
-    sent = json.loads(manifest_path.read_text())["totals"]["sent"]
-    assert 900 <= sent <= 1100
+    manifest = json.loads(manifest_path.read_text())
+    assert 900 <= manifest["totals"]["sent"] <= 1100
+    assert manifest["rate_short_of_asked"] is None
+
+
+def test_a_rate_the_machine_cannot_reach_is_reported(tmp_path, caplog):
+    manifest_path = tmp_path / "m.json"
+    with caplog.at_level("WARNING", logger="samplegen"):
+        assert run_cli("--dry-run", "--duration", "0.5", "--rate", "100000000", "--manifest", str(manifest_path)) == 0
+    manifest = json.loads(manifest_path.read_text())
+    reached = manifest["rate_short_of_asked"]
+    assert reached == pytest.approx(manifest["totals"]["sent"] / manifest["sending_s"], rel=0.01)
+    assert 0 < reached < 95_000_000
+    assert any("asked for 100,000,000 records/s, reached" in r.getMessage() for r in caplog.records)
+
+
+def test_rate_reached_is_only_reported_below_the_tolerance():
+    assert rate_reached(1000, 960, 1.0) is None
+    assert rate_reached(1000, 940, 1.0) == 940
+    assert rate_reached(None, 10, 1.0) is None
+    assert rate_reached(1000, 0, 0.0) is None
 
 
 def test_help_documents_the_options(capsys):
