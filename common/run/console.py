@@ -16,6 +16,7 @@ life of the process and copies it to our stderr, so nothing the JVM writes there
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -63,6 +64,7 @@ def drain_gateway_stderr() -> None:
     if getattr(launch, "drains_stderr", False):
         return
 
+    @functools.wraps(launch)  # keeps the class-sharing wrapper's mark (common/run/class_sharing.py)
     def launch_and_drain(env, args):
         process = launch(env, args)
         if process.stderr is not None:

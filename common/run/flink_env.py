@@ -47,7 +47,7 @@ from pathlib import Path
 from common.durations import parse_duration_ms
 from common.errors import ConfigError
 from common.load.properties import APP_DIR, RUN_OPTIONS, RuntimeSettings
-from common.run import console
+from common.run import class_sharing, console
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
 
     if not settings.managed:
         console.quiet_flink_console()  # before the gateway JVM starts: common/run/console.py
+        class_sharing.use_class_sharing()  # the same: common/run/class_sharing.py
     mode = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
     if not settings.managed:
         # PyFlink starts a Beam "loopback" server for Python UDFs in local runs (1.3 s); the job has
