@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
 
         restore = restore_path(args.restore, settings)
         t_env = flink_env.create_table_env(settings, JOB_NAME, restore_from=restore,
-                                           bounded=args.bounded and not planning_only)
+                                           bounded=args.bounded and not planning_only, runs_job=not planning_only)
         state = state_context(args, settings, project, restore, planning_only)
     except ConfigError as exc:
         log.error("bad configuration: %s", exc)

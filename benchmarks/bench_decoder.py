@@ -214,7 +214,7 @@ def run_worker(variant: str, config_dir: Path, result_file: Path, show_ddl: bool
             log.info("%s: %s", variant, statement)
     from common.run import flink_env, runner
 
-    t_env = flink_env.create_table_env(settings, f"bench-decoder-{variant}", bounded=True)
+    t_env = flink_env.create_table_env(settings, f"bench-decoder-{variant}", bounded=True, runs_job=True)
     submitted: list[float] = []
     runner.execute(t_env, plan, wait=True, pre_submit=lambda: submitted.append(time.monotonic()))
     seconds = time.monotonic() - submitted[0]

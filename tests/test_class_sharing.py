@@ -53,10 +53,13 @@ def test_without_an_archive_the_jvm_is_asked_to_write_one_and_with_it_to_map_it(
     assert options.split()[-2:] == [f"-XX:ArchiveClassesAtExit={pending}", class_sharing.QUIET]
     assert options.split()[:-2] == jvm.configured  # FLINK_ENV_JAVA_OPTS replaces them: they stay
 
+    assert jvm_options(dict(os.environ), write=False) is None  # a JVM that only plans writes none
+
     write_archive(jvm, archive)
-    options, pending = jvm_options(dict(os.environ))
-    assert pending is None
-    assert options.split()[-3:] == [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto", class_sharing.QUIET]
+    for write in (True, False):  # an archive is mapped by every JVM
+        options, pending = jvm_options(dict(os.environ), write=write)
+        assert pending is None
+        assert options.split()[-3:] == [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto", class_sharing.QUIET]
 
 
 def test_options_left_by_a_parent_run_are_not_taken_for_configured_ones(tmp_path, monkeypatch, jvm):
@@ -129,16 +132,16 @@ import json, sys
 from common.load.properties import load_settings
 from common.run import flink_env
 from pyflink.java_gateway import get_gateway
-flink_env.create_table_env(load_settings(None), "class-sharing")
+flink_env.create_table_env(load_settings(None), "class-sharing", runs_job=sys.argv[1] == "job")
 bean = get_gateway().jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
 print(json.dumps({"pid": bean.getPid(), "args": list(bean.getInputArguments())}))
 """
 
 
-def gateway_run(env: dict[str, str]) -> dict:
+def gateway_run(env: dict[str, str], runs: str = "job") -> dict:
     import json
 
-    done = subprocess.run([sys.executable, "-c", GATEWAY_ARGS], env=env, capture_output=True, text=True, timeout=120,
+    done = subprocess.run([sys.executable, "-c", GATEWAY_ARGS, runs], env=env, capture_output=True, text=True, timeout=120,
                           check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -153,6 +156,8 @@ def wait_for_exit(pid: int, timeout_s: float = 60) -> None:
 def test_a_local_run_writes_the_archive_and_the_next_one_maps_it(tmp_path):
     env = {**os.environ, class_sharing.CACHE_DIR: str(tmp_path / "cache"), "FLINK_CHECKPOINT_DIR": str(tmp_path)}
     env.pop(class_sharing.JAVA_OPTS, None)
+    planning = gateway_run(env, runs="plans")  # without an archive, a planning-only JVM writes none
+    assert not any(a.startswith(("-XX:ArchiveClassesAtExit=", "-XX:SharedArchiveFile")) for a in planning["args"])
     first = gateway_run(env)
     written = [a for a in first["args"] if a.startswith("-XX:ArchiveClassesAtExit=")]
     assert len(written) == 1 and not any(a.startswith("-XX:SharedArchiveFile=") for a in first["args"])

@@ -19,6 +19,7 @@ Rules:
   seconds, 150-200 MB), so the JVM's pid is kept beside it (``.jvm``). A later run takes a
   finished one (that JVM gone) only if ``java -Xshare:on ... -version`` can map it (it fails
   otherwise, e.g. on half a file from a killed JVM), renames it into place, else deletes it.
+- Only a run that executes a job writes one (a planning-only JVM would leave out the runtime).
 - Only where PyFlink starts the JVM (local runs), and not at all with ``STREAMING_JOB_CDS=off``.
 """
 
@@ -41,6 +42,7 @@ JAVA_OPTS = "FLINK_ENV_JAVA_OPTS"  # PyFlink's variable: replaces the configured
 QUIET = "-Xlog:cds=off,cds+dynamic=off"  # the archive's notes (skipped classes, mismatches) stay off the console
 CHECK_TIMEOUT_S = 60
 KEEP_ARCHIVES = 3  # about 200 MB each
+_write = False  # use_class_sharing's last word: may the JVM PyFlink starts next write an archive
 OWN_OPTIONS = ("-XX:SharedArchiveFile=", "-XX:ArchiveClassesAtExit=", "-Xshare:", "-Xlog:cds")
 
 
@@ -150,9 +152,10 @@ def sharing_options(archive: Path, pid: int) -> list[str]:
     return [f"-XX:ArchiveClassesAtExit={pending_archive(archive, pid)}", QUIET]
 
 
-def jvm_options(env: dict[str, str]) -> tuple[str, Path | None] | None:
+def jvm_options(env: dict[str, str], write: bool = True) -> tuple[str, Path | None] | None:
     """FLINK_ENV_JAVA_OPTS for the gateway JVM PyFlink is about to start with ``env`` (the configured
-    options and the archive's) and the archive that JVM will write, if any; None: leave them be."""
+    options and the archive's) and the archive that JVM will write, if any; None: leave them be.
+    ``write``: without an archive, have this JVM write one (only a JVM that runs a job should)."""
     if env.get(SWITCH, "").lower() == "off":
         return None
     try:
@@ -164,27 +167,35 @@ def jvm_options(env: dict[str, str]) -> tuple[str, Path | None] | None:
     except OSError as exc:  # no cache folder, no java: run without, as PyFlink would
         log.debug("no class-data sharing: %s", exc)
         return None
+    if not archive.exists() and not write:
+        return None
     extra = sharing_options(archive, os.getpid())
     log.debug("class-data sharing: %s", " ".join(extra))
     # FLINK_ENV_JAVA_OPTS replaces the configured options, so it carries them too.
     return " ".join([*jvm.configured, *extra]), None if archive.exists() else pending_archive(archive, os.getpid())
 
 
-def use_class_sharing() -> None:
+def use_class_sharing(write: bool) -> None:
     """Have PyFlink start its JVM with the archive's options (before the JVM starts; idempotent).
+
+    ``write``: this process runs a job, so its JVM may write the archive if there is none. A JVM
+    that only plans (``--validate``, tests) would write one without the runtime's classes, and
+    every later run would map that instead of a whole one.
 
     PyFlink's launcher is wrapped, as for the console (common/run/console.py), so the options
     reach the gateway JVM only: never this process's environment, which other JVMs (a Flink
     cluster's scripts read FLINK_ENV_JAVA_OPTS too) and child processes would inherit."""
+    global _write
     from pyflink import java_gateway
 
+    _write = write
     launch = java_gateway.launch_gateway_server_process
     if getattr(launch, "shares_classes", False):
         return
 
     @functools.wraps(launch)  # keeps the console wrapper's mark, and it keeps ours
     def launch_with_archive(env, args):
-        chosen = jvm_options(env)
+        chosen = jvm_options(env, _write)
         if chosen is None:
             return launch(env, args)
         env[JAVA_OPTS], pending = chosen

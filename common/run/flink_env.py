@@ -72,17 +72,19 @@ def local_jar(settings: RuntimeSettings) -> Path:
 
 
 def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = False, restore_from: str | None = None,
-                     bounded: bool = False):
+                     bounded: bool = False, runs_job: bool = False):
     """A streaming TableEnvironment in UTC with exactly-once checkpoints (or a batch one).
 
     ``restore_from``: a checkpoint or savepoint folder the job resumes from (local runs).
     ``bounded``: every source is bounded; the final checkpoint follows the end of input (see above).
+    ``runs_job``: this process will run a job (not only plan): its JVM may write the class-data
+    archive later runs map (common/run/class_sharing.py).
     """
     from pyflink.table import EnvironmentSettings, TableEnvironment  # deferred: load/render need no JVM
 
     if not settings.managed:
         console.quiet_flink_console()  # before the gateway JVM starts: common/run/console.py
-        class_sharing.use_class_sharing()  # the same: common/run/class_sharing.py
+        class_sharing.use_class_sharing(write=runs_job)  # the same: common/run/class_sharing.py
     mode = EnvironmentSettings.in_batch_mode() if batch else EnvironmentSettings.in_streaming_mode()
     if not settings.managed:
         # PyFlink starts a Beam "loopback" server for Python UDFs in local runs (1.3 s); the job has
