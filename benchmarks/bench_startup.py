@@ -402,6 +402,9 @@ def child_main(args: argparse.Namespace) -> int:
         from common.run import flink_env, plan_check, record_summary, runner
     with timer.phase("JVM start (PyFlink gateway)"):
         from pyflink.java_gateway import get_gateway
+
+        from common.run import class_sharing
+        class_sharing.use_class_sharing(write=True)  # as create_table_env does, before the JVM starts
         get_gateway()
     mark("gateway_up")
     timer.wrap(streaming_job, "load_project", "load YAML (config.load_project)")
