@@ -569,7 +569,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cut", action="append", choices=sorted(CUTS),
                         help="with --profile: also profile with this cut applied in the harness (repeatable): "
                              + "; ".join(f"{k}: {v}" for k, v in CUTS.items()))
-    parser.add_argument("--java-opts", help="FLINK_ENV_JAVA_OPTS for the job's JVM (e.g. a class-data-sharing archive)")
+    parser.add_argument("--java-opts", help="extra options for the job's JVM (FLINK_ENV_JAVA_OPTS; "
+                        "the class-data-sharing archive is the job's own: STREAMING_JOB_CDS=off measures without)")
     parser.add_argument("--max-load", type=float,
                         help="before each run, wait until the 1-minute load average is below this (shared machine)")
     parser.add_argument("--max-wait", type=float, default=900, help="with --max-load: wait at most this long (s)")

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 SWITCH = "STREAMING_JOB_CDS"  # "off": no archive is used or written
 CACHE_DIR = "STREAMING_JOB_CACHE_DIR"  # where archives go (default: $XDG_CACHE_HOME or ~/.cache, /streaming-job)
 JAVA_OPTS = "FLINK_ENV_JAVA_OPTS"  # PyFlink's variable: replaces the configured JVM options when set
-QUIET = "-Xlog:cds=off,cds+dynamic=off"  # the archive's notes (skipped classes, mismatches) stay off the console
+QUIET = "-Xlog:cds*=off"  # the archive's notes (skipped classes, mismatches) stay off the console
 CHECK_TIMEOUT_S = 60
 KEEP_ARCHIVES = 3  # about 200 MB each
 _write = False  # use_class_sharing's last word: may the JVM PyFlink starts next write an archive
