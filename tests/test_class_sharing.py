@@ -113,10 +113,15 @@ def test_an_archive_still_being_written_is_left_alone(tmp_path, jvm):
     abandoned = pending_archive(archive, dead_pid())  # no JVM pid, its run is gone
     abandoned.write_bytes(b"")
 
+    killed = pending_archive(archive, 444)  # its JVM was killed before writing: only the pid file is left
+    writer_file(killed).write_text(str(dead_pid()))
+    starts = pending_archive(archive, 555)  # its JVM runs and has not written yet
+    writer_file(starts).write_text(str(os.getpid()))
+
     promote_finished(archive, jvm)
     assert not archive.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [writing.name, writer_file(writing).name, starting.name])
+        [writing.name, writer_file(writing).name, starting.name, writer_file(starts).name])
 
 
 def test_a_broken_archive_is_refused_by_the_jvm(tmp_path, jvm):

@@ -97,6 +97,8 @@ def archive_is_usable(jvm: GatewayJvm, archive: Path) -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -116,15 +118,19 @@ def writer_file(pending: Path) -> Path:
     return pending.with_name(pending.name + ".jvm")
 
 
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def promote_finished(archive: Path, jvm: GatewayJvm) -> None:
     """Move an archive a finished JVM wrote into place if the JVM can map it; delete it otherwise."""
     for pending in sorted(archive.parent.glob(f"{archive.name}.*.tmp")):
         writer = writer_file(pending)
         owner = pending.name[len(archive.name) + 1:-len(".tmp")]
-        try:
-            jvm_pid = int(writer.read_text())
-        except (OSError, ValueError):
-            jvm_pid = None
+        jvm_pid = _read_pid(writer)
         if jvm_pid is not None and _pid_alive(jvm_pid):
             continue  # still writing
         if jvm_pid is None and owner.isdigit() and _pid_alive(int(owner)):
@@ -136,6 +142,10 @@ def promote_finished(archive: Path, jvm: GatewayJvm) -> None:
         else:
             pending.unlink(missing_ok=True)
         writer.unlink(missing_ok=True)
+    for writer in archive.parent.glob(f"{archive.name}.*.tmp.jvm"):  # its JVM was killed before writing
+        pending = writer.with_name(writer.name[:-len(".jvm")])
+        if not pending.exists() and not _pid_alive(_read_pid(writer) or 0):  # no pid: nobody
+            writer.unlink(missing_ok=True)
 
 
 def prune(folder: Path, keep: int = KEEP_ARCHIVES) -> None:
