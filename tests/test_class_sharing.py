@@ -121,7 +121,8 @@ def test_an_archive_still_being_written_is_left_alone(tmp_path, jvm):
     promote_finished(archive, jvm)
     assert not archive.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [writing.name, writer_file(writing).name, starting.name, writer_file(starts).name])
+        [writing.name, writer_file(writing).name, starting.name, writer_file(starts).name,
+         class_sharing.refused_file(archive).name])  # the abandoned one counts as refused
 
 
 def test_a_broken_archive_is_refused_by_the_jvm(tmp_path, jvm):
@@ -185,3 +186,26 @@ def test_only_the_newest_archives_are_kept(tmp_path):
     (tmp_path / "flink-e.jsa.1.tmp").write_bytes(b"x")
     class_sharing.prune(tmp_path, keep=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flink-a.jsa", "flink-b.jsa", "flink-e.jsa.1.tmp"]
+
+
+def test_a_jvm_that_cannot_write_an_archive_is_not_asked_to(tmp_path, monkeypatch, jvm):
+    # Without the JDK's base archive (here: -Xshare:off) a JVM refuses to start with
+    # -XX:ArchiveClassesAtExit at all: the run must then start its JVM as PyFlink would.
+    monkeypatch.setenv(class_sharing.CACHE_DIR, str(tmp_path))
+    assert class_sharing.can_write_archive(jvm, tmp_path / "probe.jsa")
+    assert not class_sharing.can_write_archive(replace(jvm, options=[*jvm.options, "-Xshare:off"]), tmp_path / "p")
+    assert jvm_options({**os.environ, "JVM_ARGS": "-Xshare:off"}) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # the probes leave nothing
+
+
+def test_after_three_refused_archives_a_key_writes_no_more(tmp_path, jvm):
+    archive = tmp_path / "flink-k.jsa"
+    for attempt in range(1, class_sharing.MAX_REFUSED + 1):
+        assert class_sharing.may_write(archive, jvm)
+        broken = pending_archive(archive, 600 + attempt)
+        broken.write_bytes(b"\0" * 1024)
+        writer_file(broken).write_text(str(dead_pid()))
+        promote_finished(archive, jvm)
+        assert class_sharing.refused_file(archive).read_text() == str(attempt)
+    assert not class_sharing.may_write(archive, jvm)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flink-k.jsa.refused"]

@@ -18,7 +18,10 @@ Rules:
   (``<archive>.<pid>.tmp``), at exit; the JVM writes it after this process has gone (a few
   seconds, 150-200 MB), so the JVM's pid is kept beside it (``.jvm``). A later run takes a
   finished one (that JVM gone) only if ``java -Xshare:on ... -version`` can map it (it fails
-  otherwise, e.g. on half a file from a killed JVM), renames it into place, else deletes it.
+  otherwise, e.g. on half a file from a killed JVM), renames it into place, else deletes it;
+  after three refused, no run of that key writes again. A run writes only if a JVM with the
+  option starts (``java -XX:ArchiveClassesAtExit ... -version``): without the JDK's base
+  archive the JVM refuses to start with it at all.
 - Only a run that executes a job writes one (a planning-only JVM would leave out the runtime).
 - Only where PyFlink starts the JVM (local runs), and not at all with ``STREAMING_JOB_CDS=off``.
 """
@@ -42,6 +45,7 @@ JAVA_OPTS = "FLINK_ENV_JAVA_OPTS"  # PyFlink's variable: replaces the configured
 QUIET = "-Xlog:cds*=off"  # the archive's notes (skipped classes, mismatches) stay off the console
 CHECK_TIMEOUT_S = 60
 KEEP_ARCHIVES = 3  # about 200 MB each
+MAX_REFUSED = 3  # archives of one key the check refused (a JVM killed while writing, a failing dump): then no more
 _write = False  # use_class_sharing's last word: may the JVM PyFlink starts next write an archive
 OWN_OPTIONS = ("-XX:SharedArchiveFile=", "-XX:ArchiveClassesAtExit=", "-Xshare:", "-Xlog:cds")
 
@@ -96,6 +100,23 @@ def archive_is_usable(jvm: GatewayJvm, archive: Path) -> bool:
         return False
 
 
+def can_write_archive(jvm: GatewayJvm, probe: Path) -> bool:
+    """True if a JVM with these options starts with -XX:ArchiveClassesAtExit: one that cannot map
+    the JDK's base archive (a JDK without one, -Xshare:off) refuses to start with it at all."""
+    command = [jvm.java, *jvm.options, f"-XX:ArchiveClassesAtExit={probe}", QUIET, "-cp", jvm.classpath, "-version"]
+    try:
+        return subprocess.run(command, capture_output=True, timeout=CHECK_TIMEOUT_S).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def refused_file(archive: Path) -> Path:
+    """How many archives written for this key the check refused."""
+    return archive.with_name(archive.name + ".refused")
+
+
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -118,7 +139,7 @@ def writer_file(pending: Path) -> Path:
     return pending.with_name(pending.name + ".jvm")
 
 
-def _read_pid(path: Path) -> int | None:
+def _read_int(path: Path) -> int | None:
     try:
         return int(path.read_text())
     except (OSError, ValueError):
@@ -130,21 +151,25 @@ def promote_finished(archive: Path, jvm: GatewayJvm) -> None:
     for pending in sorted(archive.parent.glob(f"{archive.name}.*.tmp")):
         writer = writer_file(pending)
         owner = pending.name[len(archive.name) + 1:-len(".tmp")]
-        jvm_pid = _read_pid(writer)
+        jvm_pid = _read_int(writer)
         if jvm_pid is not None and _pid_alive(jvm_pid):
             continue  # still writing
         if jvm_pid is None and owner.isdigit() and _pid_alive(int(owner)):
             continue  # its JVM is starting
-        if not archive.exists() and archive_is_usable(jvm, pending):
+        if archive.exists():
+            pending.unlink(missing_ok=True)
+        elif archive_is_usable(jvm, pending):
             pending.replace(archive)
+            refused_file(archive).unlink(missing_ok=True)
             log.debug("class-data-sharing archive ready: %s", archive)
             prune(archive.parent)
         else:
             pending.unlink(missing_ok=True)
+            refused_file(archive).write_text(str((_read_int(refused_file(archive)) or 0) + 1))
         writer.unlink(missing_ok=True)
     for writer in archive.parent.glob(f"{archive.name}.*.tmp.jvm"):  # its JVM was killed before writing
         pending = writer.with_name(writer.name[:-len(".jvm")])
-        if not pending.exists() and not _pid_alive(_read_pid(writer) or 0):  # no pid: nobody
+        if not pending.exists() and not _pid_alive(_read_int(writer) or 0):  # no pid: nobody
             writer.unlink(missing_ok=True)
 
 
@@ -153,6 +178,14 @@ def prune(folder: Path, keep: int = KEEP_ARCHIVES) -> None:
     archives = sorted(folder.glob("flink-*.jsa"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in archives[keep:]:
         old.unlink(missing_ok=True)
+
+
+def may_write(archive: Path, jvm: GatewayJvm) -> bool:
+    """Whether this run's JVM should write the archive: not after MAX_REFUSED refused ones, and
+    only if the JVM starts with the option (checked then, about a second, until one exists)."""
+    if (_read_int(refused_file(archive)) or 0) >= MAX_REFUSED:
+        return False
+    return can_write_archive(jvm, archive.with_name(f"{archive.name}.{os.getpid()}.probe"))
 
 
 def sharing_options(archive: Path, pid: int) -> list[str]:
@@ -177,7 +210,7 @@ def jvm_options(env: dict[str, str], write: bool = True) -> tuple[str, Path | No
     except OSError as exc:  # no cache folder, no java: run without, as PyFlink would
         log.debug("no class-data sharing: %s", exc)
         return None
-    if not archive.exists() and not write:
+    if not archive.exists() and not (write and may_write(archive, jvm)):
         return None
     extra = sharing_options(archive, os.getpid())
     log.debug("class-data sharing: %s", " ".join(extra))
