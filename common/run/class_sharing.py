@@ -90,24 +90,27 @@ def archive_key(jvm: GatewayJvm) -> str:
     return digest.hexdigest()[:16]
 
 
-def archive_is_usable(jvm: GatewayJvm, archive: Path) -> bool:
-    """True if a JVM with these options and class path maps the archive (-Xshare:on fails otherwise)."""
-    command = [jvm.java, *jvm.options, f"-XX:SharedArchiveFile={archive}", "-Xshare:on", QUIET,
-               "-cp", jvm.classpath, "-version"]
+def _jvm_starts(jvm: GatewayJvm, *sharing: str) -> bool:
+    """True if ``java <options> <sharing> -cp <class path> -version`` exits 0. A JVM given a truncated
+    archive can crash while mapping it: its crash report goes nowhere, not into the run's folder."""
+    command = [jvm.java, *jvm.options, *sharing, QUIET, f"-XX:ErrorFile={os.devnull}", "-cp", jvm.classpath,
+               "-version"]
     try:
         return subprocess.run(command, capture_output=True, timeout=CHECK_TIMEOUT_S).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def archive_is_usable(jvm: GatewayJvm, archive: Path) -> bool:
+    """True if a JVM with these options and class path maps the archive (-Xshare:on fails otherwise)."""
+    return _jvm_starts(jvm, f"-XX:SharedArchiveFile={archive}", "-Xshare:on")
 
 
 def can_write_archive(jvm: GatewayJvm, probe: Path) -> bool:
     """True if a JVM with these options starts with -XX:ArchiveClassesAtExit: one that cannot map
     the JDK's base archive (a JDK without one, -Xshare:off) refuses to start with it at all."""
-    command = [jvm.java, *jvm.options, f"-XX:ArchiveClassesAtExit={probe}", QUIET, "-cp", jvm.classpath, "-version"]
     try:
-        return subprocess.run(command, capture_output=True, timeout=CHECK_TIMEOUT_S).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+        return _jvm_starts(jvm, f"-XX:ArchiveClassesAtExit={probe}")
     finally:
         probe.unlink(missing_ok=True)
 
@@ -188,11 +191,11 @@ def may_write(archive: Path, jvm: GatewayJvm) -> bool:
     return can_write_archive(jvm, archive.with_name(f"{archive.name}.{os.getpid()}.probe"))
 
 
-def sharing_options(archive: Path, pid: int) -> list[str]:
-    """Map the archive if it exists; else have this JVM write one at exit."""
-    if archive.exists():
+def sharing_options(archive: Path, pending: Path | None) -> list[str]:
+    """Map the archive; or, with ``pending``, have this JVM write one there at exit."""
+    if pending is None:
         return [f"-XX:SharedArchiveFile={archive}", "-Xshare:auto", QUIET]
-    return [f"-XX:ArchiveClassesAtExit={pending_archive(archive, pid)}", QUIET]
+    return [f"-XX:ArchiveClassesAtExit={pending}", QUIET]
 
 
 def jvm_options(env: dict[str, str], write: bool = True) -> tuple[str, Path | None] | None:
@@ -212,10 +215,11 @@ def jvm_options(env: dict[str, str], write: bool = True) -> tuple[str, Path | No
         return None
     if not archive.exists() and not (write and may_write(archive, jvm)):
         return None
-    extra = sharing_options(archive, os.getpid())
+    pending = None if archive.exists() else pending_archive(archive, os.getpid())
+    extra = sharing_options(archive, pending)
     log.debug("class-data sharing: %s", " ".join(extra))
     # FLINK_ENV_JAVA_OPTS replaces the configured options, so it carries them too.
-    return " ".join([*jvm.configured, *extra]), None if archive.exists() else pending_archive(archive, os.getpid())
+    return " ".join([*jvm.configured, *extra]), pending
 
 
 def use_class_sharing(write: bool) -> None:
