@@ -13,22 +13,32 @@ timeouts; (d) a bursty producer whose batches come three idle timeouts apart, ea
 event time since the last. With Flink's own idleness (a timer per partition) (a) and (b) make
 records late: the first partition whose fetch returns after the quiet spell moves the watermark
 past the others' backlog.
+
+The complement, (e): events sent after the watermark has passed their windows (every partition
+gets some) are late, exactly those, in every partition: the late tables list them and the
+windows and sessions leave them out. Lateness is decided by what the job had committed before
+they were sent, so it does not depend on how the partitions' reads interleave.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import random
 import signal
 import subprocess
+import sys
 import time
+from collections import Counter
 from typing import Callable
 
 from common.kafka_client import KafkaSink, Target, client_config
 from common.ops.local_warehouse import read_rows
 from tests import reference_model as ref
 from tests.conftest import KAFKA_SCRIPT, ROOT, assert_same_rows, make_workspace
-from tests.event_data import generate
-from tests.test_e2e_pipelines import NAMESPACE, SESSION_GAP_MS
+from tests.event_data import START_MS, generate, late_bids
+from tests.test_e2e_pipelines import LATE_PIPELINES, NAMESPACE, SESSION_GAP_MS
 
 PARTITIONS = 4
 IDLE_TIMEOUT_S = 5
@@ -63,15 +73,21 @@ def rows(ws, name: str) -> list[dict]:
         return []
 
 
-def wait_for_raw(ws, job, expected: dict[str, int]) -> None:
+def wait_until(ws, job, done: Callable[[], bool], what: Callable[[], str]) -> None:
+    """Polls done() once a second while the job runs, for at most DEADLINE_S."""
     deadline = time.monotonic() + DEADLINE_S
-    while True:
-        counts = {key: len(rows(ws, table)) for key, table in RAW_TABLES.items()}
-        if all(counts[k] >= n for k, n in expected.items()):
-            return
+    while not done():
         assert job.poll() is None, "the job stopped:\n" + (ws.warehouse.parent / "job.log").read_text()[-5000:]
-        assert time.monotonic() < deadline, f"after {DEADLINE_S}s: {counts} of {expected} raw rows"
+        assert time.monotonic() < deadline, f"after {DEADLINE_S}s: {what()}"
         time.sleep(1)
+
+
+def wait_for_raw(ws, job, expected: dict[str, int]) -> None:
+    def raw_counts() -> dict[str, int]:
+        return {key: len(rows(ws, table)) for key, table in RAW_TABLES.items()}
+
+    wait_until(ws, job, lambda: all(n >= expected.get(k, 0) for k, n in raw_counts().items()),
+               lambda: f"{raw_counts()} of {expected} raw rows")
 
 
 def split_by_event_time(traffic) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
@@ -183,3 +199,88 @@ def test_d_a_bursty_producer_makes_nothing_late(tmp_path, kafka_broker):
         code = job.wait(timeout=180)
     assert code == 0, (ws.warehouse.parent / "job.log").read_text()[-5000:]
     assert_exact(ws, batches)
+
+
+def behind_the_watermark(seed: int, per_partition: int) -> dict[int, list[dict]]:
+    """Bids for the second hour of the on-time bids' span, per partition: once the watermark is
+    past START + 3 h, their hourly windows and their sessions (event time + gap) are closed."""
+    rng = random.Random(seed)
+    return {p: [{"event_name": "bid_placed", "user_id": rng.randint(1, 20), "city_id": rng.choice((1, 2, 3)),
+                 "platform": rng.choice(("android", "ios", "web")), "session_id": f"behind-{p}-{j}",
+                 "timestamp_ms": START_MS + ref.HOUR_MS + p * 600_000 + j * 60_000 + rng.randint(0, 999),
+                 "bid_amount": round(rng.uniform(1, 300), 2)}
+                for j in range(per_partition)]
+            for p in range(PARTITIONS)}
+
+
+def late_by_table_partition(ws) -> dict[tuple, int]:
+    """The status command's late records per (table, window, topic, partition)."""
+    status = subprocess.run([sys.executable, str(ROOT / "scripts" / "status.py"), "--config-dir", str(ws.config_dir),
+                             "--json", "--no-lag", "--max-staleness", "1d", "--only", *LATE_PIPELINES],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse)})
+    assert status.returncode == 0, status.stdout + status.stderr
+    return {(r["table"], r["window"], r["topic"], r["partition"]): r["records"]
+            for r in json.loads(status.stdout)["late"]["by_table_partition"]}
+
+
+def test_e_events_sent_behind_the_watermark_are_late_exactly_those_in_every_partition(tmp_path, kafka_broker):
+    ws = make_workspace(tmp_path, kafka_broker, partitions=PARTITIONS)
+    ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s")
+                                for t in doc["kafka_topics"].values()])
+    on_time = late_bids(seed=12, count=600, late_every=10**9)  # in event-time order: none late
+    closed_by = START_MS + 3 * ref.HOUR_MS
+    assert max(b["timestamp_ms"] for b in on_time) > closed_by + ref.HOUR_MS
+    must_close = {r[:4] for r in ref.bid_events_hourly_agg(on_time) if r[1] <= ref.utc(closed_by)}
+    sessions_must_close = {r[:3] for r in ref.session_analytics(on_time, [], SESSION_GAP_MS)
+                           if r[3] + dt.timedelta(milliseconds=SESSION_GAP_MS) <= ref.utc(closed_by)}
+    behind = behind_the_watermark(seed=13, per_partition=2)
+    late = [b for p in sorted(behind) for b in behind[p]]
+
+    send_interleaved(ws, {"bid_events": on_time})
+    job = ws.start_job("--drain", "--only", *LATE_PIPELINES, env=JOB_ENV)
+    try:
+        def closed() -> tuple[set, set]:
+            return ({r[:4] for r in ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS)},
+                    {r[:3] for r in ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS)})
+
+        wait_until(ws, job, lambda: closed()[0] >= must_close and closed()[1] >= sessions_must_close,
+                   lambda: f"{len(must_close - closed()[0])} windows, "
+                           f"{len(sessions_must_close - closed()[1])} sessions not written")
+        sink = KafkaSink(client_config(Target(ws.bootstrap)))
+        for partition, bids in behind.items():
+            for b in bids:
+                sink.send(ws.topics["bid_events"], str(b["user_id"]).encode(), json.dumps(b).encode(), partition=partition)
+        assert sink.flush(60) == 0 and sink.tracker.failed_total == 0
+        wait_until(ws, job, lambda: (len(rows(ws, "bid_events_hourly_agg_late")),
+                                     len(rows(ws, "session_analytics_late"))) == (len(late), len(late)),
+                   lambda: f"late rows {len(rows(ws, 'bid_events_hourly_agg_late'))} and "
+                           f"{len(rows(ws, 'session_analytics_late'))} of {len(late)}")
+    finally:
+        job.send_signal(signal.SIGTERM)
+        code = job.wait(timeout=180)
+    assert code == 0, (ws.warehouse.parent / "job.log").read_text()[-5000:]
+
+    assert_same_rows(ref.columns(rows(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(on_time + late))
+    late_rows = rows(ws, "bid_events_hourly_agg_late")
+    assert_same_rows(ref.columns(late_rows, ref.LATE_COLUMNS), ref.bid_events_late(late))
+    assert all(r["watermark_at_arrival"] >= r["window_end"] for r in late_rows)
+    assert_same_rows(ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
+                     ref.bid_events_hourly_agg(on_time))
+    session_rows = rows(ws, "session_analytics_late")
+    assert_same_rows(ref.columns(session_rows, ref.SESSION_LATE_COLUMNS),
+                     ref.session_analytics_late({"bid_events": late}, SESSION_GAP_MS))
+    assert all(r["watermark_at_arrival"] >= r["session_deadline"] for r in session_rows)
+    assert_same_rows(ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS),
+                     ref.session_analytics(on_time, [], SESSION_GAP_MS))
+
+    # each late row names the partition its event was sent to; the status command counts them so
+    partition_of = {b["session_id"]: p for p, bids in behind.items() for b in bids}
+    assert {r["session_id"]: r["kafka_partition"] for r in late_rows} == partition_of
+    by_time = {(b["user_id"], ref.utc(b["timestamp_ms"])): p for p, bids in behind.items() for b in bids}
+    assert all(r["kafka_partition"] == by_time[(r["user_id"], r["event_time"])] for r in session_rows)
+    topic = ws.topics["bid_events"]
+    expected = Counter({("bid_events_hourly_agg_late", "bid_events_aggregated", topic, p): len(bids)
+                        for p, bids in behind.items()})
+    expected.update({("session_analytics_late", "session_analytics", topic, p): len(bids) for p, bids in behind.items()})
+    assert late_by_table_partition(ws) == dict(expected)
