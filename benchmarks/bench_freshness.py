@@ -16,7 +16,13 @@ table, every snapshot committed before the stop: the data files it added (manife
 that snapshot, status ADDED) and their freshness column, read with pyarrow.
 
 Prints, per table: rows, commits, and p50 / p99 / max of the freshness in seconds, beside the
-goal (raw: one checkpoint interval + 2 s; windows: out-of-orderness + one interval + 2 s).
+goal (raw: one checkpoint interval + 2 s; windows: out-of-orderness + one interval + 2 s). Then
+where a row's time goes, from the checkpoints the job's REST API reported during the run (each
+Iceberg snapshot names its checkpoint: ``flink.max-committed-checkpoint-id``): until the
+checkpoint that carried it was triggered (the interval, and the time to reach the job), the
+checkpoint itself (trigger -> last acknowledgement: barriers through, writers' files closed),
+and the commit (last acknowledgement -> snapshot committed: the checkpoint finalised, then the
+Iceberg commit).
 
     .venv/bin/python benchmarks/bench_freshness.py --rate 10000 --duration 180 --checkpoint-interval 10s
     .venv/bin/python benchmarks/bench_freshness.py --rate 50000 --only bid_events_raw --topics bid_events
@@ -31,8 +37,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -84,6 +91,9 @@ class TableFreshness:
     rows: int
     commits: int
     seconds: list[float]
+    # per row: (until the trigger, trigger -> last ack, last ack -> commit), where the snapshot's
+    # checkpoint was seen in the REST history
+    parts: list[tuple[float, float, float]] = field(default_factory=list)
 
     def quantile(self, q: float) -> float | None:
         """Nearest-rank quantile (q in 0..1) of the freshness, in seconds."""
@@ -112,6 +122,37 @@ def wait_running(port: int, job: subprocess.Popen, timeout_s: float = 180) -> No
     raise RuntimeError("the job did not reach RUNNING")
 
 
+class CheckpointWatch:
+    """Polls the job's checkpoint history while it runs (the REST API keeps only the last few):
+    checkpoint id -> (trigger ms, last acknowledgement ms) of each completed checkpoint."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.completed: dict[int, tuple[int, int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                for job in rest(self.port, "/jobs/overview")["jobs"]:
+                    if job["state"] != "RUNNING":
+                        continue
+                    for h in rest(self.port, f"/jobs/{job['jid']}/checkpoints").get("history", []):
+                        if h.get("status") == "COMPLETED":
+                            self.completed[h["id"]] = (h["trigger_timestamp"], h["latest_ack_timestamp"])
+            except (OSError, ValueError, KeyError):
+                pass  # the job is starting or stopping
+
+
 def added_files(table, snapshot) -> list[str]:
     """Data files the snapshot itself added (not those it carried over)."""
     paths = []
@@ -124,7 +165,8 @@ def added_files(table, snapshot) -> list[str]:
     return paths
 
 
-def table_freshness(warehouse: Path, name: str, before_ms: int) -> TableFreshness:
+def table_freshness(warehouse: Path, name: str, before_ms: int,
+                    checkpoints: dict[int, tuple[int, int]]) -> TableFreshness:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -141,6 +183,9 @@ def table_freshness(warehouse: Path, name: str, before_ms: int) -> TableFreshnes
         if not files:
             continue
         result.commits += 1
+        checkpoint_id = snapshot.summary.additional_properties.get("flink.max-committed-checkpoint-id") \
+            if snapshot.summary else None
+        trigger_ack = checkpoints.get(int(checkpoint_id)) if checkpoint_id else None
         for path in files:
             local = path.removeprefix("file:")
             if column is None:
@@ -151,6 +196,10 @@ def table_freshness(warehouse: Path, name: str, before_ms: int) -> TableFreshnes
             millis = [None if v is None else v / per_ms for v in values.cast(pa.int64()).to_pylist()]
             result.rows += len(millis)
             result.seconds.extend((snapshot.timestamp_ms - m) / 1000 for m in millis if m is not None)
+            if trigger_ack:
+                trigger, ack = trigger_ack
+                result.parts.extend(((trigger - m) / 1000, (ack - trigger) / 1000, (snapshot.timestamp_ms - ack) / 1000)
+                                    for m in millis if m is not None)
     return result
 
 
@@ -185,8 +234,10 @@ def run(args: argparse.Namespace) -> int:
     load_before = load_average()
     job = subprocess.Popen(job_cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                            stderr=(base / "job.log").open("w"))
+    watch = CheckpointWatch(port)
     try:
         wait_running(port, job)
+        watch.start()
         log.info("job running; producing %d records/s for %d s (log: %s)", args.rate, args.duration, base / "job.log")
         gen_cmd = [sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(ws.config_dir),
                    "--rate", str(args.rate), "--duration", str(args.duration), "--live", "--progress", "none", "-q"]
@@ -208,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
         time.sleep(interval_s + SLACK_S)  # the last records' commit
         stop_ms = int(time.time() * 1000)
     finally:
+        watch.stop()
         if job.poll() is None:
             os.kill(job.pid, signal.SIGTERM)
             try:
@@ -216,7 +268,8 @@ def run(args: argparse.Namespace) -> int:
                 job.kill()
     from common.ops.local_warehouse import table_names
 
-    results = [table_freshness(ws.warehouse, name, stop_ms) for name in sorted(table_names(str(ws.warehouse), NAMESPACE))]
+    results = [table_freshness(ws.warehouse, name, stop_ms, watch.completed)
+               for name in sorted(table_names(str(ws.warehouse), NAMESPACE))]
     report(results, args, interval_s, out_of_orderness_s(ws.config_dir), lag, load_before, load_during)
     return ExitCode.OK if lag == 0 else ExitCode.CHECK_FAILED
 
@@ -237,6 +290,17 @@ def report(results: list[TableFreshness], args, interval_s: float, disorder_s: f
         goal = interval_s + SLACK_S + (disorder_s if windowed else 0)
         print(f"{r.table:<32} {r.column or '-':<14} {r.rows:>9,} {r.commits:>7} {fmt(r.quantile(0.5)):>7} "
               f"{fmt(r.quantile(0.99)):>7} {fmt(max(r.seconds) if r.seconds else None):>7} {goal:>7.1f}")
+    print("\nwhere the time goes, mean / p99 of each part in seconds (rows whose checkpoint was seen):")
+    print(f"{'table':<32} {'rows':>9} {'until trigger':>15} {'checkpoint':>13} {'ack -> commit':>15}")
+    for r in results:
+        if not r.parts:
+            continue
+        cells = []
+        for i in range(3):
+            values = sorted(p[i] for p in r.parts)
+            p99 = values[min(len(values) - 1, int(0.99 * len(values)))]
+            cells.append(f"{sum(values) / len(values):.2f} / {p99:.2f}")
+        print(f"{r.table:<32} {len(r.parts):>9,} {cells[0]:>15} {cells[1]:>13} {cells[2]:>15}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -31,6 +31,13 @@ Figures, per parallelism:
   records/s    N / seconds
   speed-up     seconds of the first parallelism given (p=1 by default) / seconds of this one
   load         the 1-minute load average when the run starts (before flink run) and ends
+  TM CPU s     user + system CPU of the cluster's TaskManager JVMs during the run (their
+               /proc/<pid>/stat before and after): the work the job did, whatever the cores
+  records/CPU-s  N / TM CPU s; the CPU a record costs at this parallelism
+  p x CPU ratio  parallelism x (TM CPU s of the first run / TM CPU s of this one): the speed-up
+               to expect where each subtask has a core of its own (a KPU's vCPU), if nothing but
+               CPU limits it. On 2 shared cores the measured speed-up cannot show it: the
+               JobManager, the TaskManagers, the broker and the client share them
 Rows: every table's row count (its current snapshot's total-records) must be the same at every
 parallelism, and each raw table must hold exactly the records delivered to its topic.
 
@@ -90,6 +97,7 @@ class Run:
     seconds: float = 0.0  # REST start-time -> end-time
     load_start: str = ""
     load_end: str = ""
+    tm_cpu_s: float = 0.0  # the TaskManagers' user + system CPU during the run
     rows: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -155,6 +163,20 @@ def write_properties(path: Path, warehouse: Path) -> tuple[Path, str]:
     return path, groups[ICEBERG]["namespace"]
 
 
+def taskmanager_cpu_s(cluster_dir: Path) -> float:
+    """User + system CPU seconds, so far, of the cluster's running TaskManager JVMs (their pid files)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid_file in (cluster_dir / "pid").glob("*taskexecutor.pid"):
+        for pid in pid_file.read_text().split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # not running
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
+
+
 def run_job(run: Run, env: dict[str, str], rest_port: int, app: Path, timeout: float) -> str:
     """flink run of the unpacked zip at run.parallelism, bounded; waits for the job's end. The namespace."""
     run.folder.mkdir()
@@ -165,6 +187,7 @@ def run_job(run: Run, env: dict[str, str], rest_port: int, app: Path, timeout: f
                "--bounded"]
     run.load_start = load_average()
     log.info("p=%d: flink run (load %s)", run.parallelism, run.load_start)
+    cpu_before = taskmanager_cpu_s(Path(env["FLINK_CLUSTER_DIR"]))
     started = time.monotonic()
     result = subprocess.run(command, cwd=app, env={**env, "APP_PROPERTIES_FILE": str(properties)},
                             capture_output=True, text=True, timeout=timeout)
@@ -185,6 +208,7 @@ def run_job(run: Run, env: dict[str, str], rest_port: int, app: Path, timeout: f
             raise BenchError(f"p={run.parallelism}: job {run.job_id} still {job['state']} after {timeout:.0f} s")
         time.sleep(1)
     run.load_end = load_average()
+    run.tm_cpu_s = taskmanager_cpu_s(Path(env["FLINK_CLUSTER_DIR"])) - cpu_before
     if job["state"] != "FINISHED":
         raise BenchError(f"p={run.parallelism}: job {run.job_id} ended {job['state']}; see the cluster's logs")
     run.seconds = (job["end-time"] - job["start-time"]) / 1000
@@ -225,11 +249,13 @@ def report(runs: list[Run], count: int, delivered: dict[str, int], args: argpars
              "seconds: the job on the cluster, REST start-time -> end-time (FINISHED); flink run s: the client "
              "(planning, jar upload); load: 1-min load average at the run's start / end", "",
              f"{'parallelism':>11} {'seconds':>8} {'records/s':>10} {'speed-up':>9} {'flink run s':>12} "
-             f"{'load start':>11} {'load end':>9}"]
+             f"{'load start':>11} {'load end':>9} {'TM CPU s':>9} {'records/CPU-s':>14} {'p x CPU ratio':>14}"]
     for run in runs:
+        per_cpu = f"{count / run.tm_cpu_s:,.0f}" if run.tm_cpu_s else "-"
+        projected = f"{run.parallelism * runs[0].tm_cpu_s / run.tm_cpu_s:.2f}" if run.tm_cpu_s else "-"
         lines.append(f"{run.parallelism:>11} {run.seconds:>8.1f} {count / run.seconds:>10,.0f} "
                      f"{base / run.seconds:>9.2f} {run.client_s:>12.1f} {run.load_start.split()[0]:>11} "
-                     f"{run.load_end.split()[0]:>9}")
+                     f"{run.load_end.split()[0]:>9} {run.tm_cpu_s:>9.1f} {per_cpu:>14} {projected:>14}")
     lines += ["", f"{'rows':<28}" + "".join(f"{f'p={r.parallelism}':>10}" for r in runs) + f"{'records':>10}"]
     for table in sorted({t for r in runs for t in r.rows}):
         expected = f"{delivered[RAW_TABLES[table]]:,}" if table in RAW_TABLES else ""
