@@ -17,7 +17,9 @@ How it works
    folder (never .local/flink-cluster), free REST and RPC ports, max(2, highest parallelism)
    TaskManagers of 1 slot each; checkpoints in that folder, every
    $FLINK_CLUSTER_CHECKPOINT_INTERVAL (the script's default, 10 s).
-4. Per parallelism p: target/managed-flink-app.zip unpacked once, with an overlay naming the
+4. A warm-up: one unmeasured run at the highest parallelism (every TaskManager's JVM loads and
+   JIT-compiles the job's code once), unless --no-warmup.
+5. Per parallelism p: target/managed-flink-app.zip unpacked once, with an overlay naming the
    fresh topics (tests/test_e2e_cluster.py's ``unpack_zip``), submitted as that test does:
    ``flink run --detached --parallelism p --python streaming_job.py --pyFiles lib/python
    --jarfile lib/pyflink-dependencies.jar --bounded``, the runtime properties in the service's
@@ -277,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallelism", type=int, nargs="+", default=[1, 2], metavar="P",
                         help="job parallelisms, run in this order; speed-up is against the first (default 1 2)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds each run may take (default 1800)")
+    parser.add_argument("--no-warmup", dest="warmup", action="store_false",
+                        help="skip the unmeasured first run on every TaskManager (their JVMs then start cold)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work folder (logs, warehouses, the cluster's folder), the topics and the "
                              "cluster running")
@@ -303,6 +307,14 @@ def main(argv: list[str] | None = None) -> int:
         if started.returncode != 0:
             raise BenchError(f"scripts/flink_cluster.sh start failed:\n{started.stderr[-3000:]}")
         app = unpack_zip(base / "app", ws)
+        if args.warmup:
+            # Every TaskManager JVM starts cold: the first run on it pays for class loading and the
+            # JIT, so a p=1 run on one cold JVM and a p=2 run on a warm and a cold one differ by
+            # that, not by parallelism. One unmeasured run on every TaskManager first.
+            warm = Run(taskmanagers, base / "0-warmup")
+            run_job(warm, env, rest_port, app, args.timeout)
+            log.info("warm-up at p=%d: %.1f s, TaskManager CPU %.1f s (not measured)", warm.parallelism,
+                     warm.seconds, warm.tm_cpu_s)
         runs = []
         for i, p in enumerate(args.parallelism, 1):
             run = Run(p, base / f"{i}-p{p}")
