@@ -97,10 +97,12 @@ class TableFreshness:
 
     def quantile(self, q: float) -> float | None:
         """Nearest-rank quantile (q in 0..1) of the freshness, in seconds."""
-        if not self.seconds:
-            return None
-        ordered = sorted(self.seconds)
-        return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.5) - 1))]
+        return nearest_rank(sorted(self.seconds), q) if self.seconds else None
+
+
+def nearest_rank(ordered: list[float], q: float) -> float:
+    """The nearest-rank quantile (q in 0..1) of sorted, non-empty values."""
+    return ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.5) - 1))]
 
 
 def load_average() -> str:
@@ -298,8 +300,7 @@ def report(results: list[TableFreshness], args, interval_s: float, disorder_s: f
         cells = []
         for i in range(3):
             values = sorted(p[i] for p in r.parts)
-            p99 = values[min(len(values) - 1, int(0.99 * len(values)))]
-            cells.append(f"{sum(values) / len(values):.2f} / {p99:.2f}")
+            cells.append(f"{sum(values) / len(values):.2f} / {nearest_rank(values, 0.99):.2f}")
         print(f"{r.table:<32} {len(r.parts):>9,} {cells[0]:>15} {cells[1]:>13} {cells[2]:>15}")
 
 

@@ -36,7 +36,7 @@ from common.kafka_client import KafkaSink, Target, client_config
 from common.ops.local_warehouse import read_rows
 from tests import reference_model as ref
 from tests.conftest import KAFKA_SCRIPT, ROOT, assert_same_rows, make_workspace
-from tests.event_data import START_MS, generate, late_bids
+from tests.event_data import CITIES, PLATFORMS, START_MS, generate, late_bids
 from tests.test_e2e_pipelines import LATE_PIPELINES, NAMESPACE, SESSION_GAP_MS
 
 PARTITIONS = 4
@@ -204,8 +204,8 @@ def behind_the_watermark(seed: int, per_partition: int) -> dict[int, list[dict]]
     """Bids for the second hour of the on-time bids' span, per partition: once the watermark is
     past START + 3 h, their hourly windows and their sessions (event time + gap) are closed."""
     rng = random.Random(seed)
-    return {p: [{"event_name": "bid_placed", "user_id": rng.randint(1, 20), "city_id": rng.choice((1, 2, 3)),
-                 "platform": rng.choice(("android", "ios", "web")), "session_id": f"behind-{p}-{j}",
+    return {p: [{"event_name": "bid_placed", "user_id": rng.randint(1, 20), "city_id": rng.choice(CITIES),
+                 "platform": rng.choice(PLATFORMS), "session_id": f"behind-{p}-{j}",
                  "timestamp_ms": START_MS + ref.HOUR_MS + p * 600_000 + j * 60_000 + rng.randint(0, 999),
                  "bid_amount": round(rng.uniform(1, 300), 2)}
                 for j in range(per_partition)]
@@ -239,22 +239,23 @@ def test_e_events_sent_behind_the_watermark_are_late_exactly_those_in_every_part
     send_interleaved(ws, {"bid_events": on_time})
     job = ws.start_job("--drain", "--only", *LATE_PIPELINES, env=JOB_ENV)
     try:
-        def closed() -> tuple[set, set]:
-            return ({r[:4] for r in ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS)},
-                    {r[:3] for r in ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS)})
+        def not_written() -> tuple[int, int]:
+            windows = {r[:4] for r in ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS)}
+            sessions = {r[:3] for r in ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS)}
+            return len(must_close - windows), len(sessions_must_close - sessions)
 
-        wait_until(ws, job, lambda: closed()[0] >= must_close and closed()[1] >= sessions_must_close,
-                   lambda: f"{len(must_close - closed()[0])} windows, "
-                           f"{len(sessions_must_close - closed()[1])} sessions not written")
+        wait_until(ws, job, lambda: not_written() == (0, 0),
+                   lambda: "%d windows, %d sessions not written" % not_written())
         sink = KafkaSink(client_config(Target(ws.bootstrap)))
         for partition, bids in behind.items():
             for b in bids:
                 sink.send(ws.topics["bid_events"], str(b["user_id"]).encode(), json.dumps(b).encode(), partition=partition)
         assert sink.flush(60) == 0 and sink.tracker.failed_total == 0
-        wait_until(ws, job, lambda: (len(rows(ws, "bid_events_hourly_agg_late")),
-                                     len(rows(ws, "session_analytics_late"))) == (len(late), len(late)),
-                   lambda: f"late rows {len(rows(ws, 'bid_events_hourly_agg_late'))} and "
-                           f"{len(rows(ws, 'session_analytics_late'))} of {len(late)}")
+        def late_rows_written() -> tuple[int, int]:
+            return len(rows(ws, "bid_events_hourly_agg_late")), len(rows(ws, "session_analytics_late"))
+
+        wait_until(ws, job, lambda: late_rows_written() == (len(late), len(late)),
+                   lambda: f"late rows {late_rows_written()} of {len(late)} each")
     finally:
         job.send_signal(signal.SIGTERM)
         code = job.wait(timeout=180)
