@@ -69,6 +69,28 @@ def test_watermark_field_must_exist_and_be_a_time(tmp_path):
                  "kafka_topics.bid_events.event_time.field: 'platform' has type STRING, not a time type")
 
 
+@pytest.mark.parametrize("release,idle,needle", [
+    ("soon", None, "'soon' is not a duration"),
+    ("20s", None, "'20s' is not longer than the idle timeout (30000 ms)"),
+    ("5 min", "0s", "'5 min' is not longer than the idle timeout (0s (never idle))"),
+])
+def test_release_after_must_be_a_duration_longer_than_the_idle_timeout(tmp_path, release, idle, needle):
+    topics, pipes = shipped()
+    event_time = topics["kafka_topics"]["user_events"]["event_time"]
+    event_time["release_after"] = release
+    if idle is not None:
+        event_time["idle_timeout"] = idle
+    expect_error(tmp_path, topics, pipes, "topics.yaml", f"kafka_topics.user_events.event_time.release_after: {needle}")
+
+
+def test_release_after_is_off_unless_set(tmp_path):
+    topics, pipes = shipped()
+    topics["kafka_topics"]["user_events"]["event_time"]["release_after"] = "15 min"
+    project = load_project(write_config(tmp_path, topics, pipes))
+    assert project.topics["user_events"].event_time.release_after_ms == 900_000
+    assert project.topics["bid_events"].event_time.release_after_ms == 0
+
+
 def test_pipeline_source_topic_must_exist(tmp_path):
     topics, pipes = shipped()
     pipes["transformations"][0]["source_topic"] = "bid_event"

@@ -181,6 +181,13 @@ def test_idle_timeout_from_topics_yaml_and_zero_turns_it_off():
         dataclasses.replace(bid_topic(), event_time=never), LOCAL_KAFKA, False)
 
 
+def test_release_after_is_rendered_only_when_set():
+    assert "release-after" not in render_source_ddl(bid_topic(), LOCAL_KAFKA, False)
+    released = dataclasses.replace(bid_topic().event_time, release_after_ms=900_000)
+    assert "'idle-aware.release-after' = '900000 ms'" in render_source_ddl(
+        dataclasses.replace(bid_topic(), event_time=released), LOCAL_KAFKA, False)
+
+
 def test_every_source_knows_every_topic_of_the_job_for_idle_partitions():
     project = load_project()
     topics = project.topics_in_use()

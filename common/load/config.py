@@ -58,7 +58,7 @@ TOPIC_KEYS = {"topic_name": True, "consumer_group": True, "startup_mode": True, 
 OVERLAY_TOPIC_KEYS = {"topic_name": False, "consumer_group": False, "startup_mode": False,
                       "startup_timestamp_ms": False}
 EVENT_TIME_KEYS = {"field": True, "max_out_of_orderness": True, "emit": False, "valid_from": False,
-                   "valid_until": False, "idle_timeout": False}
+                   "valid_until": False, "idle_timeout": False, "release_after": False}
 # A partition with no record for this long stops holding the watermark back (0: never).
 DEFAULT_IDLE_TIMEOUT_MS = 30_000
 # Event times outside [valid_from, valid_until) are dead letters. The defaults catch the usual
@@ -83,6 +83,9 @@ class EventTime:
     valid_from: str = DEFAULT_VALID_FROM  # ISO-8601 instant (UTC, Z): earlier event times are dead letters
     valid_until: str = DEFAULT_VALID_UNTIL  # event times at or after it are dead letters
     idle_timeout_ms: int = DEFAULT_IDLE_TIMEOUT_MS  # 0: a quiet partition holds the watermark back forever
+    # 0 (default): a topic with nothing written to it holds the windows that read it until it
+    # resumes; > 0: after that long its idle partitions follow the job's other topics
+    release_after_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -206,12 +209,28 @@ def _event_time(at: At, schema: Mapping[str, FlinkType]) -> EventTime:
     idle = parse_duration_ms(idle_at.value) if idle_at.present else DEFAULT_IDLE_TIMEOUT_MS
     if idle is None:
         raise idle_at.error(f"'{idle_at.value}' is not a duration", "e.g. 30s, 2 min; 0s never marks a partition idle")
+    release = _release_after(at.child("release_after"), idle)
     valid_from = _instant(at.child("valid_from"), DEFAULT_VALID_FROM)
     valid_until = _instant(at.child("valid_until"), DEFAULT_VALID_UNTIL)
     if valid_from >= valid_until:
         raise at.child("valid_until").error(f"valid_until {valid_until} is not after valid_from {valid_from}")
     return EventTime(field=column, field_type=schema[column].text, max_out_of_orderness_ms=delay, emit=emit,
-                     valid_from=valid_from, valid_until=valid_until, idle_timeout_ms=idle)
+                     valid_from=valid_from, valid_until=valid_until, idle_timeout_ms=idle, release_after_ms=release)
+
+
+def _release_after(at: At, idle_timeout_ms: int) -> int:
+    """event_time.release_after: off (0) unless set; longer than a non-zero idle timeout, since a
+    topic is only released through its idle partitions (docs: "When a whole topic is quiet")."""
+    if not at.present:
+        return 0
+    release = parse_duration_ms(at.value)
+    valid = "a duration longer than idle_timeout, e.g. 15 min; leave it out to never release"
+    if release is None:
+        raise at.error(f"'{at.value}' is not a duration", valid)
+    if release <= idle_timeout_ms or idle_timeout_ms == 0:
+        idle = "0s (never idle)" if idle_timeout_ms == 0 else f"{idle_timeout_ms} ms"
+        raise at.error(f"'{at.value}' is not longer than the idle timeout ({idle})", valid)
+    return release
 
 
 def _instant(at: At, default: str) -> str:

@@ -89,14 +89,18 @@ def idleness_options(topic: TopicConfig, peers: Sequence[TopicConfig]) -> dict[s
     """The idle-aware connector's options (src/main/java/com/example/streaming/source/IdleRule.java).
 
     A partition is idle when nothing was read from it for the idle timeout and it has nothing
-    to read; it then holds the watermark at the newest event time that the logs of all the
-    job's topics (``peers``) had one idle timeout earlier, minus the topic's out-of-orderness.
+    to read; it then holds the watermark at the newest event time that its own topic's log had
+    one idle timeout earlier, minus the topic's out-of-orderness. ``peers`` (every topic of the
+    job) share one log probe per JVM, and are what a topic with ``release_after`` follows.
     """
-    return {
+    options = {
         "idle-aware.idle-timeout": f"{topic.event_time.idle_timeout_ms} ms",
         "idle-aware.out-of-orderness": f"{topic.event_time.max_out_of_orderness_ms} ms",
         "idle-aware.event-time-peers": ";".join(event_time_peer(t) for t in peers or (topic,)),
     }
+    if topic.event_time.release_after_ms:
+        options["idle-aware.release-after"] = f"{topic.event_time.release_after_ms} ms"
+    return options
 
 
 def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool,

@@ -23,6 +23,12 @@ public final class MetricNames {
     public static final String GOOD_RECORDS = "goodRecords";
     public static final String DEAD_RECORDS = "deadRecords";
 
+    // the idle-aware Kafka source, per topic and subtask: what holds the topic's watermark
+    public static final String PARTITIONS = "partitions";
+    public static final String IDLE_PARTITIONS = "idlePartitions";
+    public static final String QUIET_MS = "quietMs";
+    public static final String RELEASED = "released";
+
     // PipelineMetrics, per pipeline
     public static final String PIPELINE = "pipeline";
     public static final String ROWS_OUT = "rowsOut";

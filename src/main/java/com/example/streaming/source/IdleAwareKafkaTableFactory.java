@@ -36,6 +36,10 @@ public final class IdleAwareKafkaTableFactory implements DynamicTableSourceFacto
     public static final ConfigOption<Duration> CHECK_INTERVAL = ConfigOptions.key(PREFIX + "check-interval")
             .durationType().defaultValue(Duration.ofSeconds(1))
             .withDescription("how often the topics' end offsets and newest event times are read");
+    public static final ConfigOption<Duration> RELEASE_AFTER = ConfigOptions.key(PREFIX + "release-after")
+            .durationType().defaultValue(Duration.ZERO)
+            .withDescription("nothing written to the topic for this long: its idle partitions follow the newest "
+                    + "event time of all the job's topics (0: never; the default)");
     public static final ConfigOption<String> PEERS = ConfigOptions.key(PREFIX + "event-time-peers")
             .stringType().noDefaultValue()
             .withDescription("every topic of the job as topic|event-time field|type, ';'-separated");
@@ -63,6 +67,7 @@ public final class IdleAwareKafkaTableFactory implements DynamicTableSourceFacto
         Set<ConfigOption<?>> options = new HashSet<>(kafka.optionalOptions());
         options.add(IDLE_TIMEOUT);
         options.add(CHECK_INTERVAL);
+        options.add(RELEASE_AFTER);
         return options;
     }
 
@@ -88,7 +93,8 @@ public final class IdleAwareKafkaTableFactory implements DynamicTableSourceFacto
 
     static IdleSettings settings(Map<String, String> kafkaOptions, Map<String, String> ours) {
         Configuration conf = Configuration.fromMap(ours);
-        Set<String> known = Set.of(IDLE_TIMEOUT.key(), OUT_OF_ORDERNESS.key(), CHECK_INTERVAL.key(), PEERS.key());
+        Set<String> known = Set.of(IDLE_TIMEOUT.key(), OUT_OF_ORDERNESS.key(), CHECK_INTERVAL.key(), RELEASE_AFTER.key(),
+                PEERS.key());
         for (String key : ours.keySet()) {
             if (!known.contains(key)) {
                 throw new ValidationException(IDENTIFIER + ": unknown option '" + key + "'; valid: " + known);
@@ -113,12 +119,16 @@ public final class IdleAwareKafkaTableFactory implements DynamicTableSourceFacto
         try {
             settings = new IdleSettings(topic, properties.get("group.id"), conf.get(IDLE_TIMEOUT).toMillis(),
                     conf.get(OUT_OF_ORDERNESS).toMillis(), conf.get(CHECK_INTERVAL).toMillis(),
-                    IdleSettings.parsePeers(conf.get(PEERS)), properties);
+                    conf.get(RELEASE_AFTER).toMillis(), IdleSettings.parsePeers(conf.get(PEERS)), properties);
         } catch (IllegalArgumentException e) {
             throw new ValidationException(IDENTIFIER + ": " + e.getMessage(), e);
         }
         if (settings.checkIntervalMs <= 0) {
             throw new ValidationException(IDENTIFIER + ": '" + CHECK_INTERVAL.key() + "' must be positive");
+        }
+        if (settings.releaseAfterMs > 0 && (settings.idleTimeoutMs <= 0 || settings.releaseAfterMs <= settings.idleTimeoutMs)) {
+            throw new ValidationException(IDENTIFIER + ": '" + RELEASE_AFTER.key() + "' must be longer than '"
+                    + IDLE_TIMEOUT.key() + "' (and the idle timeout not 0)");
         }
         if (settings.peers.stream().noneMatch(p -> p.topic.equals(topic))) {
             throw new ValidationException(IDENTIFIER + ": '" + PEERS.key() + "' must list the table's own topic " + topic);

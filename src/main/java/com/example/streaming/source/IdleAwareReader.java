@@ -1,10 +1,14 @@
 package com.example.streaming.source;
 
+import com.example.streaming.metrics.MetricNames;
+
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.api.connector.source.SourceReader;
 import org.apache.flink.connector.kafka.source.split.KafkaPartitionSplit;
 import org.apache.flink.core.io.InputStatus;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.table.data.RowData;
 
 import org.apache.kafka.common.TopicPartition;
@@ -35,13 +39,17 @@ final class IdleAwareReader extends ForwardingSourceReader<RowData, KafkaPartiti
     private final Map<String, TopicPartition> splits = new HashMap<>();
     private final Map<String, Long> startingOffsets = new HashMap<>();
     private final Map<String, Long> idleWatermarks = new HashMap<>();
+    private final MetricGroup metrics;
+    private volatile int idlePartitions;
+    private volatile boolean released;
     private LogProbe probe;
     private ScheduledExecutorService timer;
     private volatile CompletableFuture<Void> tick = new CompletableFuture<>();
 
     IdleAwareReader(SourceReader<RowData, KafkaPartitionSplit> delegate, IdleSettings settings,
-                    PositionTracker tracker, int subtask, int readers) {
+                    PositionTracker tracker, int subtask, int readers, MetricGroup metrics) {
         super(delegate);
+        this.metrics = metrics;
         this.settings = settings;
         this.tracker = tracker;
         this.subtask = subtask;
@@ -52,6 +60,7 @@ final class IdleAwareReader extends ForwardingSourceReader<RowData, KafkaPartiti
     public void start() {
         delegate.start();
         probe = LogProbe.acquire(settings);
+        registerMetrics();
         timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "idle-aware-reader-tick-" + subtask);
             t.setDaemon(true);
@@ -82,8 +91,14 @@ final class IdleAwareReader extends ForwardingSourceReader<RowData, KafkaPartiti
             return;
         }
         long idleNanos = TimeUnit.MILLISECONDS.toNanos(settings.idleTimeoutMs);
-        OptionalLong newest = probe.newestEventTimeAt(snapshot.startNanos - idleNanos);
         long now = System.nanoTime();
+        OptionalLong newest = probe.newestEventTimeAt(settings.topic, snapshot.startNanos - idleNanos);
+        released = IdleRule.released(now, TimeUnit.MILLISECONDS.toNanos(settings.releaseAfterMs),
+                probe.endsMovedNanos(settings.topic));
+        if (released) {
+            newest = max(newest, probe.newestOfAllTopicsAt(snapshot.startNanos - idleNanos));
+        }
+        int idleNow = 0;
         for (Map.Entry<String, TopicPartition> split : splits.entrySet()) {
             PositionTracker.Track track = tracker.get(split.getValue());
             if (track == null) {
@@ -92,11 +107,34 @@ final class IdleAwareReader extends ForwardingSourceReader<RowData, KafkaPartiti
             long position = position(split.getKey(), split.getValue(), track, snapshot);
             OptionalLong idle = IdleRule.idleWatermark(now, idleNanos, track.lastEmitNanos, position,
                     snapshot.ends.get(split.getValue()), newest, settings.outOfOrdernessMs);
+            if (idle.isPresent()) {
+                idleNow++;
+            }
             if (idle.isPresent() && idle.getAsLong() > idleWatermarks.getOrDefault(split.getKey(), Long.MIN_VALUE)) {
                 idleWatermarks.put(split.getKey(), idle.getAsLong());
                 output.createOutputForSplit(split.getKey()).emitWatermark(new Watermark(idle.getAsLong()));
             }
         }
+        idlePartitions = idleNow;
+    }
+
+    private static OptionalLong max(OptionalLong a, OptionalLong b) {
+        return a.isEmpty() || (b.isPresent() && b.getAsLong() > a.getAsLong()) ? b : a;
+    }
+
+    /**
+     * Gauges of what holds this topic's watermark, per subtask (README "Metrics"): its partitions,
+     * how many are idle, how long nothing was written to the topic, whether it is released.
+     */
+    private void registerMetrics() {
+        MetricGroup group = MetricNames.group(metrics, MetricNames.TOPIC, settings.topic);
+        group.gauge(MetricNames.PARTITIONS, (Gauge<Integer>) splits::size);
+        group.gauge(MetricNames.IDLE_PARTITIONS, (Gauge<Integer>) () -> idlePartitions);
+        group.gauge(MetricNames.QUIET_MS, (Gauge<Long>) () -> {
+            Long moved = probe == null ? null : probe.endsMovedNanos(settings.topic);
+            return moved == null ? -1L : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - moved);
+        });
+        group.gauge(MetricNames.RELEASED, (Gauge<Integer>) () -> released ? 1 : 0);
     }
 
     /** The next offset this split will emit; a symbolic start is resolved as the Kafka reader does. */

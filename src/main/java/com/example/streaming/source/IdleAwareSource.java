@@ -53,7 +53,7 @@ public final class IdleAwareSource
         KafkaRecordDeserializationSchema<RowData> original = (KafkaRecordDeserializationSchema<RowData>) field.get(own);
         field.set(own, new PositionTracker.TrackingDeserializer<>(original, tracker));
         return new IdleAwareReader(own.createReader(context), settings, tracker, context.getIndexOfSubtask(),
-                context.currentParallelism());
+                context.currentParallelism(), context.metricGroup());
     }
 
     @Override

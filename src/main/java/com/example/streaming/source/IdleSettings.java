@@ -9,8 +9,9 @@ import java.util.TreeMap;
 
 /**
  * What the idle-aware Kafka source needs beyond the Kafka connector's own options: the idle
- * timeout, this topic's allowed disorder, and every topic of the job with its event-time field
- * (the "peers" whose logs tell how far event time has got).
+ * timeout, this topic's allowed disorder, its optional release time, and every topic of the job
+ * with its event-time field (the "peers": the probe reads them all, so one probe per JVM serves
+ * every source, and a released topic can follow the others).
  */
 public final class IdleSettings implements Serializable {
 
@@ -40,16 +41,18 @@ public final class IdleSettings implements Serializable {
     final long idleTimeoutMs; // 0: a partition never stops holding the watermark
     final long outOfOrdernessMs;
     final long checkIntervalMs;
+    final long releaseAfterMs; // 0: the topic's partitions never follow other topics
     final List<Peer> peers;
     final Map<String, String> kafkaProperties; // bootstrap servers, security: as the source's consumer
 
     public IdleSettings(String topic, String groupId, long idleTimeoutMs, long outOfOrdernessMs, long checkIntervalMs,
-                        List<Peer> peers, Map<String, String> kafkaProperties) {
+                        long releaseAfterMs, List<Peer> peers, Map<String, String> kafkaProperties) {
         this.topic = topic;
         this.groupId = groupId;
         this.idleTimeoutMs = idleTimeoutMs;
         this.outOfOrdernessMs = outOfOrdernessMs;
         this.checkIntervalMs = checkIntervalMs;
+        this.releaseAfterMs = releaseAfterMs;
         this.peers = Collections.unmodifiableList(new ArrayList<>(peers));
         this.kafkaProperties = Collections.unmodifiableMap(new TreeMap<>(kafkaProperties));
     }

@@ -25,12 +25,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads the state of the job's topics straight from the brokers, once a check interval, for every
- * idle-aware reader of this JVM: each partition's end offset, and the newest event time any
- * partition has had (read from the newest record of each partition whose end moved).
+ * idle-aware reader of this JVM: each partition's end offset, when each topic's end offsets last
+ * moved, and per topic the newest event time any of its partitions has had (read from the newest
+ * record of each partition whose end moved).
  *
  * <p>Why from the logs and not from the readers: a reader only knows its own partitions, and
- * the readers of other subtasks and topics run elsewhere. The logs are the same for everyone,
- * so every reader can judge for itself, with no coordination, how far event time has got.
+ * the readers of other subtasks run elsewhere. The logs are the same for everyone, so every
+ * reader can judge for itself, with no coordination, how far its topic's event time has got.
  */
 final class LogProbe implements AutoCloseable {
 
@@ -57,7 +58,9 @@ final class LogProbe implements AutoCloseable {
     private final IdleSettings settings;
     private final Map<String, EventTimeReader> readers = new HashMap<>();
     private final Map<TopicPartition, Long> readUpTo = new HashMap<>(); // end offset when last read
-    private final EventTimeHistory history = new EventTimeHistory();
+    private final Map<String, EventTimeHistory> histories = new ConcurrentHashMap<>(); // per topic
+    private final Map<String, Long> endsMovedNanos = new ConcurrentHashMap<>(); // per topic
+    private final Map<TopicPartition, Long> lastEnds = new HashMap<>();
     private final Map<String, Set<TopicPartition>> committedWanted = new ConcurrentHashMap<>();
     private final Map<String, Long> committed = new ConcurrentHashMap<>(); // group/topic/partition -> offset
     private final Thread thread;
@@ -98,9 +101,31 @@ final class LogProbe implements AutoCloseable {
         return latest;
     }
 
-    /** The newest event time seen in any log by a read that ended at or before nanos. */
-    OptionalLong newestEventTimeAt(long nanos) {
-        return history.at(nanos);
+    /** The newest event time seen in the topic's log by a read that ended at or before nanos. */
+    OptionalLong newestEventTimeAt(String topic, long nanos) {
+        EventTimeHistory history = histories.get(topic);
+        return history == null ? OptionalLong.empty() : history.at(nanos);
+    }
+
+    /** The newest event time seen in the log of any of the job's topics by a read that ended at or before nanos. */
+    OptionalLong newestOfAllTopicsAt(long nanos) {
+        OptionalLong newest = OptionalLong.empty();
+        for (EventTimeHistory history : histories.values()) {
+            OptionalLong at = history.at(nanos);
+            if (at.isPresent() && (newest.isEmpty() || at.getAsLong() > newest.getAsLong())) {
+                newest = at;
+            }
+        }
+        return newest;
+    }
+
+    /**
+     * When an end offset of the topic last moved (a record was written to it), as far as this
+     * probe has seen: its first snapshot counts as a move, since what came before is not known.
+     * Null before the first snapshot.
+     */
+    Long endsMovedNanos(String topic) {
+        return endsMovedNanos.get(topic);
     }
 
     /** The group's committed offset of tp, once the probe has asked the brokers (-1 when none). */
@@ -173,11 +198,21 @@ final class LogProbe implements AutoCloseable {
         Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, CALL_TIMEOUT);
         Map<TopicPartition, Long> beginnings = consumer.beginningOffsets(partitions, CALL_TIMEOUT);
         readNewest(consumer, ends, beginnings);
+        noteMovedEnds(start, ends);
         latest = new Snapshot(start, Collections.unmodifiableMap(ends), Collections.unmodifiableMap(beginnings));
         resolveCommitted();
     }
 
-    /** The newest record of each partition whose end moved: the newest event time of all logs. */
+    private void noteMovedEnds(long nanos, Map<TopicPartition, Long> ends) {
+        for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
+            Long before = lastEnds.put(e.getKey(), e.getValue());
+            if (before == null || !before.equals(e.getValue())) {
+                endsMovedNanos.put(e.getKey().topic(), nanos);
+            }
+        }
+    }
+
+    /** The newest record of each partition whose end moved: the newest event time of each topic's log. */
     private void readNewest(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> ends,
                             Map<TopicPartition, Long> beginnings) {
         Set<TopicPartition> toRead = new HashSet<>();
@@ -194,7 +229,7 @@ final class LogProbe implements AutoCloseable {
         for (TopicPartition tp : toRead) {
             consumer.seek(tp, ends.get(tp) - 1);
         }
-        long newest = Long.MIN_VALUE;
+        Map<String, Long> newest = new HashMap<>();
         Set<TopicPartition> pending = new HashSet<>(toRead);
         long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
         while (!pending.isEmpty() && System.nanoTime() < deadline) {
@@ -203,7 +238,7 @@ final class LogProbe implements AutoCloseable {
                 pending.remove(tp);
                 OptionalLong ts = readers.get(record.topic()).eventTimeMillis(record.value());
                 if (ts.isPresent()) {
-                    newest = Math.max(newest, ts.getAsLong());
+                    newest.merge(record.topic(), ts.getAsLong(), Math::max);
                 }
             }
         }
@@ -213,9 +248,9 @@ final class LogProbe implements AutoCloseable {
             }
         }
         consumer.assign(Collections.emptyList());
-        if (newest != Long.MIN_VALUE) {
-            history.add(System.nanoTime(), newest, RETAIN_MARKS_NANOS);
-        }
+        long now = System.nanoTime();
+        newest.forEach((topic, eventTime) -> histories.computeIfAbsent(topic, t -> new EventTimeHistory())
+                .add(now, eventTime, RETAIN_MARKS_NANOS));
     }
 
     private void resolveCommitted() {

@@ -37,6 +37,7 @@ class IdleAwareKafkaTableFactoryTest {
         assertEquals(5_000, s.idleTimeoutMs);
         assertEquals(5_000, s.outOfOrdernessMs);
         assertEquals(1_000, s.checkIntervalMs);
+        assertEquals(0, s.releaseAfterMs); // off unless asked for
         assertEquals(List.of("bids|timestamp_ms|BIGINT", "users|at|TIMESTAMP_LTZ(3)"), s.peers.stream().map(Object::toString).collect(java.util.stream.Collectors.toList()));
         assertEquals("127.0.0.1:9092", s.kafkaProperties.get("bootstrap.servers"));
     }
@@ -59,5 +60,16 @@ class IdleAwareKafkaTableFactoryTest {
         malformed.put("idle-aware.event-time-peers", "bids|timestamp_ms");
         assertTrue(assertThrows(ValidationException.class, () -> IdleAwareKafkaTableFactory.settings(kafka(), malformed))
                 .getMessage().contains("is not topic|field|TYPE"));
+        Map<String, String> shortRelease = ours();
+        shortRelease.put("idle-aware.release-after", "5 s");
+        assertTrue(assertThrows(ValidationException.class, () -> IdleAwareKafkaTableFactory.settings(kafka(), shortRelease))
+                .getMessage().contains("'idle-aware.release-after' must be longer than 'idle-aware.idle-timeout'"));
+    }
+
+    @Test
+    void aReleaseTimeLongerThanTheIdleTimeoutIsTaken() {
+        Map<String, String> options = ours();
+        options.put("idle-aware.release-after", "10 min");
+        assertEquals(600_000, IdleAwareKafkaTableFactory.settings(kafka(), options).releaseAfterMs);
     }
 }

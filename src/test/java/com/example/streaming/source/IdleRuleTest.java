@@ -50,6 +50,15 @@ class IdleRuleTest {
     }
 
     @Test
+    void aTopicIsReleasedOnlyWhenOptedInAndNothingWasWrittenToItForTheReleaseTime() {
+        long release = TimeUnit.MINUTES.toNanos(10);
+        assertFalse(IdleRule.released(NOW, 0, NOW - 100 * release)); // off by default: never
+        assertFalse(IdleRule.released(NOW, release, null)); // the probe has not seen the topic yet
+        assertFalse(IdleRule.released(NOW, release, NOW - release + 1));
+        assertTrue(IdleRule.released(NOW, release, NOW - release));
+    }
+
+    @Test
     void ownerIsTheKafkaEnumeratorsAssignment() {
         // KafkaSourceEnumerator#getSplitOwner: start index from the topic's hash, then round robin
         TopicPartition p0 = new TopicPartition("bid-events", 0);
