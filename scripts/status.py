@@ -20,9 +20,10 @@ from common.cli import ExitCode  # noqa: E402
 from common.durations import duration_s_argument  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
 from common.kafka_client import PRODUCER_DEFAULTS, add_connection_arguments, client_config, target_for  # noqa: E402
-from common.load.config import CONFIG_DIR, load_project, select_pipelines  # noqa: E402
+from common.load.config import CONFIG_DIR, TopicConfig, load_project, select_pipelines  # noqa: E402
 from common.load.properties import RuntimeSettings, load_settings  # noqa: E402
 from common.logs import setup_logging  # noqa: E402
+from common.ops.event_time_status import FlinkRest, explain, read_event_time  # noqa: E402
 from common.ops.table_access import TableNotFound, describe_catalog, open_table, s3tables_client  # noqa: E402
 from common.ops.table_status import TableStatus, dead_letter_counts, late_counts, table_status  # noqa: E402
 from common.render.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
@@ -48,6 +49,11 @@ replay_dead_letters.py), with pyiceberg; nothing is scanned except the dead lett
   lag           per topic and partition: high watermark - the offset the source's consumer
                 group committed (Flink commits on each completed checkpoint); "-" for
                 a partition without a committed offset, 0 if it holds no records
+  event time    from the running job's REST API (--flink, or flink.rest.port of the
+                properties): per topic its watermark, idle partitions and how long nothing
+                was written to it; per windowed pipeline the topic its windows wait for and
+                why: a quiet topic (windows close when it resumes or the job is drained)
+                or records not yet read (the job is behind or stuck)
 
 staleness: now - last commit time, compared with --max-staleness. Commit time, not event
 time: it says whether the job is writing, whatever the traffic, the window lengths or the
@@ -73,6 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="dead letters written within this long (default 1h)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these pipelines' tables (+ dead_letters)")
     parser.add_argument("--no-lag", action="store_true", help="do not ask the broker for consumer lag")
+    parser.add_argument("--flink", metavar="URL",
+                        help="the running job's Flink REST API, for event time (default: http://localhost:"
+                             "<flink.rest.port> when the properties set it; else not asked)")
     parser.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
     parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR,
                         help="folder with topics.yaml and transformations.yaml")
@@ -163,6 +172,36 @@ def read_lag(args: argparse.Namespace, settings: RuntimeSettings, pairs: list[tu
     return report
 
 
+def event_time_report(url: str | None, topics: list[TopicConfig], windowed: dict[str, tuple[str, ...]],
+                    lag: dict[str, Any]) -> dict[str, Any]:
+    """Each topic's watermark and idleness and what holds each windowed pipeline (common/ops/event_time_status.py)."""
+    report: dict[str, Any] = {"flink": url, "job": None, "topics": [], "windows": [], "error": None,
+                              "skipped": url is None}
+    if url is None:
+        return report
+    names = {t.key: t.topic_name for t in topics}
+    try:
+        job = read_event_time(FlinkRest(url), {t.topic_name: t.event_time.idle_timeout_ms for t in topics})
+    except Exception as exc:  # noqa: BLE001 - no job there, REST errors: say so
+        report["error"] = f"{type(exc).__name__}: {exc}"
+        return report
+    unread = {t["topic"]: t["lag"] for t in lag.get("topics", [])}
+    report["job"] = job.job
+    report["topics"] = [{"topic": t.topic, "watermark": _iso_ms(t.watermark_ms), "partitions": t.partitions,
+                         "idle_partitions": t.idle_partitions, "quiet_s": None if t.quiet_ms is None else t.quiet_ms / 1000,
+                         "quiet": t.quiet, "released": t.released} for t in job.topics.values()]
+    for pipeline, watermark in job.windows.items():
+        wait = explain(pipeline, watermark, [names[k] for k in windowed.get(pipeline, ()) if k in names],
+                       job.topics, unread)
+        report["windows"].append({"pipeline": pipeline, "watermark": _iso_ms(watermark), "held_by": wait.held_by,
+                                  "reason": wait.reason})
+    return report
+
+
+def _iso_ms(ms: int | None) -> str | None:
+    return None if ms is None else iso(dt.datetime.fromtimestamp(ms / 1000, UTC))
+
+
 def table_report(status: TableStatus, now: dt.datetime, max_staleness_s: float) -> dict[str, Any]:
     age = status.commit_age_s(now)
     unreadable = status.exists and status.error is not None
@@ -182,7 +221,9 @@ def table_report(status: TableStatus, now: dt.datetime, max_staleness_s: float) 
 def build_report(args: argparse.Namespace, settings: RuntimeSettings, table_names: list[str],
                  pairs: list[tuple[str, str]], now: dt.datetime,
                  late_tables: list[tuple[str, str, str]] = (), topic_names: dict[str, str] | None = None,
-                 declared: dict[str, str | None] | None = None) -> tuple[dict[str, Any], list[TableStatus]]:
+                 declared: dict[str, str | None] | None = None, flink: str | None = None,
+                 topics: list[TopicConfig] | None = None,
+                 windowed: dict[str, tuple[str, ...]] | None = None) -> tuple[dict[str, Any], list[TableStatus]]:
     statuses = read_tables(settings, table_names, declared or {})
     tables = [table_report(s, now, args.max_staleness) for s in statuses]
     report = {
@@ -195,11 +236,13 @@ def build_report(args: argparse.Namespace, settings: RuntimeSettings, table_name
         "lag": {"partitions": [], "topics": [], "error": None, "skipped": True} if args.no_lag
         else read_lag(args, settings, pairs),
     }
+    report["event_time"] = event_time_report(flink, topics or [], windowed or {}, report["lag"])
     stale = [t["name"] for t in tables if t["stale"]]
     errors = [t["name"] for t in tables if t["error"] and t["exists"]]
     errors += ["dead_letters (recent)"] if report["dead_letters"]["error"] else []
     errors += ["late tables"] if report["late"]["error"] else []
     errors += ["lag"] if report["lag"]["error"] else []
+    errors += ["event time"] if report["event_time"]["error"] else []
     report["stale_tables"], report["unreadable"] = stale, errors
     report["exit_code"] = ExitCode.CHECK_FAILED if stale else ExitCode.FAILED if errors else ExitCode.OK
     return report, statuses
@@ -275,10 +318,26 @@ def render_text(report: dict[str, Any]) -> str:
             grid += [[p["topic"], p["group"], str(p["partition"]), "-" if p["committed"] is None else str(p["committed"]),
                       str(p["high_watermark"]), "-" if p["lag"] is None else str(p["lag"])] for p in lag["partitions"]]
             lines += ["  " + r for r in _grid(grid, right={2, 3, 4, 5})]
+    lines += event_time_text(report["event_time"])
     verdict = {ExitCode.OK: "healthy", ExitCode.CHECK_FAILED: f"STALE: {', '.join(report['stale_tables'])}",
                ExitCode.FAILED: f"could not read: {', '.join(report['unreadable'])}"}[report["exit_code"]]
     lines += ["", verdict]
     return "\n".join(lines) + "\n"
+
+
+def event_time_text(event: dict[str, Any]) -> list[str]:
+    if event["skipped"]:
+        return ["", "event time: not asked (no --flink and no flink.rest.port)"]
+    if event["error"] or event["job"] is None:
+        return ["", f"event time at {event['flink']}: {event['error'] or 'no running job'}"]
+    lines = ["", f"event time of job {event['job']} at {event['flink']}:"]
+    grid = [["topic", "watermark", "partitions", "idle", "nothing written for", "state"]]
+    grid += [[t["topic"], t["watermark"] or "-", str(t["partitions"]), str(t["idle_partitions"]),
+              _age(t["quiet_s"]), "released" if t["released"] else "quiet" if t["quiet"] else "reading"]
+             for t in event["topics"]]
+    lines += ["  " + r for r in _grid(grid, right={2, 3, 4})]
+    lines += [f"  {w['reason']}" for w in event["windows"]]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,9 +355,12 @@ def main(argv: list[str] | None = None) -> int:
                    if (window := (p.transformer or load_transformer(p)).get_late_records_of())]
     topic_names = {t.key: t.topic_name for t in project.topics_in_use()}
     declared = {p.sink_table: (p.transformer or load_transformer(p)).get_event_time_column() for p in project.pipelines}
+    windowed = {p.name: p.topics for p in project.pipelines}
+    flink = args.flink or (f"http://localhost:{settings.flink.rest_port}" if settings.flink.rest_port else None)
     now = dt.datetime.now(UTC)
     try:
-        report, statuses = build_report(args, settings, names, pairs, now, late_tables, topic_names, declared)
+        report, statuses = build_report(args, settings, names, pairs, now, late_tables, topic_names, declared,
+                                        flink, project.topics_in_use(), windowed)
     except ValueError as exc:  # incomplete broker settings (auth iam without a region)
         log.error("bad configuration: %s", exc)
         return ExitCode.BAD_INPUT

@@ -35,7 +35,7 @@ from typing import Callable
 from common.kafka_client import KafkaSink, Target, client_config
 from common.ops.local_warehouse import read_rows
 from tests import reference_model as ref
-from tests.conftest import KAFKA_SCRIPT, ROOT, assert_same_rows, make_workspace
+from tests.conftest import KAFKA_SCRIPT, ROOT, assert_same_rows, free_port, make_workspace
 from tests.event_data import CITIES, PLATFORMS, START_MS, generate, late_bids
 from tests.test_e2e_pipelines import LATE_PIPELINES, NAMESPACE, SESSION_GAP_MS
 
@@ -283,3 +283,75 @@ def test_e_events_sent_behind_the_watermark_are_late_exactly_those_in_every_part
     late_tables = (("bid_events_hourly_agg_late", "bid_events_aggregated"), ("session_analytics_late", "session_analytics"))
     assert late_by_table_partition(ws) == {(table, window, topic, p): len(bids)
                                            for table, window in late_tables for p, bids in behind.items()}
+
+
+def on_clocks(by_topic: dict[str, list[dict]], ahead_ms: dict[str, int]) -> list[tuple[int, str, dict]]:
+    """Every event in the order topics on different clocks send them: a topic ahead by d sends an
+    event of time t when the others send t - d; each topic stays in its own order."""
+    return sorted(((e["timestamp_ms"] - ahead_ms.get(key, 0), key, e) for key, events in by_topic.items() for e in events),
+                  key=lambda item: item[0])
+
+
+def status_event_time(ws, port: int) -> dict:
+    status = subprocess.run([sys.executable, str(ROOT / "scripts" / "status.py"), "--config-dir", str(ws.config_dir),
+                             "--json", "--no-lag", "--max-staleness", "1d", "--flink", f"http://127.0.0.1:{port}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse)})
+    event = json.loads(status.stdout)["event_time"]  # tables may not all be written yet: only this part counts
+    assert event["error"] is None, event
+    return event
+
+
+def test_f_topics_on_different_clocks_and_a_pause_make_nothing_late_and_the_status_names_the_quiet_topic(
+        tmp_path, kafka_broker):
+    """Issue 28's case: the user events are 54 min ahead of the bids, the orders 84 min; all three
+    pause at once, longer than the idle timeout; then the bids and orders go on while the user
+    events stay quiet (the status must name them as what the sessions wait for), then they go on
+    too. With the idle rule across topics, the bids after the pause were late (the orders' clock)."""
+    ws = make_workspace(tmp_path, kafka_broker, partitions=PARTITIONS)
+    ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s")
+                                for t in doc["kafka_topics"].values()])
+    traffic = generate(seed=175, users=16, days=1)
+    order = on_clocks(traffic.topics(), {"user_events": 54 * 60_000, "order_events": 84 * 60_000})
+    cut = order[len(order) // 3][0]
+    first = {k: [e for t, key, e in order if key == k and t < cut] for k in RAW_TABLES}
+    second = {k: [e for t, key, e in order if key == k and t >= cut] for k in RAW_TABLES}
+    assert all(first[k] and second[k] for k in RAW_TABLES)
+    port = free_port()
+    send_on_clocks(ws, first, order)
+    job = ws.start_job("--drain", env={**JOB_ENV, "FLINK_REST_PORT": str(port)})
+    try:
+        wait_for_raw(ws, job, counts(first))
+        time.sleep(QUIET_S)  # every topic quiet, each on its own clock
+        send_on_clocks(ws, {**second, "user_events": []}, order)
+        wait_for_raw(ws, job, counts(first, {**second, "user_events": []}))
+        users = ws.topics["user_events"]
+        deadline = time.monotonic() + 60
+        while True:
+            event = status_event_time(ws, port)
+            sessions = [w for w in event["windows"] if w["pipeline"] == "session_analytics"]
+            if sessions and sessions[0]["reason"].startswith(f"session_analytics waits for {users}: nothing written"):
+                break
+            assert time.monotonic() < deadline, f"the status does not name {users}: {event}"
+            time.sleep(2)
+        quiet = next(t for t in event["topics"] if t["topic"] == users)
+        assert (quiet["quiet"], quiet["idle_partitions"], quiet["partitions"]) == (True, PARTITIONS, PARTITIONS)
+        send_on_clocks(ws, {"user_events": second["user_events"]}, order)
+        wait_for_raw(ws, job, counts(first, second))
+    finally:
+        job.send_signal(signal.SIGTERM)
+        code = job.wait(timeout=180)
+    assert code == 0, (ws.warehouse.parent / "job.log").read_text()[-5000:]
+    assert_exact(ws, [first, second])
+
+
+def send_on_clocks(ws, part: dict[str, list[dict]], order: list[tuple[int, str, dict]]) -> None:
+    """The events of `part` in the clock order of `order`, one producer, all confirmed."""
+    wanted = {(key, id(e)) for key, events in part.items() for e in events}
+    sink = KafkaSink({**client_config(Target(ws.bootstrap)), "message.timeout.ms": 300_000})
+    for _, key, event in order:
+        if (key, id(event)) in wanted:
+            sink.send(ws.topics[key], str(event["user_id"]).encode(), json.dumps(event).encode())
+            sink.poll(0)
+    assert sink.flush(300) == 0
+    assert sink.tracker.failed_total == 0

@@ -143,6 +143,23 @@ def overview(report: dict[str, Any]) -> str:
     return "".join(rows)
 
 
+def event_time_section(event: dict[str, Any] | None) -> str:
+    """Each topic's watermark and idleness, and the topic each windowed pipeline waits for."""
+    if not event or event["skipped"]:
+        return "<h2>Event time</h2><p>not asked (no --flink and no flink.rest.port)</p>"
+    if event["error"] or event["job"] is None:
+        return f'<h2>Event time</h2><p>{escape(str(event["error"] or "no running job"))}</p>'
+    out = [f'<h2>Event time (job {escape(event["job"])})</h2><table><tr><th>topic</th><th>watermark</th>'
+           "<th>partitions</th><th>idle</th><th>nothing written for</th><th>state</th></tr>"]
+    for t in event["topics"]:
+        state = "released" if t["released"] else "quiet" if t["quiet"] else "reading"
+        out.append(f'<tr><td>{escape(t["topic"])}</td><td>{escape(t["watermark"] or "-")}</td>'
+                   f'<td class="n">{t["partitions"]}</td><td class="n">{t["idle_partitions"]}</td>'
+                   f'<td class="n">{_age(t["quiet_s"])}</td><td>{state}</td></tr>')
+    out.append("</table><ul>" + "".join(f'<li>{escape(w["reason"])}</li>' for w in event["windows"]) + "</ul>")
+    return "".join(out)
+
+
 def render(report: dict[str, Any], statuses: list[TableStatus], now: dt.datetime) -> str:
     """The page for one status report (the same dict --json prints) and its tables' history."""
     by_name = {s.name: s for s in statuses}
@@ -183,6 +200,7 @@ def render(report: dict[str, Any], statuses: list[TableStatus], now: dt.datetime
                        "</td></tr>")
         out.append("</table>")
 
+    out.append(event_time_section(report.get("event_time")))
     lag = report["lag"]
     out.append("<h2>Consumer lag (high watermark − committed offset)</h2>")
     if lag.get("error"):
