@@ -95,13 +95,13 @@ def load_average() -> str:
 
 def pipeline_templates() -> list[dict[str, Any]]:
     """The shipped pipelines as SQL-only entries (placeholders instead of table names)."""
-    from common.load.config import CONFIG_DIR, load_project
-    from transformations.base_transformer import SourceTables
+    from common.load.config import CONFIG_DIR, build_transformer, load_project
+    from common.load.transformer import SourceTables
 
     project = load_project(CONFIG_DIR, None)
     templates = []
     for p in project.pipelines:
-        t = p.transformer
+        t = build_transformer(p)
         sources = SourceTables(primary_topic=p.source_topic, by_topic={k: f"{{sources.{k}}}" for k in p.topics},
                                view="{view}")
         entry: dict[str, Any] = {"name": p.name, "source_topic": p.source_topic,

@@ -1,7 +1,8 @@
 """The job's code, one sub-package per phase (YAML → objects → SQL → Flink), and the tools beside it.
 
-- ``load/``    config/*.yaml and the runtime properties → checked, frozen objects. No PyFlink, no
-               network. May import: the utilities.
+- ``load/``    config/*.yaml and the runtime properties → checked, frozen objects (no live
+               instances), and the pipeline contract (``transformer.py``: BaseTransformer and its
+               SQL fragments, ``lateness.py``). No PyFlink, no network. May import: the utilities.
 - ``render/``  those objects → SQL text (sources, sinks, catalog, dead letters, metrics, the job
                plan). Pure. May import: load, the utilities.
 - ``state/``   what survives a redeploy: stable operator ids, restore rules, the sink-schema diff,
@@ -16,6 +17,6 @@
 - utilities (``errors``, ``redact``, ``sql``, ``logs``, ``cli``, ``durations``, ``kafka_client``):
                import no sub-package.
 
-tests/test_layout.py holds these rules (and: no cycle; no CLI imports another; transformations/
-import only common.sql and common.load); `make lint` bans heavy imports at module level.
+tests/test_layout.py holds these rules (and: no cycle; no CLI imports another; common never
+imports transformations/, which import only common.sql and common.load); `make lint` bans heavy imports at module level.
 """

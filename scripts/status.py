@@ -20,14 +20,13 @@ from common.cli import ExitCode  # noqa: E402
 from common.durations import duration_s_argument  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
 from common.kafka_client import PRODUCER_DEFAULTS, add_connection_arguments, client_config, target_for  # noqa: E402
-from common.load.config import CONFIG_DIR, TopicConfig, load_project, select_pipelines  # noqa: E402
+from common.load.config import CONFIG_DIR, TopicConfig, build_transformer, load_project, select_pipelines  # noqa: E402
 from common.load.properties import RuntimeSettings, load_settings  # noqa: E402
 from common.logs import setup_logging  # noqa: E402
 from common.ops.event_time_status import FlinkRest, explain, read_event_time  # noqa: E402
 from common.ops.table_access import TableNotFound, describe_catalog, open_table, s3tables_client  # noqa: E402
 from common.ops.table_status import TableStatus, dead_letter_counts, late_counts, table_status  # noqa: E402
 from common.render.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
-from common.render.job_plan import load_transformer  # noqa: E402
 
 log = logging.getLogger("status")
 
@@ -352,9 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     names = list(dict.fromkeys([p.sink_table for p in project.pipelines] + [DEAD_LETTER_TABLE]))
     pairs = [(t.topic_name, t.consumer_group) for t in project.topics_in_use()]
     late_tables = [(p.sink_table, window, p.source_topic) for p in project.pipelines
-                   if (window := (p.transformer or load_transformer(p)).get_late_records_of())]
+                   if (window := build_transformer(p).get_late_records_of())]
     topic_names = {t.key: t.topic_name for t in project.topics_in_use()}
-    declared = {p.sink_table: (p.transformer or load_transformer(p)).get_event_time_column() for p in project.pipelines}
+    declared = {p.sink_table: build_transformer(p).get_event_time_column() for p in project.pipelines}
     windowed = {p.name: p.topics for p in project.pipelines}
     flink = args.flink or (f"http://localhost:{settings.flink.rest_port}" if settings.flink.rest_port else None)
     now = dt.datetime.now(UTC)

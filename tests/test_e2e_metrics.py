@@ -19,7 +19,7 @@ import urllib.request
 from collections import Counter
 
 from common.kafka_client import KafkaSink, Target, client_config
-from common.load.config import load_project
+from common.load.config import build_transformer, load_project
 from common.ops.local_warehouse import read_rows
 from common.render import metrics as metric_sql
 from tests.conftest import free_port
@@ -192,8 +192,9 @@ def test_metrics_of_a_running_job_match_what_was_produced_and_written(workspace)
 
     # per table: the newest event time written
     for name, p in pipelines.items():
-        schema = list(p.transformer.get_sink_schema().items())
-        column = metric_sql.event_time_column(schema, p.transformer.get_event_time_column())
+        transformer = build_transformer(p)
+        schema = list(transformer.get_sink_schema().items())
+        column = metric_sql.event_time_column(schema, transformer.get_event_time_column())
         newest = max(epoch_ms(r[column]) for r in tables_now[name])
         assert values[f"pipeline.{name}.newestEventTime"] == newest, name
 

@@ -46,6 +46,8 @@ RULES = (
     Rule("4. the utilities import no sub-package", ("common.errors", "common.redact", "common.sql", "common.logs",
                                                    "common.cli", "common.durations", "common.kafka_client"),
          tuple(f"common.{p}" for p in PHASES)),
+    Rule("5. the pipeline contract is the framework's: common never imports a pipeline", ("common.",),
+         ("transformations",)),
     Rule("pipelines import only common.sql and common.load", ("transformations.",),
          ("common.errors", "common.redact", "common.logs", "common.cli", "common.kafka_client",
           *(f"common.{p}" for p in PHASES if p != "load"), "samplegen") + CLIS),

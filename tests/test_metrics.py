@@ -9,9 +9,9 @@ import pytest
 
 from common.load.config import CONFIG_DIR, load_project
 from common.load.properties import CatalogSettings, KafkaSettings, load_settings
+from common.load.transformer import BaseTransformer, SourceTables
 from common.render import metrics
 from common.render.job_plan import build_plan
-from transformations.base_transformer import BaseTransformer, SourceTables
 
 LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_bytes=1_048_576)
 LOCAL_CATALOG = CatalogSettings("hadoop", "iceberg", "file:///tmp/wh", "sink")

@@ -5,11 +5,11 @@ import dataclasses
 import pytest
 
 from common.errors import ConfigError
-from common.load.config import load_project
+from common.load.config import build_transformer, load_project
 from common.load.properties import CatalogSettings, KafkaSettings
 from common.render.catalog_manager import render_catalog_ddl
 from common.render.iceberg_sinks import render_sink_ddl
-from common.render.job_plan import build_plan, load_transformer
+from common.render.job_plan import build_plan
 from common.render.kafka_sources import render_good_records_view, render_source_ddl
 
 LOCAL_KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:9092", auth="none", max_record_bytes=1_048_576)
@@ -162,13 +162,13 @@ def test_plan_has_one_source_per_topic_in_use_and_one_insert_per_pipeline():
 def test_unknown_transformer_class_names_what_exists():
     pipeline = dataclasses.replace(load_project().pipelines[0], transformer_class="BidEventsRawTransformr")
     with pytest.raises(ConfigError, match="has no class BidEventsRawTransformr.*valid: BidEventsRawTransformer"):
-        load_transformer(pipeline)
+        build_transformer(pipeline)
 
 
 def test_missing_transformer_module():
     pipeline = dataclasses.replace(load_project().pipelines[0], name="no_such_pipeline")
     with pytest.raises(ConfigError, match="cannot import module transformations.no_such_pipeline"):
-        load_transformer(pipeline)
+        build_transformer(pipeline)
 
 
 def test_idle_timeout_from_topics_yaml_and_zero_turns_it_off():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from common.errors import ConfigError
-from common.load.config import CONFIG_DIR, load_project
+from common.load.config import CONFIG_DIR, build_transformer, load_project
 from common.load.properties import CatalogSettings, KafkaSettings
 from common.load.sql_pipeline import SqlTransformer, fill
 from common.render.job_plan import PipelinePlan, build_plan
@@ -139,8 +139,10 @@ def test_sql_file_view_and_several_sources_render_like_the_class(tmp_path):
 def test_sql_only_pipeline_is_a_sql_transformer_with_its_definition(tmp_path):
     pipeline = load_project(sql_config(tmp_path, ORDER_EVENTS_ENRICHED)).pipelines[0]
     assert pipeline.transformer_class is None
-    assert isinstance(pipeline.transformer, SqlTransformer)
-    select = pipeline.transformer.definition.select
+    assert pipeline.sql is not None
+    transformer = build_transformer(pipeline)
+    assert isinstance(transformer, SqlTransformer) and transformer.definition == pipeline.sql
+    select = pipeline.sql.select
     assert select.file == str(tmp_path / "config" / "transformations.yaml")
     lines = (tmp_path / "config" / "transformations.yaml").read_text().splitlines()
     assert select.first_line == lines.index("    sql: |") + 2  # the line after `sql: |`: planner errors map there

@@ -324,7 +324,7 @@ def test_class_must_be_a_transformer(tmp_path, fake_transformers):
 
 def test_what_a_class_declares_is_checked_like_yaml(tmp_path, fake_transformers):
     fake_transformers("bad_schema", """\
-        from transformations.base_transformer import BaseTransformer
+        from common.load.transformer import BaseTransformer
 
         class BadSchema(BaseTransformer):
             def get_sink_schema(self):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from transformations.base_transformer import BaseTransformer, SourceTables
-from transformations.lateness import is_on_time
+from common.load.lateness import is_on_time
+from common.load.transformer import BaseTransformer, SourceTables
 
 WINDOW_MS = 3_600_000  # one hour; bid_events_late uses it to find what these windows dropped
 # The end of an event's hourly window, from its epoch millis.
@@ -19,7 +19,7 @@ class BidEventsAggregatedTransformer(BaseTransformer):
     end (append-only). Events that arrive when the watermark of their source subtask has
     reached their window's end are kept out of the window and listed in
     ``bid_events_hourly_agg_late`` (pipeline bid_events_late): exact at any parallelism
-    (transformations/lateness.py).
+    (common/load/lateness.py).
     ``window_date`` (UTC day of window_start) is the partition.
     """
 

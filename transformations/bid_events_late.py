@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from transformations.base_transformer import EVENT_DATE_UTC, EVENT_TIME_UTC, BaseTransformer, SourceTables
+from common.load.lateness import is_late, watermark_at_arrival
+from common.load.transformer import EVENT_DATE_UTC, EVENT_TIME_UTC, BaseTransformer, SourceTables
 from transformations.bid_events_aggregated import WINDOW_END
 from transformations.bid_events_raw import BID_FIELD_LIST, BID_FIELDS
-from transformations.lateness import is_late, watermark_at_arrival
 
 
 class BidEventsLateTransformer(BaseTransformer):
     """One row per bid event that arrived when the watermark (of its source subtask) had
     already reached its hourly window's end (``watermark >= window_end - 1 ms``, Flink's
     firing rule): exactly the events bid_events_aggregated keeps out of its windows, at any
-    parallelism (the same condition, negated, on the same scan: transformations/lateness.py).
+    parallelism (the same condition, negated, on the same scan: common/load/lateness.py).
     Such events are still in bid_events_raw; this table makes the loss visible and countable,
     with the Kafka partition each came from (lateness in one partition only points upstream).
     """

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from common.sql import quote
-from transformations.base_transformer import (
+from common.load.transformer import (
     EVENT_DATE_UTC,
     EVENT_TIME_UTC,
     INGESTION_TIME_UTC,
     BaseTransformer,
     SourceTables,
 )
+from common.sql import quote
 
 # The bid fields both bid tables copy as they are (bid_events_late reuses them).
 BID_FIELDS = {

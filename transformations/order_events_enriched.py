@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transformations.base_transformer import (
+from common.load.transformer import (
     EVENT_DATE_UTC,
     EVENT_TIME_UTC,
     INGESTION_TIME_UTC,

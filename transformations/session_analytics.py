@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from common.load.config import parse_duration_ms
+from common.load.lateness import is_on_time
+from common.load.transformer import BaseTransformer, SourceTables
 from common.sql import interval
-from transformations.base_transformer import BaseTransformer, SourceTables
-from transformations.lateness import is_on_time
 
 DEFAULT_GAP = "30 min"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from common.load.lateness import is_late, watermark_at_arrival
+from common.load.transformer import EVENT_DATE_UTC, EVENT_TIME_UTC, SourceTables
 from common.sql import literal
-from transformations.base_transformer import EVENT_DATE_UTC, EVENT_TIME_UTC, SourceTables
-from transformations.lateness import is_late, watermark_at_arrival
 from transformations.session_analytics import SessionAnalyticsTransformer
 
 
@@ -12,7 +12,7 @@ class SessionLateTransformer(SessionAnalyticsTransformer):
     """One row per event (with a user_id) that arrived when the watermark of its source subtask
     had reached ``event_time + session_gap``: exactly the events session_analytics leaves out,
     at any parallelism (the same condition, negated, on the same scans:
-    transformations/lateness.py). Give it the same ``session_gap`` option as session_analytics.
+    common/load/lateness.py). Give it the same ``session_gap`` option as session_analytics.
     ``source_topic`` (the topic's key in topics.yaml) and ``kafka_partition`` say where the event
     came from; the events stay in the raw tables.
     """

@@ -34,8 +34,8 @@ from common.load.sql_pipeline import (
     placeholders,
     sql_text,
 )
+from common.load.transformer import BaseTransformer
 from common.load.yaml_source import At, boolean, choice, found, items_of, mapping, read_yaml, string
-from transformations.base_transformer import BaseTransformer
 
 CONFIG_DIR = APP_DIR / "config"
 TOPICS_FILE = "topics.yaml"
@@ -114,7 +114,7 @@ class PipelineConfig:
     transformer_class: str | None  # None: a SQL-only pipeline
     description: str
     options: Mapping[str, Any] = field(default_factory=dict)  # passed to the transformer
-    transformer: BaseTransformer | None = field(default=None, compare=False, repr=False)  # enabled ones
+    sql: SqlDefinition | None = None  # a SQL-only pipeline's definition (None: a class)
     origin: Origin | None = None
 
     @property
@@ -356,6 +356,15 @@ def import_transformer(name: str, class_name: str, options: Mapping[str, Any], o
         raise origin.error(f"cannot create {class_name}(options): {type(exc).__name__}: {exc}") from None
 
 
+def build_transformer(pipeline: PipelineConfig) -> BaseTransformer:
+    """The one place a pipeline's transformer is made: from its SQL definition, or its class
+    (transformations/<name>.py) with its options. Config objects hold no instances."""
+    if pipeline.sql is not None:
+        return SqlTransformer(pipeline.sql)
+    origin = pipeline.origin or Origin(TRANSFORMATIONS_FILE, f"{pipeline.name}.transformer_class")
+    return import_transformer(pipeline.name, pipeline.transformer_class or "", pipeline.options, origin)
+
+
 def _check_sink(schema_at: At, partition_at: At, key_at: At) -> tuple[dict[str, FlinkType], tuple[str, ...],
                                                                       tuple[str, ...]]:
     """Sink schema, partition columns and primary key: the same rules for both routes."""
@@ -369,7 +378,8 @@ def _check_sink(schema_at: At, partition_at: At, key_at: At) -> tuple[dict[str, 
     return schema, partition_by, primary_key
 
 
-def _class_transformer(at: At, name: str) -> BaseTransformer:
+def _check_class(at: At, name: str) -> None:
+    """The class imports, takes its options and declares a valid sink (the instance is not kept)."""
     class_at = at.child("transformer_class")
     class_name = _identifier(class_at)
     options_at = at.child("options")
@@ -387,7 +397,6 @@ def _class_transformer(at: At, name: str) -> BaseTransformer:
         return class_at.virtual(where.label, value)
 
     _check_sink(returned("get_sink_schema"), returned("get_partition_by"), returned("get_primary_key"))
-    return transformer
 
 
 def _sql(at: At, config_dir: Path) -> SqlText:
@@ -426,7 +435,7 @@ def _check_placeholders(at: At, text: SqlText, allowed: list[str]) -> None:
         raise where.error(f"unknown placeholder {{{name}}}{did_you_mean(name, allowed)}{hint}", valid)
 
 
-def _sql_transformer(at: At, topics: tuple[str, ...], config_dir: Path) -> SqlTransformer:
+def _sql_definition(at: At, topics: tuple[str, ...], config_dir: Path) -> SqlDefinition:
     select = _sql(at, config_dir)
     view_at = at.child("view_sql")
     view = _inline_sql(view_at) if view_at.present else None
@@ -438,13 +447,13 @@ def _sql_transformer(at: At, topics: tuple[str, ...], config_dir: Path) -> SqlTr
         raise at.child("sink_schema").error("missing: a SQL-only pipeline declares its sink columns (column: TYPE)")
     schema, partition_by, primary_key = _check_sink(at.child("sink_schema"), at.child("partition_by"),
                                                     at.child("primary_key"))
-    return SqlTransformer(SqlDefinition(
+    return SqlDefinition(
         select=select,
         view=view,
         sink_schema=tuple((c, at.child("sink_schema").value[c].strip()) for c in schema),
         partition_by=partition_by,
         primary_key=primary_key,
-    ))
+    )
 
 
 def _route(at: At) -> str:
@@ -500,9 +509,7 @@ def _pipeline(at: At, topics: dict[str, TopicConfig], config_dir: Path) -> Pipel
     description = at.child("description").value
     if description is not None and not isinstance(description, str):
         raise at.child("description").error(f"expected text, found {found(description)}")
-    transformer: BaseTransformer | None = None
-    if route == "sql":
-        transformer = _sql_transformer(at, (source_topic, *additional), config_dir)
+    sql = _sql_definition(at, (source_topic, *additional), config_dir) if route == "sql" else None
     if enabled:
         disabled = [k for k in (source_topic, *additional) if not topics[k].enabled]
         if disabled:
@@ -510,7 +517,7 @@ def _pipeline(at: At, topics: dict[str, TopicConfig], config_dir: Path) -> Pipel
                 f"reads topic(s) {', '.join(disabled)}, disabled in {TOPICS_FILE} (enabled: false): "
                 "the pipeline has no enabled source", "enable the topic or disable this pipeline")
         if route == "class":
-            transformer = _class_transformer(at, name)
+            _check_class(at, name)
     return PipelineConfig(
         name=name,
         enabled=enabled,
@@ -520,7 +527,7 @@ def _pipeline(at: At, topics: dict[str, TopicConfig], config_dir: Path) -> Pipel
         transformer_class=at.child("transformer_class").value if route == "class" else None,
         description=description or "",
         options=at.child("options").value or {},
-        transformer=transformer,
+        sql=sql,
         origin=at.origin,
     )
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from transformations.base_transformer import BaseTransformer, SourceTables
+from common.load.transformer import BaseTransformer, SourceTables
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}")
 SOURCE, VIEW, SOURCES_PREFIX = "source", "view", "sources."

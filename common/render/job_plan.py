@@ -16,10 +16,11 @@ from common.load.config import (
     PipelineConfig,
     ProjectConfig,
     TopicConfig,
-    import_transformer,
+    build_transformer,
 )
 from common.load.properties import CatalogSettings, KafkaSettings
 from common.load.sql_pipeline import SqlText, SqlTransformer
+from common.load.transformer import SourceTables
 from common.render import metrics
 from common.render.catalog_manager import render_catalog_ddl
 from common.render.dead_letters import (
@@ -39,7 +40,6 @@ from common.render.kafka_sources import (
     source_ref,
 )
 from common.sql import qualified
-from transformations.base_transformer import BaseTransformer, SourceTables
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,6 @@ class JobPlan:
                 *self.function_ddl]
 
 
-def load_transformer(pipeline: PipelineConfig) -> BaseTransformer:
-    """Import transformations.<name> and instantiate the configured class (the load phase does
-    this for every enabled pipeline; here for a PipelineConfig built some other way)."""
-    origin = pipeline.origin or Origin(TRANSFORMATIONS_FILE, f"{pipeline.name}.transformer_class")
-    return import_transformer(pipeline.name, pipeline.transformer_class or "", pipeline.options, origin)
-
-
 def _render(pipeline: PipelineConfig, what: str, method: Callable[[], Any]) -> Any:
     """A transformer's answer; its exception becomes an error naming the pipeline, before Flink starts."""
     try:
@@ -121,7 +114,7 @@ def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSet
 
 def render_pipeline(p: PipelineConfig, catalog: CatalogSettings, refs: dict[str, str]) -> PipelinePlan:
     """The view, sink DDL and INSERT of one pipeline (refs: topic key -> source table)."""
-    transformer = p.transformer or load_transformer(p)
+    transformer = build_transformer(p)
     if p.sink_table == DEAD_LETTER_TABLE:
         raise (p.origin or Origin(TRANSFORMATIONS_FILE, p.name)).error(
             f"sink_table '{DEAD_LETTER_TABLE}' is the job's own dead-letter table: choose another name")

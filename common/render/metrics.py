@@ -36,8 +36,8 @@ import logging
 from typing import Sequence
 
 from common.load.flink_types import FlinkTypeError, parse_type
+from common.load.transformer import BaseTransformer, SourceTables
 from common.sql import literal, quote
-from transformations.base_transformer import BaseTransformer, SourceTables
 
 log = logging.getLogger(__name__)
 
