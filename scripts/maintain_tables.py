@@ -87,7 +87,7 @@ def jvm_options() -> list[str]:
 
 def class_path(settings: RuntimeSettings) -> str:
     """The job's jar (Iceberg, its Flink actions, Hadoop) and PyFlink's Flink runtime."""
-    from common.run.flink_env import local_jar
+    from common.load.properties import local_jar
 
     flink_lib = flink_home() / "lib"
     return os.pathsep.join([str(local_jar(settings)), str(flink_lib / "*")])

@@ -46,6 +46,7 @@ RULES = (
     Rule("4. the utilities import no sub-package", ("common.errors", "common.redact", "common.sql", "common.logs",
                                                    "common.cli", "common.durations", "common.kafka_client"),
          tuple(f"common.{p}" for p in PHASES)),
+    Rule("6. operators never reach the run phase", ("scripts.", "deploy", "sample_gen"), ("common.run",)),
     Rule("5. the pipeline contract is the framework's: common never imports a pipeline", ("common.",),
          ("transformations",)),
     Rule("pipelines import only common.sql and common.load", ("transformations.",),

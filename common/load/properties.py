@@ -258,3 +258,13 @@ def load_settings(explicit: str | None = None, env: Mapping[str, str] = os.envir
     """Locate, read, override from the environment, and check the runtime properties."""
     path, managed = locate(explicit, env)
     return settings_from_groups(apply_env(read_groups(path), env), path, managed)
+
+
+def local_jar(settings: RuntimeSettings) -> Path:
+    """The dependency jar: where the zip puts it (jarfile), else where `mvn package` builds it."""
+    candidates = [APP_DIR / settings.jarfile, APP_DIR / "target" / Path(settings.jarfile).name]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ConfigError(str(settings.source), f"{RUN_OPTIONS}.jarfile",
+                      f"no jar at {' or '.join(str(c) for c in candidates)}", "build it with `mvn package`")

@@ -39,8 +39,8 @@ def record_switches(names: list[str], project: ProjectConfig, settings: RuntimeS
                     previous: StateMap | None) -> None:
     """A restore that adds pipelines: keep each one's switch offsets (the snapshot's Kafka source
     state of its topics) for its backfill."""
+    from common.load.properties import local_jar
     from common.render.kafka_sources import records_table
-    from common.run.flink_env import local_jar
 
     if previous is None:
         log.warning("no state map beside %s: the switch offsets of %s are not recorded", restore, ", ".join(names))

@@ -42,11 +42,9 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 from common.durations import parse_duration_ms
-from common.errors import ConfigError
-from common.load.properties import APP_DIR, RUN_OPTIONS, RuntimeSettings
+from common.load.properties import RuntimeSettings, local_jar
 from common.run import class_sharing, console
 
 log = logging.getLogger(__name__)
@@ -59,16 +57,6 @@ LOCAL_RESTART_ATTEMPTS = "3"
 LOCAL_RESTART_DELAY = "5 s"
 # Bounded local runs: how soon after the end of input the final checkpoint is taken.
 FINAL_CHECKPOINT_AFTER_MS = 1000
-
-
-def local_jar(settings: RuntimeSettings) -> Path:
-    """The dependency jar: where the zip puts it (jarfile), else where `mvn package` builds it."""
-    candidates = [APP_DIR / settings.jarfile, APP_DIR / "target" / Path(settings.jarfile).name]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise ConfigError(str(settings.source), f"{RUN_OPTIONS}.jarfile",
-                      f"no jar at {' or '.join(str(c) for c in candidates)}", "build it with `mvn package`")
 
 
 def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = False, restore_from: str | None = None,
