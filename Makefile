@@ -17,14 +17,15 @@ DEMO_EVENTS ?= 2000
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-install: $(STAMP)  ## system packages (Java 17, Maven) if missing, and the pinned Python packages
+install: $(STAMP)  ## system packages (Java 17, Maven) if missing, the pinned Python packages, the project's commands (pip install -e .)
 
-$(STAMP): package/requirements.txt package/requirements-dev.txt
+$(STAMP): package/requirements.txt package/requirements-dev.txt pyproject.toml
 	@command -v java >/dev/null && command -v mvn >/dev/null || \
 	  { apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless maven; }
 	$(PY_BOOT) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r package/requirements-dev.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
 py312: $(STAMP312)  ## the service's Python: CPython 3.12 with PyFlink only (package/requirements-service.txt)

@@ -38,12 +38,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from common import cli
-from common.cli import ExitCode  # noqa: E402
+from common.cli import ExitCode
 from common.deploy import iam_policy
-from common.deploy.deploy_state import PlanStep  # noqa: E402
+from common.deploy.deploy_state import PlanStep
 from common.deploy.service import Api, Clients, deploy, make_clients, start, status, stop
 from common.deploy.spec import (
     APPLICATION_NAME,
@@ -56,12 +54,12 @@ from common.deploy.spec import (
     check_pattern,
     validate_properties,
 )
-from common.errors import ConfigError  # noqa: E402
-from common.load.config import CONFIG_DIR  # noqa: E402
-from common.logs import setup_logging  # noqa: E402
-from common.ops import s3tables_maintenance  # noqa: E402
+from common.errors import ConfigError
+from common.load.config import CONFIG_DIR
+from common.logs import setup_logging
+from common.ops import s3tables_maintenance
 
-log = logging.getLogger("deploy")
+log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -249,5 +247,10 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, out: Tex
     return ExitCode.OK
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The installed command (pyproject.toml, [project.scripts])."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    console()

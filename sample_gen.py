@@ -17,24 +17,22 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from common import cli
-from common.cli import ExitCode  # noqa: E402
-from common.durations import duration_ms_argument  # noqa: E402
-from common.errors import ConfigError, did_you_mean  # noqa: E402
-from common.kafka_client import DeliveryReport, KafkaSink, add_connection_arguments, client_config, produce, target_for  # noqa: E402
-from common.load.config import CONFIG_DIR, load_topics  # noqa: E402
-from common.load.properties import APP_DIR, load_settings  # noqa: E402
-from common.logs import FORMAT, setup_logging  # noqa: E402
-from samplegen.faults import MALFORMED_KINDS, FaultKnobs, Faults  # noqa: E402
-from samplegen.feed import ALL_TOPICS, check_partitions, partition_map, write_records  # noqa: E402
-from samplegen.model import START_MS, EventModel, ModelOptions  # noqa: E402
-from samplegen.runner import FileSink, RunOptions, SentRecord, build_manifest, log_summary, run, wall_clock_ms  # noqa: E402
+from common.cli import ExitCode
+from common.durations import duration_ms_argument
+from common.errors import ConfigError, did_you_mean
+from common.kafka_client import DeliveryReport, KafkaSink, add_connection_arguments, client_config, produce, target_for
+from common.load.config import CONFIG_DIR, load_topics
+from common.load.properties import APP_DIR, load_settings
+from common.logs import FORMAT, setup_logging
+from samplegen.faults import MALFORMED_KINDS, FaultKnobs, Faults
+from samplegen.feed import ALL_TOPICS, check_partitions, partition_map, write_records
+from samplegen.model import START_MS, EventModel, ModelOptions
+from samplegen.runner import FileSink, RunOptions, SentRecord, build_manifest, log_summary, run, wall_clock_ms
 
 __all__ = ["bid_events", "produce", "DeliveryReport", "main"]  # bid_events/produce: the tests' helpers
 
-log = logging.getLogger("sample_gen")
+log = logging.getLogger(__name__)
 
 DEFAULT_COUNT = 1000
 DEFAULT_MANIFEST = APP_DIR / ".local" / "sample_gen" / "manifest.json"
@@ -350,5 +348,10 @@ def write_manifest(manifest: dict, where: str) -> None:
     log.info("manifest: %s", path)
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The installed command (pyproject.toml, [project.scripts])."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    console()

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from pathlib import Path
 
-# The managed service runs this file from the unpacked zip; make its packages importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import cli
+from common.load.config import CONFIG_DIR
+from common.logs import OWN_LOGGERS, setup_logging
+from common.run.job import JobOptions, run
+from common.state.state_restore import ALLOW_LOSS_FLAG
 
-from common import cli  # noqa: E402
-from common.load.config import CONFIG_DIR  # noqa: E402
-from common.logs import OWN_LOGGERS, setup_logging  # noqa: E402
-from common.run.job import JobOptions, run  # noqa: E402
-from common.state.state_restore import ALLOW_LOSS_FLAG  # noqa: E402
-
-log = logging.getLogger("streaming_job")
+log = logging.getLogger(__name__)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -67,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     # The managed service may pass arguments of its own; ignore what we do not know.
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        logging.getLogger("streaming_job").debug("ignoring arguments %s", unknown)
+        log.debug("ignoring arguments %s", unknown)
     return args
 
 
@@ -86,5 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     return run(JobOptions(**vars(args)), started)
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The installed command (pyproject.toml, [project.scripts])."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    console()

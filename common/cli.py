@@ -16,7 +16,7 @@ from typing import Callable, NoReturn
 
 from common.errors import ConfigError
 
-log = logging.getLogger("common.cli")
+log = logging.getLogger(__name__)
 
 
 class ExitCode(enum.IntEnum):

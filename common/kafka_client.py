@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-log = logging.getLogger("samplegen.kafka")
+log = logging.getLogger(__name__)
 
 AUTH_MODES = ("none", "iam")
 MSK_REGION = re.compile(r"\.kafka(?:-serverless)?\.([a-z0-9-]+)\.amazonaws\.com")

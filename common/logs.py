@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 from common.redact import redact_sql
 
 # Our loggers carry their own level: PyFlink lowers the root logger to WARNING when the
-# TableEnvironment starts, which would otherwise silence the job's progress lines.
-OWN_LOGGERS = ("streaming_job", "common", "transformations", "sample_gen", "samplegen", "deploy", "status",
-               "replay_dead_letters", "maintain_tables", "iam_local_policy", "show_tables")
+# TableEnvironment starts, which would otherwise silence the job's progress lines. Every module
+# logs to getLogger(__name__), so the roots are the project's top-level packages and modules
+# (tests/test_layout.py holds this tuple to the tree), and __main__ for a file run as a script.
+OWN_LOGGERS = ("__main__", "common", "transformations", "samplegen", "scripts", "streaming_job", "deploy",
+               "sample_gen")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries whose INFO lines are notices for their own developers, not for someone running the job.
 # Even with -v: py4j's debug lines carry every statement sent to Java, botocore's whole request
 # bodies (the property groups, secrets included).
 QUIET_LIBRARIES = ("apache_beam", "py4j", "botocore", "boto3", "s3transfer", "urllib3")
+
+
+class ScriptName(logging.Filter):
+    """A script's own lines read ``status: ...``, not ``__main__: ...``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "__main__" or record.name.startswith("__main__."):
+            record.name = Path(sys.argv[0]).stem + record.name[len("__main__"):]
+        return True
 
 
 class RedactingFormatter(logging.Formatter):
@@ -43,6 +55,7 @@ def setup_logging(verbose: bool = False, quiet: bool = False, handler: logging.H
     if not root.handlers:
         handler = handler or logging.StreamHandler(sys.stderr)
         handler.setFormatter(RedactingFormatter(fmt))
+        handler.addFilter(ScriptName())
         root.addHandler(handler)
         root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     for name in OWN_LOGGERS:

@@ -21,7 +21,7 @@ from samplegen.faults import FaultKnobs, Faults
 from samplegen.model import EventModel, ModelOptions, TopicPlan
 from samplegen.runner import RunOptions, SentRecord, build_manifest, log_summary, run, wall_clock_ms
 
-log = logging.getLogger("samplegen.feed")
+log = logging.getLogger(__name__)
 
 ALL_TOPICS = "*"  # in a partition mapping: every topic not named otherwise
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Protocol
 from samplegen.faults import FaultKnobs, Faults, dumps
 from samplegen.model import EventModel, TopicPlan
 
-log = logging.getLogger("samplegen")
+log = logging.getLogger(__name__)
 
 UTC = dt.timezone.utc
 MANIFEST_VERSION = 1

@@ -15,16 +15,14 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import cli
+from common.cli import ExitCode
+from common.deploy import iam_policy
+from common.errors import ConfigError
+from common.load.config import CONFIG_DIR
+from common.logs import setup_logging
 
-from common import cli  # noqa: E402
-from common.cli import ExitCode  # noqa: E402
-from common.deploy import iam_policy  # noqa: E402
-from common.errors import ConfigError  # noqa: E402
-from common.load.config import CONFIG_DIR  # noqa: E402
-from common.logs import setup_logging  # noqa: E402
-
-log = logging.getLogger("iam_local_policy")
+log = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,5 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The installed command (pyproject.toml, [project.scripts])."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    console()

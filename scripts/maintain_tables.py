@@ -32,17 +32,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from common import cli
-from common.cli import ExitCode  # noqa: E402
-from common.errors import ConfigError  # noqa: E402
-from common.load.config import parse_duration_ms  # noqa: E402
-from common.load.properties import RuntimeSettings, load_settings  # noqa: E402
-from common.logs import setup_logging  # noqa: E402
+from common.cli import ExitCode
+from common.errors import ConfigError
+from common.load.config import parse_duration_ms
+from common.load.properties import RuntimeSettings, load_settings
+from common.logs import setup_logging
 
-log = logging.getLogger("maintain_tables")
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 
 MAIN_CLASS = "com.example.streaming.maintenance.MaintainTables"
 MIN_ORPHAN_AGE_MS = 3_600_000  # as TableMaintenance.MIN_ORPHAN_AGE_MS
@@ -234,5 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The installed command (pyproject.toml, [project.scripts])."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    console()

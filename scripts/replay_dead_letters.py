@@ -16,21 +16,18 @@ import logging
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from common import cli
-from common.cli import ExitCode  # noqa: E402
-from common.errors import ConfigError  # noqa: E402
-from common.kafka_client import KafkaSink, add_connection_arguments, client_config, target_for  # noqa: E402
-from common.load.properties import load_settings  # noqa: E402
-from common.logs import setup_logging  # noqa: E402
-from common.ops.table_access import open_table  # noqa: E402
-from common.render.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
+from common.cli import ExitCode
+from common.errors import ConfigError
+from common.kafka_client import KafkaSink, add_connection_arguments, client_config, target_for
+from common.load.properties import load_settings
+from common.logs import setup_logging
+from common.ops.table_access import open_table
+from common.render.dead_letters import DEAD_LETTER_TABLE
 
-log = logging.getLogger("replay_dead_letters")
+log = logging.getLogger(__name__)
 
 UTC = dt.timezone.utc
 COLUMNS = ("topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "reason", "raw_value", "kafka_key",
@@ -279,5 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     return ExitCode.OK
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The installed command (pyproject.toml, [project.scripts])."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    console()

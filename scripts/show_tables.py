@@ -7,20 +7,17 @@ import argparse
 import datetime as dt
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import cli
+from common.cli import ExitCode
+from common.errors import ConfigError
+from common.load.properties import load_settings
+from common.logs import setup_logging
+from common.ops.local_warehouse import open_table, table_names
+from common.ops.table_status import table_status
 
-from common import cli  # noqa: E402
-from common.cli import ExitCode  # noqa: E402
-from common.errors import ConfigError  # noqa: E402
-from common.load.properties import load_settings  # noqa: E402
-from common.logs import setup_logging  # noqa: E402
-from common.ops.local_warehouse import open_table, table_names  # noqa: E402
-from common.ops.table_status import table_status  # noqa: E402
-
-log = logging.getLogger("show_tables")
+log = logging.getLogger(__name__)
 CELL_CHARS = 32  # a longer value (a dead letter's raw bytes, an error text) is cut with "…"
 
 
@@ -79,5 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     return ExitCode.OK
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The installed command (pyproject.toml, [project.scripts])."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    console()

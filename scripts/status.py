@@ -13,22 +13,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from common import cli
-from common.cli import ExitCode  # noqa: E402
-from common.durations import duration_s_argument  # noqa: E402
-from common.errors import ConfigError  # noqa: E402
-from common.kafka_client import PRODUCER_DEFAULTS, add_connection_arguments, client_config, target_for  # noqa: E402
-from common.load.config import CONFIG_DIR, TopicConfig, build_transformer, load_project, select_pipelines  # noqa: E402
-from common.load.properties import RuntimeSettings, load_settings  # noqa: E402
-from common.logs import setup_logging  # noqa: E402
-from common.ops.event_time_status import FlinkRest, explain, read_event_time  # noqa: E402
-from common.ops.table_access import TableNotFound, describe_catalog, open_table, s3tables_client  # noqa: E402
-from common.ops.table_status import TableStatus, dead_letter_counts, late_counts, table_status  # noqa: E402
-from common.render.dead_letters import DEAD_LETTER_TABLE  # noqa: E402
+from common.cli import ExitCode
+from common.durations import duration_s_argument
+from common.errors import ConfigError
+from common.kafka_client import PRODUCER_DEFAULTS, add_connection_arguments, client_config, target_for
+from common.load.config import CONFIG_DIR, TopicConfig, build_transformer, load_project, select_pipelines
+from common.load.properties import RuntimeSettings, load_settings
+from common.logs import setup_logging
+from common.ops.event_time_status import FlinkRest, explain, read_event_time
+from common.ops.table_access import TableNotFound, describe_catalog, open_table, s3tables_client
+from common.ops.table_status import TableStatus, dead_letter_counts, late_counts, table_status
+from common.render.dead_letters import DEAD_LETTER_TABLE
 
-log = logging.getLogger("status")
+log = logging.getLogger(__name__)
 
 UTC = dt.timezone.utc
 
@@ -152,7 +150,7 @@ def read_lag(args: argparse.Namespace, settings: RuntimeSettings, pairs: list[tu
     config = client_config(target)
     for key in PRODUCER_DEFAULTS:
         config.pop(key, None)
-    config["logger"] = logging.getLogger("status.librdkafka")  # its notices through logging, not raw stderr
+    config["logger"] = log.getChild("librdkafka")  # its notices through logging, not raw stderr
     report: dict[str, Any] = {"bootstrap_servers": target.bootstrap_servers, "partitions": [], "topics": [], "error": None}
     try:
         lags = consumer_lag(AdminClient(config), pairs)
@@ -372,5 +370,10 @@ def main(argv: list[str] | None = None) -> int:
     return report["exit_code"]
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The installed command (pyproject.toml, [project.scripts])."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    console()

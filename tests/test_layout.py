@@ -159,3 +159,15 @@ def test_the_clis_that_need_no_flink_load_none():
         assert "usage:" in shown.stdout, cli
         flink = [line for line in shown.stderr.splitlines() if line.rstrip().endswith(("| pyflink", "| py4j"))]
         assert not flink, f"{cli} --help imported {flink}"
+
+
+def test_the_loggers_roots_are_the_projects_top_level_modules():
+    """Every module logs to getLogger(__name__): the roots setup_logging raises to INFO must be
+    exactly the project's top-level packages and modules (a new CLI joins by existing)."""
+    from common.logs import OWN_LOGGERS
+
+    tops = {p.stem for p in ROOT.glob("*.py")} | {p.parent.name for p in ROOT.glob("*/__init__.py")}
+    assert set(OWN_LOGGERS) == (tops - {"tests"}) | {"__main__"}
+    named = [f"{path.relative_to(ROOT)}:{n}" for path in project_files()
+             for n, line in enumerate(path.read_text().splitlines(), 1) if 'getLogger("' in line]
+    assert named == [], "use logging.getLogger(__name__)"

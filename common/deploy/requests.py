@@ -9,7 +9,7 @@ from typing import Any
 
 from common.deploy.spec import AppSpec
 
-log = logging.getLogger("deploy")  # the command's logger: its lines read "deploy: ..."
+log = logging.getLogger(__name__)
 
 
 def code_location(spec: AppSpec) -> dict[str, str]:

@@ -26,7 +26,7 @@ from common.deploy.spec import (
 )
 from common.redact import redact
 
-log = logging.getLogger("deploy")  # the command's logger: its lines read "deploy: ..."
+log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from common.load.properties import (
     settings_from_groups,
 )
 
-log = logging.getLogger("deploy")  # one logger for the command and its modules
+log = logging.getLogger(__name__)
 
 
 

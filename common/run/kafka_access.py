@@ -18,7 +18,7 @@ from common.load.config import TopicConfig
 from common.load.properties import KafkaSettings
 from common.render.kafka_sources import source_options
 
-log = logging.getLogger("streaming_job.kafka_access")
+log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_MS = 30_000
 CLIENT_PREFIX = "properties."
