@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, out: Tex
 
     try:
         if args.command == "deploy":
+            assert spec is not None  # built above for "deploy"
             deploy(api, spec, Path(args.zip), args.force_code_update,
                    PlanStep(Path(args.properties), tuple(args.allow_state_loss)))
         elif args.command == "start":
@@ -231,6 +232,7 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, out: Tex
         elif args.command == "stop":
             stop(api, args)
         elif args.command == "table-maintenance":
+            assert maintenance is not None  # built above for "table-maintenance"
             s3tables_maintenance.configure(api, *maintenance)
         else:
             status(api, args)

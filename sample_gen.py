@@ -298,9 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     knobs = FaultKnobs(out_of_order=args.out_of_order, late=args.late, late_by_ms=args.late_by,
                        malformed=args.malformed, malformed_kinds=tuple(dict.fromkeys(args.malformed_kinds)))
     faults = Faults(knobs, args.seed, count, live) if knobs.any else None
+    sink: FileSink | KafkaSink
     if args.dry_run:
         sink = FileSink(sys.stdout)
     else:
+        assert target is not None  # built above unless --dry-run
         log.info("sending %s to %s (auth %s%s), topics %s", f"{count} records" if count else f"for {args.duration} s",
                  target.bootstrap_servers, target.auth, f", region {target.region}" if target.region else "",
                  ", ".join(p.topic_name for p in model.selected))

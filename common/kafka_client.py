@@ -180,13 +180,14 @@ class KafkaSink:
         self.poll = self.producer.poll
 
     def send(self, topic: str, key: bytes | None, value: bytes | None,
-             headers: list[tuple[str, bytes]] | None = None, partition: int = -1,
+             headers: list[tuple[str, str | bytes | None]] | None = None, partition: int = -1,
              on_delivery: Callable[[Any, Any], None] | None = None) -> None:
         """Queue one message; when the local queue is full, serve delivery reports until it is not.
 
         `partition` -1: the partitioner picks by key (librdkafka's default); `on_delivery` also
         gets this message's delivery report (after the tracker counted it).
         """
+        callback: Callable[[Any, Any], None]
         if on_delivery is None:
             callback = self.tracker
         else:

@@ -120,9 +120,9 @@ def partition_map(spec: int | Mapping[str, int] | None, plans: Iterable[TopicPla
         if name != ALL_TOPICS and name not in by_name:
             raise ValueError(f"partition for '{name}': not a topic being sent ({', '.join(p.key for p in plans)})")
     for plan in plans:
-        number = wanted.get(plan.key, wanted.get(plan.topic_name, wanted.get(ALL_TOPICS)))
-        if number is not None:
-            chosen[plan.key] = number
+        partition = wanted.get(plan.key, wanted.get(plan.topic_name, wanted.get(ALL_TOPICS)))
+        if partition is not None:
+            chosen[plan.key] = partition
     return chosen
 
 

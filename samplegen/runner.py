@@ -209,6 +209,7 @@ def run(model: EventModel, faults: Faults | None, sink: Sink, options: RunOption
     if options.duration_s is not None:
         deadline = t0 + options.duration_s
     interrupted = False
+    ts: int | None  # the event time sent: None for a malformed record (Faults.encode)
     with StopRequest(cancel) as stop:
         try:
             next_check = check

@@ -87,7 +87,8 @@ def value_maker(ftype: FlinkType, column: str) -> Callable[[random.Random, int],
     if ftype.is_string:
         limit = _limit(ftype)
         if name == "CHAR" and limit:
-            return lambda rng, ms: f"{column}-{rng.randrange(10**9)}".ljust(limit)[:limit]
+            width = limit  # narrowed to int for the lambda (`limit` is assigned again below)
+            return lambda rng, ms: f"{column}-{rng.randrange(10**9)}".ljust(width)[:width]
         return lambda rng, ms: f"{column}-{rng.randrange(10**6)}"[:limit]
     if name in BINARIES:
         limit = _limit(ftype)

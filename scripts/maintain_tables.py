@@ -133,7 +133,7 @@ def run_java(command: list[str]) -> tuple[list[dict[str, Any]], int]:
     return reports, result.returncode
 
 
-def human_bytes(n: int) -> str:
+def human_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

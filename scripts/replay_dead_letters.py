@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         out.write(f"replayed {dead_letters(0)} from {sources} to {target}\n")
         return ExitCode.OK
 
+    assert config is not None  # built above unless --dry-run, which has returned
     try:
         delivered, failed = publish(letters, args.to_topic, config, args.flush_timeout)
     except LookupError as exc:

@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from common import cli
 from common.cli import ExitCode
@@ -123,7 +123,7 @@ def read_dead_letters(settings: RuntimeSettings, since: dt.datetime) -> dict[str
 def read_late(settings: RuntimeSettings, late_tables: list[tuple[str, str, str]],
               topic_names: dict[str, str]) -> dict[str, Any]:
     """Records routed to each late table, by topic and partition (late_tables: table, window, its
-    source topic's key). Lateness from one partition only points upstream (README, the lateness rule)."""
+    source topic's key). Lateness from one partition only points upstream (docs/reference/event-time.md)."""
     report: dict[str, Any] = {"by_table_partition": [], "error": None}
     for table, window, topic_key in late_tables:
         try:
@@ -217,7 +217,7 @@ def table_report(status: TableStatus, now: dt.datetime, max_staleness_s: float) 
 
 def build_report(args: argparse.Namespace, settings: RuntimeSettings, table_names: list[str],
                  pairs: list[tuple[str, str]], now: dt.datetime,
-                 late_tables: list[tuple[str, str, str]] = (), topic_names: dict[str, str] | None = None,
+                 late_tables: Sequence[tuple[str, str, str]] = (), topic_names: dict[str, str] | None = None,
                  declared: dict[str, str | None] | None = None, flink: str | None = None,
                  topics: list[TopicConfig] | None = None,
                  windowed: dict[str, tuple[str, ...]] | None = None) -> tuple[dict[str, Any], list[TableStatus]]:

@@ -58,7 +58,7 @@ class SessionAnalyticsTransformer(BaseTransformer):
         """After this event time + gap, the event's own session window [t, t + gap) has closed."""
         return f"`event_time` + {interval(self.gap_ms())}"
 
-    def get_view_sql(self, sources: SourceTables) -> str:
+    def get_view_sql(self, sources: SourceTables) -> str | None:  # None in session_late
         on_time = f"`user_id` IS NOT NULL AND {is_on_time(self.deadline())}"
         return f"""
 SELECT `user_id`, CAST(`event_time` AS DATE) AS `session_day`, `event_time`, `timestamp_ms` AS `ts_ms`,

@@ -88,7 +88,10 @@ class AppSpec:
 
     @property
     def partition(self) -> str:
-        return ROLE_ARN.match(self.role_arn).group(1)
+        match = ROLE_ARN.match(self.role_arn)
+        if match is None:  # build_spec checked --role-arn against ROLE_ARN
+            raise ValueError(f"'{self.role_arn}' is not an IAM role ARN")
+        return match.group(1)
 
     @property
     def bucket_arn(self) -> str:

@@ -66,13 +66,14 @@ def _size(n: float | None) -> str:
 def chart(status: TableStatus, now: dt.datetime) -> str:
     """Rows over time (step line), a dot per commit, bars of records added per commit."""
     commits = [c for c in status.history if c.total_records is not None]
+    totals = [c.total_records for c in commits if c.total_records is not None]  # one per commit
     if not commits:
         return '<p class="facts">no commits yet</p>'
     now_ms = int(now.timestamp() * 1000)
     t0, t1 = commits[0].timestamp_ms, max(now_ms, commits[-1].timestamp_ms)
     if t1 - t0 < 60_000:
         t0 = t1 - 60_000
-    top = max(max(c.total_records for c in commits), 1)
+    top = max(max(totals), 1)
     most_added = max(max(c.added_records for c in commits), 1)
     plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
 
@@ -90,16 +91,16 @@ def chart(status: TableStatus, now: dt.datetime) -> str:
         parts.append(f'<rect x="{x(c.timestamp_ms) - 1:.1f}" y="{PAD_T + plot_h - h:.1f}" width="2" '
                      f'height="{h:.1f}" fill="#c9d6f5"/>')
     points, previous = [], None
-    for c in commits:
+    for c, total in zip(commits, totals):
         if previous is not None:
             points.append(f"{x(c.timestamp_ms):.1f},{y(previous):.1f}")
-        points.append(f"{x(c.timestamp_ms):.1f},{y(c.total_records):.1f}")
-        previous = c.total_records
-    points.append(f"{x(t1):.1f},{y(previous):.1f}")  # flat until now: how long since the last commit
+        points.append(f"{x(c.timestamp_ms):.1f},{y(total):.1f}")
+        previous = total
+    points.append(f"{x(t1):.1f},{y(totals[-1]):.1f}")  # flat until now: how long since the last commit
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#2f6fe4" stroke-width="2"/>')
-    for c in commits:
+    for c, total in zip(commits, totals):
         color = "#2f6fe4" if c.operation == "append" else "#8a93a3"
-        parts.append(f'<circle cx="{x(c.timestamp_ms):.1f}" cy="{y(c.total_records):.1f}" r="3" fill="{color}">'
+        parts.append(f'<circle cx="{x(c.timestamp_ms):.1f}" cy="{y(total):.1f}" r="3" fill="{color}">'
                      f'<title>{_iso(dt.datetime.fromtimestamp(c.timestamp_ms / 1000, dt.timezone.utc))} '
                      f'{escape(c.operation)}: {c.total_records} rows (+{c.added_records})</title></circle>')
     first = dt.datetime.fromtimestamp(t0 / 1000, dt.timezone.utc)

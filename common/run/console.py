@@ -71,7 +71,7 @@ def drain_gateway_stderr() -> None:
             threading.Thread(target=copy_lines, args=(process.stderr,), name="flink-jvm-stderr", daemon=True).start()
         return process
 
-    launch_and_drain.drains_stderr = True
+    setattr(launch_and_drain, "drains_stderr", True)  # the type functools.wraps returns declares no such attribute
     java_gateway.launch_gateway_server_process = launch_and_drain
 
 

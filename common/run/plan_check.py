@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from common.errors import ConfigError
 from common.load.config import TRANSFORMATIONS_FILE, Origin
@@ -104,7 +105,7 @@ def sql_error(pipeline: PipelinePlan, query: Query, message: str) -> ConfigError
     return origin.error(problem)
 
 
-def _schema(table) -> list[tuple[str, object]]:
+def _schema(table) -> list[tuple[str, Any]]:
     """(name, Java LogicalType) of each column the query yields."""
     return [(c.getName(), c.getDataType().getLogicalType()) for c in table._j_table.getResolvedSchema().getColumns()]
 
@@ -118,13 +119,14 @@ def _java_types():
     return (lambda text: utils.LogicalTypeParser.parse(text, loader)), utils.LogicalTypeCasts.supportsImplicitCast
 
 
-def check_columns(pipeline: PipelinePlan, query: list[tuple[str, object]]) -> None:
+def check_columns(pipeline: PipelinePlan, query: list[tuple[str, Any]]) -> None:
     """Count, names and types of the SELECT against the declared sink schema; every difference."""
     parse, fits = _java_types()
     sink = [(name, parse(text)) for name, text in pipeline.sink_schema]
     castable = [bool(fits(q.copy(True), s.copy(True))) for (_, q), (_, s) in zip(query, sink)]
-    printed = [[(name, logical.asSummaryString()) for name, logical in columns] for columns in (query, sink)]
-    problems = column_problems(*printed, castable)
+    printed_query, printed_sink = ([(name, logical.asSummaryString()) for name, logical in columns]
+                                   for columns in (query, sink))
+    problems = column_problems(printed_query, printed_sink, castable)
     if problems:
         raise _origin(pipeline).error(f"the SELECT does not match sink table {pipeline.sink_table}:\n  - "
                                       + "\n  - ".join(problems))
