@@ -60,7 +60,7 @@ cluster-stop:  ## stop the standalone Flink cluster
 	scripts/flink_cluster.sh stop
 
 # The console shows the job's own lines and the results; Flink's full log is in the file the
-# job names ("Flink's log: ..."); README, "A quiet console". Topic creation's "Created topic"
+# job names ("Flink's log: ..."); docs/reference/semantics.md, "A quiet console". Topic creation's "Created topic"
 # lines repeat the script's own.
 demo: install jar  ## fresh broker + warehouse, sample events, the job (bounded), then the tables
 	@scripts/kafka_local.sh reset

@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "before the savepoint (the input is complete)")
     parser.add_argument("--backfill", metavar="PIPELINE",
                         help="fill a new pipeline's history: a bounded run of it alone, from the earliest offset up "
-                             "to the switch offsets its restore recorded (README: Changing the pipelines)")
+                             "to the switch offsets its restore recorded (docs/reference/semantics.md)")
     parser.add_argument("--backfill-until", type=Path, metavar="FILE",
                         help="offsets file where the backfill stops (default: <flink.checkpoint.dir>/switch-<pipeline>.json)")
     parser.add_argument("--backfill-from", type=Path, metavar="FILE",

@@ -1,4 +1,4 @@
-"""Edit the YAML of a running deployment: nothing lost, nothing twice (README "Changing pipelines").
+"""Edit the YAML of a running deployment: nothing lost, nothing twice (docs/reference/semantics.md).
 
 The job runs unbounded at parallelism 2 and reads part one of the traffic (event time before
 the cut). It stops with a savepoint while hourly windows and sessions are still open. The YAML

@@ -32,7 +32,7 @@ import org.apache.flink.table.types.logical.VarCharType;
 /**
  * Turns the current (non-null) JSON value of a parser into Flink's internal value of one column
  * type, or refuses it with a {@link BadValue} naming the field and the problem. The rules are
- * the README's conversion table; each is one small method here.
+ * the conversion table of docs/reference/configuration.md; each is one small method here.
  */
 @FunctionalInterface
 interface FieldConverter {

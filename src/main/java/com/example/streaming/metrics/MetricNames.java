@@ -3,7 +3,7 @@ package com.example.streaming.metrics;
 import org.apache.flink.metrics.MetricGroup;
 
 /**
- * Names of the job's own metrics, in one place (README "Metrics" lists them).
+ * Names of the job's own metrics, in one place (docs/reference/metrics.md lists them).
  *
  * <p>Every metric sits under the group {@link #SERVICE_GROUP}: Amazon Managed Service for Apache
  * Flink publishes to CloudWatch only the metrics registered under a group of that name, and turns

@@ -123,7 +123,7 @@ final class IdleAwareReader extends ForwardingSourceReader<RowData, KafkaPartiti
     }
 
     /**
-     * Gauges of what holds this topic's watermark, per subtask (README "Metrics"): its partitions,
+     * Gauges of what holds this topic's watermark, per subtask (docs/reference/event-time.md): its partitions,
      * how many are idle, how long nothing was written to the topic, whether it is released.
      */
     private void registerMetrics() {

@@ -45,7 +45,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Every cell of the README's conversion table and every dead-letter reason, one case each. */
+/** Every cell of the conversion table (docs/reference/configuration.md) and every dead-letter reason, one case each. */
 class StrictJsonDecoderTest {
 
     private static final RowType ROW_TYPE = (RowType) ROW(
@@ -270,7 +270,7 @@ class StrictJsonDecoderTest {
         assertEquals(expected, reason(json));
     }
 
-    /** The reason's family, as the README's dead-letter table groups them: the kind its metric is labelled with. */
+    /** The reason's family, as docs/reference/metrics.md groups them: the kind its metric is labelled with. */
     private static DeadLetterKind expectedKind(String reason) {
         if (reason.startsWith("field ")) {
             return DeadLetterKind.INVALID_FIELD;
