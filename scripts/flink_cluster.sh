@@ -146,7 +146,7 @@ write_conf() {
   mkdir -p "$CONF_DIR" "$LOG_DIR" "$PID_DIR" "$CLUSTER_DIR/checkpoints" "$CLUSTER_DIR/savepoints"
   cp "$FLINK_HOME"/conf/log4j*.properties "$FLINK_HOME"/conf/logback*.xml "$CONF_DIR/"
   prepare_plugins
-  CLUSTER_DIR="$CLUSTER_DIR" STATE_DIR="$STATE_DIR" S3_ENDPOINT="$S3_ENDPOINT" REST_PORT="$REST_PORT" RPC_PORT="$RPC_PORT" SLOTS="$SLOTS" PY="$PY" \
+  ROOT="$ROOT" CLUSTER_DIR="$CLUSTER_DIR" STATE_DIR="$STATE_DIR" S3_ENDPOINT="$S3_ENDPOINT" REST_PORT="$REST_PORT" RPC_PORT="$RPC_PORT" SLOTS="$SLOTS" PY="$PY" \
     CHECKPOINT_INTERVAL="$CHECKPOINT_INTERVAL" LOG_DIR="$LOG_DIR" PID_DIR="$PID_DIR" \
     "$PY" - "$FLINK_HOME/conf/config.yaml" "$CONF_DIR/config.yaml" <<'PYEOF'
 import os
@@ -188,10 +188,6 @@ conf.update({
     "execution.checkpointing.dir": f"{state}/checkpoints" if state else (cluster / "checkpoints").as_uri(),
     "execution.checkpointing.savepoint-dir": f"{state}/savepoints" if state else (cluster / "savepoints").as_uri(),
     "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
-    # Failover: restart the job from its last checkpoint, at most 10 times, 5 s apart.
-    "restart-strategy.type": "fixed-delay",
-    "restart-strategy.fixed-delay.attempts": 10,
-    "restart-strategy.fixed-delay.delay": "5 s",
     # A TaskManager that stops answering is declared lost after 20 s (default 50 s).
     "heartbeat.interval": "5 s",
     "heartbeat.timeout": "20 s",
@@ -201,6 +197,11 @@ conf.update({
     "env.log.dir": env["LOG_DIR"],
     "env.pid.dir": env["PID_DIR"],
 })
+# Failover: restart from the last checkpoint with exponential backoff (1 s doubling to 30 s, no
+# limit), tolerate failed checkpoints; the job's local runs use the same (common/run/flink_env.py).
+sys.path.insert(0, env["ROOT"])
+from common.run.flink_env import failover_options  # noqa: E402
+conf.update(failover_options(local=False))
 if env["S3_ENDPOINT"]:
     conf.update({"s3.endpoint": env["S3_ENDPOINT"], "s3.path.style.access": True})
 with open(sys.argv[2], "w") as out:

@@ -8,7 +8,7 @@ the job is stopped with a savepoint there and restored from it before the final 
 
 A standalone cluster from the Flink distribution inside the apache-flink package
 (scripts/flink_cluster.sh: a JobManager and two TaskManagers with one slot each, separate
-JVMs, no Hadoop on their class path, checkpoints every 2 s, fixed-delay restarts). The zip
+JVMs, no Hadoop on their class path, checkpoints every 2 s, exponential-delay restarts). The zip
 `mvn package` builds is unpacked and submitted with `flink run` exactly as the managed
 service's run options name it (python, pyFiles, jarfile), at parallelism 2; the runtime
 properties come from a file in the service's format (APP_PROPERTIES_FILE standing in for

@@ -10,6 +10,15 @@ Both catalogs are created by the jar's own factory, ``'type' = 'iceberg-portable
 made from the jar's own Hadoop classes. Iceberg's ``'type' = 'iceberg'`` asks Flink's
 HadoopUtils for it instead, which needs Hadoop on Flink's own class path (docs/cluster.md).
 So no run needs Hadoop beside Flink (measured locally and on a standalone cluster).
+
+The S3 Tables catalog retries a failed storage call longer than its defaults do (Iceberg's S3
+client 5 times, a few seconds in all; the S3 Tables client the AWS SDK's 2 times, under a second):
+Iceberg's S3 client (data, manifests, metadata files) and the S3 Tables client (commits, through
+the jar's RetryingS3TablesClientFactory) each retry ``STORAGE_RETRIES`` times, backing off
+exponentially with full jitter from 100 ms to at most 20 s apart: about 50 s in all (at least
+about 30 s, 19 times in 20). So a storage outage shorter than that delays the checkpoint that
+meets it and fails nothing (docs/deploy.md, "Storage outages"). An ``option.`` of the properties
+with the same key wins.
 """
 
 from __future__ import annotations
@@ -19,11 +28,18 @@ from common.sql import quote, with_clause
 
 S3TABLES_CATALOG_IMPL = "software.amazon.s3tables.iceberg.S3TablesCatalog"
 CATALOG_FACTORY = "iceberg-portable"  # PortableIcebergCatalogFactory in the job's jar
+STORAGE_RETRIES = "12"
+S3TABLES_RETRIES = {
+    "s3.retry.num-retries": STORAGE_RETRIES,  # Iceberg's S3FileIO
+    "s3tables.client-factory-impl": "com.example.streaming.catalog.RetryingS3TablesClientFactory",
+    "s3tables.retry.num-retries": STORAGE_RETRIES,  # read by that factory
+}
 
 
 def catalog_options(catalog: CatalogSettings) -> dict[str, str]:
     if catalog.catalog_type == "s3tables":
-        options = {"type": CATALOG_FACTORY, "catalog-impl": S3TABLES_CATALOG_IMPL, "warehouse": catalog.warehouse}
+        options = {"type": CATALOG_FACTORY, "catalog-impl": S3TABLES_CATALOG_IMPL, "warehouse": catalog.warehouse,
+                   **S3TABLES_RETRIES}
     else:
         options = {"type": CATALOG_FACTORY, "catalog-type": "hadoop", "warehouse": catalog.warehouse}
     return {**options, **dict(catalog.options)}

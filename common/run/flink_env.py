@@ -51,10 +51,26 @@ log = logging.getLogger(__name__)
 
 PYTHON_WORKER_MODE = "_python_worker_execution_mode"
 
-# Local runs: restart a failed job from its last checkpoint, at most this often, this far
-# apart, then fail the run (exit 1). A cluster sets its own (scripts/flink_cluster.sh).
-LOCAL_RESTART_ATTEMPTS = "3"
-LOCAL_RESTART_DELAY = "5 s"
+# Failover (docs/deploy.md, "Storage outages"): a failed job restarts from its last checkpoint
+# after 1 s, then 2, 4, 8, 16 s and from then on every 30 s (each +-10 %), back to 1 s once it
+# has run 10 minutes without failing: an outage longer than the storage clients' retries
+# (common/render/catalog_manager.py) ends in a restart within about 30 s of the storage coming back.
+# Checkpoints that fail outside the tasks (the checkpoint storage, a timeout) are tolerated
+# TOLERABLE_FAILED_CHECKPOINTS times in a row before the job fails over. Local runs and
+# scripts/flink_cluster.sh set these; on the managed service they are the service's
+# (docs/deploy.md).
+RESTART_STRATEGY = {
+    "restart-strategy.type": "exponential-delay",
+    "restart-strategy.exponential-delay.initial-backoff": "1 s",
+    "restart-strategy.exponential-delay.backoff-multiplier": "2.0",
+    "restart-strategy.exponential-delay.max-backoff": "30 s",
+    "restart-strategy.exponential-delay.jitter-factor": "0.1",
+    "restart-strategy.exponential-delay.reset-backoff-threshold": "10 min",
+}
+TOLERABLE_FAILED_CHECKPOINTS = "5"
+# A local run gives up after this many restarts in a row (about 3 minutes of backoff) and fails
+# (exit 1): a job that fails whatever happens ends the run. A cluster keeps restarting.
+LOCAL_RESTART_ATTEMPTS = "10"
 # Bounded local runs: how soon after the end of input the final checkpoint is taken.
 FINAL_CHECKPOINT_AFTER_MS = 1000
 
@@ -98,9 +114,8 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
             config.set("rest.port", str(settings.flink.rest_port))
         # Keep the last checkpoint when the job is cancelled or killed, so it can resume.
         config.set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
-        config.set("restart-strategy.type", "fixed-delay")
-        config.set("restart-strategy.fixed-delay.attempts", LOCAL_RESTART_ATTEMPTS)
-        config.set("restart-strategy.fixed-delay.delay", LOCAL_RESTART_DELAY)
+        for key, value in failover_options(local=True).items():
+            config.set(key, value)
         if restore_from:
             config.set("execution.state-recovery.path", restore_from)
             log.info("restoring from %s", restore_from)
@@ -113,6 +128,14 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
                 "TableEnvironment ready (local, parallelism=%s, checkpoint every %s); Flink's log: %s",
                 settings.flink.parallelism, settings.flink.checkpoint_interval, console.flink_log_file())
     return t_env
+
+
+def failover_options(local: bool) -> dict[str, str]:
+    """The restart strategy and checkpoint tolerance (see above) of a local run or a cluster."""
+    options = {**RESTART_STRATEGY, "execution.checkpointing.tolerable-failed-checkpoints": TOLERABLE_FAILED_CHECKPOINTS}
+    if local:
+        options["restart-strategy.exponential-delay.attempts-before-reset-backoff"] = LOCAL_RESTART_ATTEMPTS
+    return options
 
 
 def final_checkpoint_options(checkpoint_interval: str) -> dict[str, str]:

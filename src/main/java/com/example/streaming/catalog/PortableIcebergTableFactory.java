@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 
+import com.example.streaming.sink.SafeCloseTableSink;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonProcessingException;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
@@ -26,6 +27,9 @@ import org.apache.iceberg.flink.FlinkDynamicTableFactory;
  * {@link PortableIcebergCatalogFactory}). The job rewrites its plan's Iceberg sinks to this
  * connector, which rebuilds the same catalog with the jar's own Hadoop classes and hands over
  * to Iceberg's factory, exactly as a sink planned from SQL is created.
+ *
+ * <p>Every run executes its compiled plan, so every Iceberg sink the job runs is made here; each is
+ * wrapped so that its writers close safely when a task fails or is cancelled ({@link SafeCloseTableSink}).
  */
 public class PortableIcebergTableFactory implements DynamicTableSinkFactory {
 
@@ -46,7 +50,7 @@ public class PortableIcebergTableFactory implements DynamicTableSinkFactory {
         Map<String, String> options = context.getCatalogTable().getOptions();
         String catalogName = catalogName(options);
         FlinkCatalog catalog = PortableIcebergCatalogFactory.catalog(catalogName, catalogProperties(options));
-        return new FlinkDynamicTableFactory(catalog).createDynamicTableSink(context);
+        return SafeCloseTableSink.wrap(new FlinkDynamicTableFactory(catalog).createDynamicTableSink(context));
     }
 
     /** The catalog's name, from the table's {@code src-catalog} option. */
