@@ -12,7 +12,7 @@ VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install py312 jar zip kafka kafka-stop cluster cluster-stop demo test test-fast lint java-test dry-run validate load-test maintain clean status
+.PHONY: help install py312 jar zip kafka kafka-stop cluster cluster-stop demo test test-fast test-e2e lint java-test dry-run validate load-test maintain clean status
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -96,6 +96,9 @@ lint: install  ## ruff (style, import order, no heavy import at module level) an
 
 test-fast: install  ## the tests that need no broker and no JVM (pytest -m "not kafka and not jvm"), in seconds
 	$(PY) -m pytest -q -m "not kafka and not jvm" tests
+
+test-e2e: install py312 jar zip  ## the end-to-end tests only (tests/e2e: the job on the local broker and real tables)
+	$(PY) -m pytest -q tests/e2e
 
 test: install lint py312 jar zip java-test  ## every test: lint, JUnit (Surefire), then pytest (starts the local broker if needed)
 	$(PY) -m pytest -q tests

@@ -240,7 +240,7 @@ class Outcome:
 
 
 def produce_backlog(count: int, seed: int, partitions: int):
-    from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, make_workspace
+    from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, make_workspace
 
     subprocess.run([str(KAFKA_SCRIPT), "start"], check=True, cwd=ROOT)  # leaves a running broker alone
     base = Path(tempfile.mkdtemp(prefix="bench-decoder-"))

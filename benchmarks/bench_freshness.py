@@ -51,7 +51,7 @@ from benchmarks.load_test import consumer_lag, rest  # noqa: E402
 from common.cli import ExitCode  # noqa: E402
 from common.durations import parse_duration_ms  # noqa: E402
 from common.logs import setup_logging  # noqa: E402
-from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace  # noqa: E402
+from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace  # noqa: E402
 
 log = logging.getLogger("bench_freshness")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, make_workspace  # noqa: E402
+from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, make_workspace  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ How it works
 4. A warm-up: one unmeasured run at the highest parallelism (every TaskManager's JVM loads and
    JIT-compiles the job's code once), unless --no-warmup.
 5. Per parallelism p: target/managed-flink-app.zip unpacked once, with an overlay naming the
-   fresh topics (tests/test_e2e_cluster.py's ``unpack_zip``), submitted as that test does:
+   fresh topics (tests/e2e/test_e2e_cluster.py's ``unpack_zip``), submitted as that test does:
    ``flink run --detached --parallelism p --python streaming_job.py --pyFiles lib/python
    --jarfile lib/pyflink-dependencies.jar --bounded``, the runtime properties in the service's
    format in $APP_PROPERTIES_FILE (this broker, a fresh warehouse per run). Then REST
@@ -70,8 +70,8 @@ from benchmarks.bench_decoder import delete_topics, iceberg_row_counts, load_ave
 from benchmarks.load_test import rest  # noqa: E402
 from common.load.properties import APP, ENV_OVERRIDES, FLINK, ICEBERG, KAFKA, RUN_OPTIONS, read_groups  # noqa: E402
 from common.logs import setup_logging  # noqa: E402
-from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, JobWorkspace, free_port, make_workspace  # noqa: E402
-from tests.test_e2e_cluster import ENVIRONMENT, SCRIPT, ZIP, unpack_zip  # noqa: E402
+from tests.support.e2e import CLUSTER_SCRIPT, ENVIRONMENT, ZIP, unpack_zip  # noqa: E402
+from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, JobWorkspace, free_port, make_workspace  # noqa: E402
 
 log = logging.getLogger("bench_scaling")
 
@@ -138,7 +138,7 @@ def cluster_env(folder: Path, rest_port: int, taskmanagers: int) -> dict[str, st
 
 
 def cluster_script(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([str(SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(CLUSTER_SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def check_zip() -> None:
@@ -184,7 +184,7 @@ def run_job(run: Run, env: dict[str, str], rest_port: int, app: Path, timeout: f
     run.folder.mkdir()
     properties, namespace = write_properties(run.folder / "application_properties.json", run.folder / "warehouse")
     options = read_groups(properties)[RUN_OPTIONS]
-    command = [str(SCRIPT), "flink", "run", "--detached", "--parallelism", str(run.parallelism),
+    command = [str(CLUSTER_SCRIPT), "flink", "run", "--detached", "--parallelism", str(run.parallelism),
                "--python", options["python"], "--pyFiles", options["pyFiles"], "--jarfile", options["jarfile"],
                "--bounded"]
     run.load_start = load_average()

@@ -487,7 +487,7 @@ def jvm_milestones(log_dir: Path, started: float) -> dict[str, float]:
 def run_profile(workdir: Path, config_dir: Path, bootstrap: str, bounded: bool, cuts: list[str],
                 extra_env: dict[str, str] | None) -> dict[str, Any]:
     """The job under the harness: phases, and process start -> RUNNING (or -> the end, bounded)."""
-    from tests.conftest import free_port
+    from tests.support.harness import free_port
 
     tag = "-".join(["bounded" if bounded else "unbounded", *cuts])
     port = free_port()
@@ -587,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         return child_main(args)
     from common.logs import setup_logging
-    from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace
+    from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace
 
     setup_logging()
     if not broker_answers(BOOTSTRAP):  # a running shared broker is used as it is (never reset)

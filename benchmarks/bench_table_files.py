@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from common.logs import setup_logging  # noqa: E402
 from common.ops.local_warehouse import open_table, table_names  # noqa: E402
 from deploy import DEFAULT_CHECKPOINT_INTERVAL  # noqa: E402
-from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace  # noqa: E402
+from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace  # noqa: E402
 
 log = logging.getLogger("bench_table_files")
 NAMESPACE = "sink"

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common.logs import setup_logging  # noqa: E402
-from tests.conftest import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace  # noqa: E402
+from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace  # noqa: E402
 
 log = logging.getLogger("load_test")
 

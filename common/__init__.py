@@ -17,6 +17,6 @@
 - utilities (``errors``, ``redact``, ``sql``, ``logs``, ``cli``, ``durations``, ``kafka_client``):
                import no sub-package.
 
-tests/test_layout.py holds these rules (and: no cycle; no CLI imports another; common never
+tests/unit/test_layout.py holds these rules (and: no cycle; no CLI imports another; common never
 imports transformations/, which import only common.sql and common.load); `make lint` bans heavy imports at module level.
 """

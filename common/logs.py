@@ -17,7 +17,7 @@ from common.redact import redact_sql
 # Our loggers carry their own level: PyFlink lowers the root logger to WARNING when the
 # TableEnvironment starts, which would otherwise silence the job's progress lines. Every module
 # logs to getLogger(__name__), so the roots are the project's top-level packages and modules
-# (tests/test_layout.py holds this tuple to the tree), and __main__ for a file run as a script.
+# (tests/unit/test_layout.py holds this tuple to the tree), and __main__ for a file run as a script.
 OWN_LOGGERS = ("__main__", "common", "transformations", "samplegen", "scripts", "streaming_job", "deploy",
                "sample_gen")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

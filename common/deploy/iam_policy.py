@@ -5,7 +5,7 @@ environment, an overlay (config/overlays/<env>.yaml may rename both: common/load
 hand-kept policy drifts from them, and a role that misses one fails only on the service, at
 its first read or offset commit. So the policy is generated: ``deploy.py iam-policy
 [--environment ENV] [--partition P]`` prints it, and iam/execution-role-policy.json is that
-output for the default environment (tests/test_iam_policy.py keeps the two equal).
+output for the default environment (tests/unit/deploy/test_iam_policy.py keeps the two equal).
 
 Every ARN starts with ``arn:${Partition}:``, so one template serves every AWS partition (aws,
 aws-cn, aws-us-gov). Account-specific values stay ``${Name}`` placeholders, filled by

@@ -2,7 +2,7 @@
 parses them (PyFlink keeps its own conversion in pyflink/util/exceptions.py; this reads the
 message text, which is all a py4j error carries across the gateway).
 
-Pure text functions: no PyFlink import, tested without a JVM (tests/test_validation.py).
+Pure text functions: no PyFlink import, tested without a JVM (tests/unit/run/test_validation.py).
 """
 
 from __future__ import annotations

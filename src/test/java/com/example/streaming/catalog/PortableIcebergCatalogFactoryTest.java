@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The factory's own part: Flink finds it, and the Hadoop configuration it hands to Iceberg is
  * enough for both catalogs the job uses. (Creating the Flink catalog itself needs Flink's
  * runtime, which is not on this class path: the end-to-end tests run it, locally and on a
- * standalone cluster, tests/test_e2e_cluster.py.)
+ * standalone cluster, tests/e2e/test_e2e_cluster.py.)
  */
 class PortableIcebergCatalogFactoryTest {
 

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The sink factory a compiled plan's Iceberg sinks are pointed at: found by its identifier, and
  * the catalog it rebuilds is the one the table's {@code src-catalog} option names. (Creating the
- * sink needs Flink's runtime: tests/test_e2e_switch.py runs it.)
+ * sink needs Flink's runtime: tests/e2e/test_e2e_switch.py runs it.)
  */
 class PortableIcebergTableFactoryTest {
 

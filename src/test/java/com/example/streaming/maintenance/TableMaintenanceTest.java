@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The maintenance operations that need no Flink runtime (compaction itself runs as a Flink job:
- * tests/test_maintenance.py runs it beside a running job). Data files here are stand-ins of known
+ * tests/e2e/test_maintenance.py runs it beside a running job). Data files here are stand-ins of known
  * size; what is checked is which snapshots and files stay.
  */
 class TableMaintenanceTest {

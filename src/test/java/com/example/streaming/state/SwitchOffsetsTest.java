@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * One element of the Kafka source's state reads back as its split: topic, partition and the
- * next offset. (Reading a whole savepoint needs Flink's runtime: tests/test_e2e_switch.py does,
+ * next offset. (Reading a whole savepoint needs Flink's runtime: tests/e2e/test_e2e_switch.py does,
  * and checks the offsets against the records produced before the switch.)
  */
 class SwitchOffsetsTest {
