@@ -47,24 +47,24 @@ zip: jar  ## refresh the deployable zip from the current Python code and config 
 	mvn -B -q antrun:run@python-packages assembly:single@managed-flink-zip
 
 kafka: install  ## start the local broker and create the topics of config/topics.yaml
-	scripts/kafka_local.sh start
-	scripts/kafka_local.sh create-topics
+	dev/kafka_local.sh start
+	dev/kafka_local.sh create-topics
 
 kafka-stop:  ## stop the local broker
-	scripts/kafka_local.sh stop
+	dev/kafka_local.sh stop
 
 cluster: install  ## start a standalone Flink cluster (JobManager + 2 TaskManagers) from PyFlink's distribution
-	scripts/flink_cluster.sh start
+	dev/flink_cluster.sh start
 
 cluster-stop:  ## stop the standalone Flink cluster
-	scripts/flink_cluster.sh stop
+	dev/flink_cluster.sh stop
 
 # The console shows the job's own lines and the results; Flink's full log is in the file the
 # job names ("Flink's log: ..."); docs/reference/semantics.md, "A quiet console". Topic creation's "Created topic"
 # lines repeat the script's own.
 demo: install jar  ## fresh broker + warehouse, sample events, the job (bounded), then the tables
-	@scripts/kafka_local.sh reset
-	@scripts/kafka_local.sh create-topics >/dev/null
+	@dev/kafka_local.sh reset
+	@dev/kafka_local.sh create-topics >/dev/null
 	@rm -rf .local/warehouse
 	$(PY) sample_gen.py --count $(DEMO_EVENTS)
 	$(PY) streaming_job.py --bounded
@@ -88,7 +88,7 @@ maintain: install jar  ## compact small files and expire snapshots of the local 
 
 java-test: install  ## the JUnit tests of src/test/java and of the local MSK IAM broker module, through Maven Surefire
 	set -o pipefail; mvn -B test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
-	set -o pipefail; mvn -B -f scripts/kafka/msk-iam/pom.xml test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
+	set -o pipefail; mvn -B -f dev/msk-iam/pom.xml test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
 
 lint: install  ## ruff (style, import order, no heavy import at module level) and mypy (load, render, state): pyproject.toml
 	$(VENV)/bin/ruff check .
@@ -104,6 +104,6 @@ test: install lint py312 jar zip java-test  ## every test: lint, JUnit (Surefire
 	$(PY) -m pytest -q tests
 
 clean:  ## remove build output and local state (broker data, warehouse)
-	-scripts/kafka_local.sh stop
-	-scripts/flink_cluster.sh stop
+	-dev/kafka_local.sh stop
+	-dev/flink_cluster.sh stop
 	rm -rf target .local

@@ -9,7 +9,7 @@ figures at the end:
 
 How it works
 ------------
-1. The local broker (``scripts/kafka_local.sh start``, which honours $KAFKA_PORT and
+1. The local broker (``dev/kafka_local.sh start``, which honours $KAFKA_PORT and
    $KAFKA_CONTROLLER_PORT; or an already running broker named by --bootstrap-servers). A
    fresh topic for the bid events (--partitions) and a 1-partition control topic for the
    sink, with names of this run only (confluent-kafka's admin client).
@@ -29,7 +29,7 @@ How it works
 5. The peer: Kafka Connect standalone (``org.apache.kafka.connect.cli.ConnectStandalone``,
    the JVM options of Kafka's connect-standalone.sh) with ``IcebergSinkConnector``,
    tasks.max 1, ``iceberg.control.commit.interval-ms`` (--commit-interval-ms, 5 s), the Hadoop
-   catalog. Its jars come through Maven from benchmarks/peer/pom.xml (the versions are pinned
+   catalog. Its jars come through Maven from dev/peer/pom.xml (the versions are pinned
    there) into .local/peer/libs, once per pom. Connect's ``offset.flush.interval.ms`` is set
    to --offset-flush-ms (1 s): with nothing left to read, the sink task waits in its
    consumer's poll until the next offset flush and only then answers the coordinator's
@@ -79,8 +79,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KAFKA_SCRIPT = ROOT / "scripts" / "kafka_local.sh"
-POM = ROOT / "benchmarks" / "peer" / "pom.xml"
+KAFKA_SCRIPT = ROOT / "dev" / "kafka_local.sh"
+POM = ROOT / "dev" / "peer" / "pom.xml"
 PEER_HOME = ROOT / ".local" / "peer"
 LIBS = PEER_HOME / "libs"
 LIBS_STAMP = LIBS / ".fetched"
@@ -201,7 +201,7 @@ def load_average() -> str:
 def start_broker() -> tuple[str, bool]:
     """Start the local broker if needed; (bootstrap, whether this run started it)."""
     was_running = subprocess.run([str(KAFKA_SCRIPT), "status"], cwd=ROOT, capture_output=True).returncode == 0
-    result = run([str(KAFKA_SCRIPT), "start"], "scripts/kafka_local.sh start")
+    result = run([str(KAFKA_SCRIPT), "start"], "dev/kafka_local.sh start")
     found = re.findall(r"answering on (\S+?:\d+)", result.stderr)
     bootstrap = found[-1] if found else f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
     log.info("local broker %s on %s", "was running" if was_running else "started", bootstrap)
@@ -456,7 +456,7 @@ def ensure_peer_libs() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     PEER_HOME.mkdir(parents=True, exist_ok=True)
     run(["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={tmp}"], "Maven (benchmarks/peer/pom.xml)")
+         f"-DoutputDirectory={tmp}"], "Maven (dev/peer/pom.xml)")
     shutil.rmtree(LIBS, ignore_errors=True)
     tmp.rename(LIBS)
     LIBS_STAMP.write_text(pom_hash())
@@ -654,7 +654,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the sink's iceberg.control.commit.interval-ms (default 5000)")
     parser.add_argument("--offset-flush-ms", type=int, default=1000,
                         help="Connect's offset.flush.interval.ms (default 1000; Connect's own default is 60000)")
-    parser.add_argument("--bootstrap-servers", help="use this running broker instead of scripts/kafka_local.sh start")
+    parser.add_argument("--bootstrap-servers", help="use this running broker instead of dev/kafka_local.sh start")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds each side may take (default 1800)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cpu = None if args.cpu == "none" else int(args.cpu)
 
-    subprocess.run([str(ROOT / "scripts" / "kafka_local.sh"), "start"], check=True, cwd=ROOT,
+    subprocess.run([str(ROOT / "dev" / "kafka_local.sh"), "start"], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
     load_before = os.getloadavg()[0]
     suffix = uuid.uuid4().hex[:8]

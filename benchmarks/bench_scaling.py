@@ -8,12 +8,12 @@ figures at the end:
 
 How it works
 ------------
-1. The local broker (``scripts/kafka_local.sh start``; a running broker is left alone) and
+1. The local broker (``dev/kafka_local.sh start``; a running broker is left alone) and
    fresh topics of this run, --partitions each (tests/conftest.py's ``make_workspace``: the
    shipped config with every topic and consumer group renamed).
 2. One backlog: ``sample_gen.py`` with its default mix (every topic), ``--seed 7``,
    ``--count N``. Its manifest gives the records the broker confirmed per topic.
-3. A cluster of this run: ``scripts/flink_cluster.sh start`` with its own folder in the work
+3. A cluster of this run: ``dev/flink_cluster.sh start`` with its own folder in the work
    folder (never .local/flink-cluster), free REST and RPC ports, max(2, highest parallelism)
    TaskManagers of 1 slot each; checkpoints in that folder, every
    $FLINK_CLUSTER_CHECKPOINT_INTERVAL (the script's default, 10 s).
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                  taskmanagers, rest_port, base / "flink-cluster")
         started = cluster_script(env, "start")
         if started.returncode != 0:
-            raise BenchError(f"scripts/flink_cluster.sh start failed:\n{started.stderr[-3000:]}")
+            raise BenchError(f"dev/flink_cluster.sh start failed:\n{started.stderr[-3000:]}")
         app = unpack_zip(base / "app", ws)
         if args.warmup:
             # Every TaskManager JVM starts cold: the first run on it pays for class loading and the
@@ -331,12 +331,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         if args.keep:
-            log.info("kept %s (topics %s); the cluster still runs: FLINK_CLUSTER_DIR=%s scripts/flink_cluster.sh stop",
+            log.info("kept %s (topics %s); the cluster still runs: FLINK_CLUSTER_DIR=%s dev/flink_cluster.sh stop",
                      base, ", ".join(ws.topics.values()) if ws else "-", base / "flink-cluster")
         else:
             stopped = cluster_script(env, "stop")
             if stopped.returncode != 0:
-                log.warning("scripts/flink_cluster.sh stop failed: %s", stopped.stderr[-2000:])
+                log.warning("dev/flink_cluster.sh stop failed: %s", stopped.stderr[-2000:])
             if ws:
                 delete_topics(ws.bootstrap, list(ws.topics.values()))
             shutil.rmtree(base, ignore_errors=True)

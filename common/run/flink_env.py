@@ -57,7 +57,7 @@ PYTHON_WORKER_MODE = "_python_worker_execution_mode"
 # (common/render/catalog_manager.py) ends in a restart within about 30 s of the storage coming back.
 # Checkpoints that fail outside the tasks (the checkpoint storage, a timeout) are tolerated
 # TOLERABLE_FAILED_CHECKPOINTS times in a row before the job fails over. Local runs and
-# scripts/flink_cluster.sh set these; on the managed service they are the service's
+# dev/flink_cluster.sh set these; on the managed service they are the service's
 # (docs/deploy.md).
 RESTART_STRATEGY = {
     "restart-strategy.type": "exponential-delay",

@@ -7,7 +7,7 @@ policy; checkpoints and savepoints live in S3 (a moto server, through Flink's S3
 the job is stopped with a savepoint there and restored from it before the final drain.
 
 A standalone cluster from the Flink distribution inside the apache-flink package
-(scripts/flink_cluster.sh: a JobManager and two TaskManagers with one slot each, separate
+(dev/flink_cluster.sh: a JobManager and two TaskManagers with one slot each, separate
 JVMs, no Hadoop on their class path, checkpoints every 2 s, exponential-delay restarts). The zip
 `mvn package` builds is unpacked and submitted with `flink run` exactly as the managed
 service's run options name it (python, pyFiles, jarfile), at parallelism 2; the runtime

@@ -1,10 +1,10 @@
-"""MSK IAM over TLS, end to end, against a broker that checks it (scripts/kafka_local.sh --iam).
+"""MSK IAM over TLS, end to end, against a broker that checks it (dev/kafka_local.sh --iam).
 
 The local broker's SASL_SSL listener (localhost:9098, a certificate from a CA the script
 made) verifies every client's SigV4 signature, AWS_MSK_IAM (the job's Java clients, signed
 by aws-msk-iam-auth) and OAUTHBEARER (sample_gen, status and replay_dead_letters, signed by
 aws-msk-iam-sasl-signer-python), and authorizes every request by IAM policy documents, one
-per principal (scripts/kafka/msk-iam). The job's role gets exactly the policy
+per principal (dev/msk-iam). The job's role gets exactly the policy
 `deploy.py iam-policy` generates for the workspace's topics and groups.
 
 Proven here: the tools and the job (local run, parallelism 2) authenticate and the tables

@@ -12,7 +12,7 @@ GetTableMetadataLocation, DeleteTable) with SignatureDoesNotMatch; and it author
 files as s3:GetObject/PutObject on its own storage bucket, where AWS checks
 s3tables:GetTableData/PutTableData on the table. Plain moto cannot run this job under the
 generated policy at all, so the server is moto with those corrected, and one malformed answer
-that made the catalog call DeleteTable (tests/moto_iam_server.py); moto's engine decides.
+that made the catalog call DeleteTable (dev/moto_iam_server.py); moto's engine decides.
 
 Covered: every s3tables call of the job and every object read and write of its Iceberg FileIO,
 each by action and by resource (the bucket, or a table under ``/table/*``). Not covered: the
@@ -38,7 +38,7 @@ from common.deploy import iam_policy
 from sample_gen import bid_events, produce
 from tests.support import reference_model as ref
 from tests.support.e2e import REGION, read_table, s3tables_properties
-from tests.support.harness import ACCOUNT, assert_same_rows, moto_process
+from tests.support.harness import ACCOUNT, ROOT, assert_same_rows, moto_process
 
 TABLE_STATEMENT = "WriteIcebergTablesInTableBucket"
 # Made-up values for the placeholders of the statements moto never sees (nothing real).
@@ -78,11 +78,11 @@ class EnforcingMoto:
 
 @pytest.fixture(scope="module")
 def moto_iam(tmp_path_factory) -> EnforcingMoto:
-    """tests/moto_iam_server.py on a free port: an admin user is made without auth, then
+    """dev/moto_iam_server.py on a free port: an admin user is made without auth, then
     enforcement is switched on (moto's /moto-api/reset-auth with 0 unauthenticated requests)."""
     logs = tmp_path_factory.mktemp("moto_iam")
     auth_log = logs / "decisions.jsonl"
-    with moto_process("tests.moto_iam_server", logs / "moto_server.log", env={"MOTO_AUTH_LOG": str(auth_log)}) as url:
+    with moto_process(str(ROOT / "dev" / "moto_iam_server.py"), logs / "moto_server.log", env={"MOTO_AUTH_LOG": str(auth_log)}) as url:
         iam = boto3.client("iam", endpoint_url=url, region_name=REGION, aws_access_key_id="testing",
                            aws_secret_access_key="testing")
         iam.create_user(UserName="admin")

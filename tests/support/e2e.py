@@ -103,7 +103,7 @@ def consume_messages(bootstrap: str, topics: list[str], timeout_s: float = 60) -
         consumer.close()
 
 
-CLUSTER_SCRIPT = ROOT / "scripts" / "flink_cluster.sh"
+CLUSTER_SCRIPT = ROOT / "dev" / "flink_cluster.sh"
 
 
 ZIP = ROOT / "target" / "managed-flink-app.zip"

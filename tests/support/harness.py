@@ -22,7 +22,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
-KAFKA_SCRIPT = ROOT / "scripts" / "kafka_local.sh"
+KAFKA_SCRIPT = ROOT / "dev" / "kafka_local.sh"
 BOOTSTRAP = "127.0.0.1:9092"
 PARTITIONS = 2
 JOB_TIMEOUT_S = 600
@@ -180,12 +180,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def moto_process(module: str, log_file: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """``python -m <module>`` (moto.server, or a launcher of it) on a free localhost port: its URL
-    once it answers; stopped on exit."""
+def moto_process(launcher: str, log_file: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """moto's server (``moto.server``, run as a module) or a launcher file of it (a path, e.g.
+    dev/moto_iam_server.py) on a free localhost port: its URL once it answers; stopped on exit."""
     port = free_port()
+    module = launcher
+    command = [launcher] if launcher.endswith(".py") else ["-m", launcher]
     with log_file.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)], cwd=ROOT,
+        process = subprocess.Popen([sys.executable, *command, "-H", "127.0.0.1", "-p", str(port)], cwd=ROOT,
                                    env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + MOTO_START_TIMEOUT_S

@@ -1,10 +1,10 @@
 """Print the job's IAM policy (``deploy.py iam-policy``) filled in for one MSK cluster ARN.
 
-The local IAM broker (``scripts/kafka_local.sh start --iam``) authorizes every Kafka request by
+The local IAM broker (``dev/kafka_local.sh start --iam``) authorizes every Kafka request by
 this document, so the policy the product generates is the one local runs are held to. Only
 the kafka-cluster statements concern a broker; the rest are filled in and left as they are.
 
-Usage: scripts/iam_local_policy.py --cluster-arn ARN [--config-dir DIR] [--environment ENV]
+Usage: dev/iam_local_policy.py --cluster-arn ARN [--config-dir DIR] [--environment ENV]
 Exit codes: 0 printed, 2 bad arguments or config.
 """
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local single-node Apache Kafka (KRaft, combined broker+controller) for development and tests.
 #
-# The jars come through Maven (scripts/kafka/pom.xml); everything the broker writes lives in
+# The jars come through Maven (dev/kafka/pom.xml); everything the broker writes lives in
 # .local/kafka/ under the repo root (git-ignored). Run with --help for the subcommands.
 set -euo pipefail
 
@@ -14,10 +14,10 @@ PIDFILE="$KAFKA_HOME/broker.pid"
 LOGFILE="$KAFKA_HOME/broker.log"
 BROKER_LOG4J="$KAFKA_HOME/log4j2-broker.properties"
 TOOLS_LOG4J="$KAFKA_HOME/log4j2-tools.properties"
-POM="$ROOT/scripts/kafka/pom.xml"
+POM="$ROOT/dev/kafka/pom.xml"
 LIBS_STAMP="$LIBS/.fetched"
 IAM_DIR="$KAFKA_HOME/iam"
-IAM_MODULE="$ROOT/scripts/kafka/msk-iam"
+IAM_MODULE="$ROOT/dev/msk-iam"
 IAM_JAR="$IAM_MODULE/target/msk-iam-broker-auth.jar"
 
 KAFKA_HOST=127.0.0.1
@@ -38,7 +38,7 @@ TOOL_JVM_OPTS=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto
 
 usage() {
   cat <<EOF
-Usage: scripts/kafka_local.sh <command> [options]
+Usage: dev/kafka_local.sh <command> [options]
 
 Local single-node Kafka broker (KRaft combined mode) under .local/kafka/.
 
@@ -52,7 +52,7 @@ Commands:
                    --iam: also a listener that speaks MSK IAM over TLS on localhost:\$KAFKA_IAM_PORT
                    (SASL_SSL, mechanisms AWS_MSK_IAM and OAUTHBEARER), which verifies every
                    client's SigV4 signature and authorizes every request by an IAM policy
-                   (scripts/kafka/msk-iam). Its CA, credentials and policy are in .local/kafka/iam/
+                   (dev/msk-iam). Its CA, credentials and policy are in .local/kafka/iam/
                    (ca.pem, credentials.json, policy.json, client.env); both are re-read
                    when they change. --plaintext: without it again. See docs/msk_iam.md.
   stop             Stop the broker (SIGTERM, then SIGKILL after 30 s). Safe when not running.
@@ -111,7 +111,7 @@ ensure_libs() {
 write_config() {
   mkdir -p "$KAFKA_HOME"
   cat >"$PROPS" <<EOF
-# Written by scripts/kafka_local.sh on every start; edits here are overwritten.
+# Written by dev/kafka_local.sh on every start; edits here are overwritten.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
@@ -201,9 +201,9 @@ ensure_iam_jar() {
   if [[ -f "$IAM_JAR" && -z "$(find "$IAM_MODULE/pom.xml" "$IAM_MODULE/src/main" -type f -newer "$IAM_JAR" | head -n 1)" ]]; then
     return 0
   fi
-  log "building the broker's MSK IAM module (scripts/kafka/msk-iam) ..."
+  log "building the broker's MSK IAM module (dev/msk-iam) ..."
   mvn -B -q -Dstyle.color=never -f "$IAM_MODULE/pom.xml" package -DskipTests >"$KAFKA_HOME/mvn-iam.log" 2>&1 \
-    || { cat "$KAFKA_HOME/mvn-iam.log" >&2; die "could not build scripts/kafka/msk-iam"; }
+    || { cat "$KAFKA_HOME/mvn-iam.log" >&2; die "could not build dev/msk-iam"; }
   rm -f "$KAFKA_HOME/mvn-iam.log"
 }
 
@@ -250,7 +250,7 @@ ensure_iam_material() {
     # The product's own least-privilege policy for config/topics.yaml, for this local cluster.
     local py="$ROOT/.venv/bin/python"
     [[ -x "$py" ]] || die "the default policy comes from deploy.py iam-policy: run 'make install' first"
-    "$py" "$ROOT/scripts/iam_local_policy.py" --cluster-arn "$KAFKA_IAM_CLUSTER_ARN" >"$IAM_DIR/policy.json" \
+    "$py" "$ROOT/dev/iam_local_policy.py" --cluster-arn "$KAFKA_IAM_CLUSTER_ARN" >"$IAM_DIR/policy.json" \
       || die "could not write the default policy"
   fi
 }
@@ -265,7 +265,7 @@ write_iam_config() {
     -e "s|^listener.security.protocol.map=\(.*\)$|listener.security.protocol.map=\1,SASL_SSL:SASL_SSL|" \
     "$PROPS"
   cat >>"$PROPS" <<EOF
-# mode: iam (start --iam): MSK IAM over TLS on $KAFKA_IAM_HOST:$KAFKA_IAM_PORT; scripts/kafka/msk-iam
+# mode: iam (start --iam): MSK IAM over TLS on $KAFKA_IAM_HOST:$KAFKA_IAM_PORT; dev/msk-iam
 listener.name.sasl_ssl.sasl.enabled.mechanisms=AWS_MSK_IAM,OAUTHBEARER
 listener.name.sasl_ssl.ssl.keystore.type=PKCS12
 listener.name.sasl_ssl.ssl.keystore.location=$IAM_DIR/broker.p12
@@ -516,7 +516,7 @@ for key, spec in entries.items():
     print(name)
 ' "$config")" || die "could not read topics from $config"
 
-  cmd_status 2>/dev/null || die "broker is not running on $BOOTSTRAP (run: scripts/kafka_local.sh start)"
+  cmd_status 2>/dev/null || die "broker is not running on $BOOTSTRAP (run: dev/kafka_local.sh start)"
   [[ -f "$TOOLS_LOG4J" ]] || write_tools_log4j
 
   local t

@@ -32,7 +32,7 @@ REST_URL="http://localhost:$REST_PORT"
 
 usage() {
   cat <<EOF
-Usage: scripts/flink_cluster.sh <command> [args]
+Usage: dev/flink_cluster.sh <command> [args]
 
 A Flink standalone cluster from the distribution inside the apache-flink package:
 a JobManager and \$FLINK_CLUSTER_TASKMANAGERS TaskManagers, each a separate JVM.
@@ -205,7 +205,7 @@ conf.update(failover_options(local=False))
 if env["S3_ENDPOINT"]:
     conf.update({"s3.endpoint": env["S3_ENDPOINT"], "s3.path.style.access": True})
 with open(sys.argv[2], "w") as out:
-    out.write("# Written by scripts/flink_cluster.sh from the apache-flink package's conf/config.yaml.\n")
+    out.write("# Written by dev/flink_cluster.sh from the apache-flink package's conf/config.yaml.\n")
     yaml.safe_dump(conf, out, sort_keys=True, default_flow_style=False, width=1000)
 PYEOF
 }
