@@ -11,7 +11,7 @@ when it commits (the rewrite only replaces files that are still live and that no
 touches; the job's appends then retry on top of it); the newest snapshot the job committed is never
 expired; orphan removal only takes files older than an hour at the very least (a restored job
 commits files it wrote before it stopped). The work is done by the jar's
-com.example.streaming.maintenance classes (docs/deploy.md, "Table maintenance").
+mskiceberg.streaming.maintenance classes (docs/deploy.md, "Table maintenance").
 
 On S3 Tables the service maintains the tables itself: `deploy.py table-maintenance`.
 
@@ -42,7 +42,7 @@ from common.logs import setup_logging
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 
-MAIN_CLASS = "com.example.streaming.maintenance.MaintainTables"
+MAIN_CLASS = "mskiceberg.streaming.maintenance.MaintainTables"
 MIN_ORPHAN_AGE_MS = 3_600_000  # as TableMaintenance.MIN_ORPHAN_AGE_MS
 SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.IGNORECASE)
 SIZE_UNITS = {"b": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2, "gb": 1024**3, "gib": 1024**3}

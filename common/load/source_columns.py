@@ -1,7 +1,7 @@
 """Names of the columns every Kafka records table adds to a topic's schema (see kafka_sources).
 
 In a module of its own so the loader can reserve them without importing the renderer. The
-strict-json format (src/main/java/com/example/streaming/format) fills EVENT_TIME_COLUMN,
+strict-json format (src/main/java/mskiceberg/streaming/format) fills EVENT_TIME_COLUMN,
 REASON, RAW_VALUE and RAW_TEXT by these same names.
 """
 

@@ -6,7 +6,7 @@ and pyiceberg opens any of its tables from the metadata file, which the tests us
 results independently of Flink.
 
 Both catalogs are created by the jar's own factory, ``'type' = 'iceberg-portable'``
-(src/main/java/com/example/streaming/catalog): Iceberg's catalog, given a Hadoop configuration
+(src/main/java/mskiceberg/streaming/catalog): Iceberg's catalog, given a Hadoop configuration
 made from the jar's own Hadoop classes. Iceberg's ``'type' = 'iceberg'`` asks Flink's
 HadoopUtils for it instead, which needs Hadoop on Flink's own class path (docs/cluster.md).
 So no run needs Hadoop beside Flink (measured locally and on a standalone cluster).
@@ -31,7 +31,7 @@ CATALOG_FACTORY = "iceberg-portable"  # PortableIcebergCatalogFactory in the job
 STORAGE_RETRIES = "12"
 S3TABLES_RETRIES = {
     "s3.retry.num-retries": STORAGE_RETRIES,  # Iceberg's S3FileIO
-    "s3tables.client-factory-impl": "com.example.streaming.catalog.RetryingS3TablesClientFactory",
+    "s3tables.client-factory-impl": "mskiceberg.streaming.catalog.RetryingS3TablesClientFactory",
     "s3tables.retry.num-retries": STORAGE_RETRIES,  # read by that factory
 }
 

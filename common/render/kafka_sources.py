@@ -2,7 +2,7 @@
 
 Design (no silent loss, one parse): the source table ``kafka_<topic>_records`` reads every
 Kafka record through the project's own value format ``strict-json`` (Java, in the job's jar:
-src/main/java/com/example/streaming/format). One pass over each value yields the topic's
+src/main/java/mskiceberg/streaming/format). One pass over each value yields the topic's
 typed fields, ``event_time`` and ``dead_letter_reason`` (NULL when the record is good); a
 dead letter also carries its exact bytes (``raw_value``) and text (``raw_text``). The key
 is read as raw bytes (``kafka_key``), the headers, partition, offset and timestamp as
@@ -86,7 +86,7 @@ def event_time_peer(topic: TopicConfig) -> str:
 
 
 def idleness_options(topic: TopicConfig, peers: Sequence[TopicConfig]) -> dict[str, str]:
-    """The idle-aware connector's options (src/main/java/com/example/streaming/source/IdleRule.java).
+    """The idle-aware connector's options (src/main/java/mskiceberg/streaming/source/IdleRule.java).
 
     A partition is idle when nothing was read from it for the idle timeout and it has nothing
     to read; it then holds the watermark at the newest event time that its own topic's log had

@@ -1,8 +1,8 @@
 """The job's own metrics, as rendered SQL: rows out, freshness and late records per pipeline.
 
 Per-topic good / dead record counts come from the strict-json decoder itself (Java,
-src/main/java/com/example/streaming/format). Per-pipeline metrics come from a Java scalar
-function in the job's jar, ``pipeline_metrics`` (com.example.streaming.metrics.PipelineMetrics),
+src/main/java/mskiceberg/streaming/format). Per-pipeline metrics come from a Java scalar
+function in the job's jar, ``pipeline_metrics`` (mskiceberg.streaming.metrics.PipelineMetrics),
 registered once in the job's DDL. Each pipeline's INSERT passes one sink column through it::
 
     INSERT INTO sink (`a`, `b`, `event_time`, ...)
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 FUNCTION = "pipeline_metrics"  # PipelineMetrics.SQL_NAME
 SERVICE_GROUP = "kinesisanalytics"  # MetricNames.SERVICE_GROUP: every metric of the job is under it
-FUNCTION_CLASS = "com.example.streaming.metrics.PipelineMetrics"
+FUNCTION_CLASS = "mskiceberg.streaming.metrics.PipelineMetrics"
 # By name first: the raw tables' `event_time`, the end of a window or session (a row stands for
 # events up to it), the Kafka timestamp of a dead letter (it has no valid event time of its own).
 FRESHNESS_NAMES = ("event_time", "window_end", "session_end", "kafka_timestamp")

@@ -84,7 +84,7 @@ def snapshot_offsets(snapshot: str, source_uid: str, jar_uri: str) -> dict[str, 
     (runs a small local Flink job in this process's JVM)."""
     from pyflink.java_gateway import get_gateway
 
-    text = get_gateway().jvm.com.example.streaming.state.SwitchOffsets.readAsJson(snapshot, source_uid, jar_uri)
+    text = get_gateway().jvm.mskiceberg.streaming.state.SwitchOffsets.readAsJson(snapshot, source_uid, jar_uri)
     return {topic: {int(p): int(o) for p, o in parts.items()} for topic, parts in json.loads(text).items()}
 
 

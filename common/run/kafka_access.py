@@ -4,7 +4,7 @@ A source that cannot authenticate (a wrong secret, a skewed clock), trust the br
 or use a topic or group fails only once Flink runs it, and the restart strategy then retries it
 until its attempts run out, the cause in a TaskManager's log. So the driver first does what the
 sources do first, with the job's jar and the sources' exact client properties
-(src/main/java/com/example/streaming/kafka/KafkaAccessCheck.java), and stops with the cause,
+(src/main/java/mskiceberg/streaming/kafka/KafkaAccessCheck.java), and stops with the cause,
 naming the missing IAM action and resource where a permission is missing. Plaintext runs (the
 local broker) skip it: nothing there can refuse.
 """
@@ -55,7 +55,7 @@ def check_access(topics: Iterable[TopicConfig], kafka: KafkaSettings, timeout_ms
         groups.put(topic.topic_name, topic.consumer_group)
     log.info("checking access to %d topic(s) at %s (auth %s) before submitting", len(topics),
              kafka.bootstrap_servers, kafka.auth)
-    problems = jvm.com.example.streaming.kafka.KafkaAccessCheck.check(props, groups, timeout_ms)
+    problems = jvm.mskiceberg.streaming.kafka.KafkaAccessCheck.check(props, groups, timeout_ms)
     if problems:
         raise KafkaAccessError(problems)
     log.info("Kafka access checked: every topic can be described and read, every group used")

@@ -8,7 +8,7 @@ Together the two runs read every record once.
 
 The switch offsets are the snapshot's: when a local run restores a snapshot with new
 pipelines, it reads the Kafka source state of the snapshot itself (Flink's State Processor
-API, com.example.streaming.state.SwitchOffsets) and records it in
+API, mskiceberg.streaming.state.SwitchOffsets) and records it in
 ``<checkpoint.dir>/switch-<pipeline>.json`` before it submits. Not the consumer group's
 committed offsets: the source commits them asynchronously after a checkpoint, and a job
 stopped right after one can leave none (seen in CI). On the managed service, whose snapshots

@@ -63,7 +63,7 @@ def test_jar_creates_the_catalog_itself(unpacked):
     with zipfile.ZipFile(unpacked / read_groups(PROPERTIES)[RUN_OPTIONS]["jarfile"]) as jar:
         names = set(jar.namelist())
         factories = jar.read("META-INF/services/org.apache.flink.table.factories.Factory").decode().split()
-    assert "com.example.streaming.catalog.PortableIcebergCatalogFactory" in factories
+    assert "mskiceberg.streaming.catalog.PortableIcebergCatalogFactory" in factories
     assert "org/apache/hadoop/conf/Configuration.class" in names
     assert not [n for n in names if n.startswith("org/apache/flink/runtime/")]
 

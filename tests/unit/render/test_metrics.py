@@ -57,7 +57,7 @@ def test_every_shipped_pipeline_passes_one_column_through_the_metrics_call():
                         "`session_deadline`, `watermark_at_arrival`, `kafka_partition`, `event_date`",
     }
     assert plan.ddl()[-1] == ("CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS pipeline_metrics AS "
-                              "'com.example.streaming.metrics.PipelineMetrics' LANGUAGE JAVA")
+                              "'mskiceberg.streaming.metrics.PipelineMetrics' LANGUAGE JAVA")
 
 
 class _Keyed(BaseTransformer):
