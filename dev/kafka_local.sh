@@ -3,11 +3,19 @@
 #
 # The jars come through Maven (dev/kafka/pom.xml); everything the broker writes lives in
 # .local/kafka/ under the repo root (git-ignored). Run with --help for the subcommands.
+# KAFKA_LOCAL_DIR (with KAFKA_PORT and KAFKA_CONTROLLER_PORT) runs a second, private broker
+# with its state elsewhere: a test that kills its broker does not take down everyone else's.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KAFKA_HOME="$ROOT/.local/kafka"
-LIBS="$KAFKA_HOME/libs"
+LIBS="$KAFKA_HOME/libs"  # the jars: one copy, shared by every broker this script runs
+if [[ -n "${KAFKA_LOCAL_DIR:-}" ]]; then
+  [[ "$KAFKA_LOCAL_DIR" == /* ]] || KAFKA_LOCAL_DIR="$ROOT/$KAFKA_LOCAL_DIR"
+  KAFKA_HOME="${KAFKA_LOCAL_DIR%/}"
+fi
+# the state dir as messages name it: relative to the repo root when it is inside it
+HOME_SHOWN="${KAFKA_HOME#"$ROOT"/}"
 DATA="$KAFKA_HOME/data"
 PROPS="$KAFKA_HOME/server.properties"
 PIDFILE="$KAFKA_HOME/broker.pid"
@@ -40,7 +48,7 @@ usage() {
   cat <<EOF
 Usage: dev/kafka_local.sh <command> [options]
 
-Local single-node Kafka broker (KRaft combined mode) under .local/kafka/.
+Local single-node Kafka broker (KRaft combined mode) under $HOME_SHOWN/.
 
 Commands:
   start [--iam | --plaintext]
@@ -52,7 +60,7 @@ Commands:
                    --iam: also a listener that speaks MSK IAM over TLS on localhost:\$KAFKA_IAM_PORT
                    (SASL_SSL, mechanisms AWS_MSK_IAM and OAUTHBEARER), which verifies every
                    client's SigV4 signature and authorizes every request by an IAM policy
-                   (dev/msk-iam). Its CA, credentials and policy are in .local/kafka/iam/
+                   (dev/msk-iam). Its CA, credentials and policy are in $HOME_SHOWN/iam/
                    (ca.pem, credentials.json, policy.json, client.env); both are re-read
                    when they change. --plaintext: without it again. See docs/msk_iam.md.
   stop             Stop the broker (SIGTERM, then SIGKILL after 30 s). Safe when not running.
@@ -63,15 +71,20 @@ Commands:
                    (default: config/topics.yaml) with N partitions (default \$KAFKA_PARTITIONS
                    or 2), replication factor 1; existing topics are left alone.
   reset [--iam | --plaintext]
-                   Stop, wipe .local/kafka/data, re-format and start again (a fresh broker).
+                   Stop, wipe $HOME_SHOWN/data, re-format and start again (a fresh broker).
   -h, --help       This help.
 
 Environment:
   KAFKA_PORT (9092)  KAFKA_CONTROLLER_PORT (9093)  KAFKA_START_TIMEOUT (60)
   KAFKA_IAM_PORT (9098)  KAFKA_IAM_REGION (us-east-1)  KAFKA_IAM_CLUSTER_ARN
   KAFKA_PARTITIONS (2)  KAFKA_HEAP_OPTS ("-Xmx512m -Xms256m")
+  KAFKA_LOCAL_DIR (.local/kafka): the broker's state dir (data, config, pid, log, iam/); another
+      dir with other ports runs a second broker beside the first, e.g. for tests that kill it:
+      KAFKA_LOCAL_DIR=.local/kafka-faults KAFKA_PORT=29192 KAFKA_CONTROLLER_PORT=29193 \\
+        dev/kafka_local.sh start
+      (the jars stay in .local/kafka/libs)
 
-Bootstrap servers: $BOOTSTRAP. Broker log: .local/kafka/broker.log.
+Bootstrap servers: $BOOTSTRAP. Broker log: $HOME_SHOWN/broker.log.
 Any other Kafka tool: java -cp '.local/kafka/libs/*' <class> ...
 EOF
 }
@@ -90,9 +103,9 @@ ensure_libs() {
   fi
   command -v mvn >/dev/null || die "mvn (Maven) is needed to fetch the Kafka jars"
   log "fetching Kafka jars with Maven into .local/kafka/libs ..."
-  local tmp="$KAFKA_HOME/libs.tmp"
+  local tmp="$LIBS.tmp"
   rm -rf "$tmp"
-  mkdir -p "$KAFKA_HOME"
+  mkdir -p "$KAFKA_HOME" "$(dirname "$LIBS")"
   if ! mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
       -DoutputDirectory="$tmp" >"$KAFKA_HOME/mvn.log" 2>&1; then
     cat "$KAFKA_HOME/mvn.log" >&2
@@ -184,7 +197,7 @@ format_storage() {
   if [[ -f "$DATA/meta.properties" ]]; then
     return 0
   fi
-  log "formatting storage in .local/kafka/data ..."
+  log "formatting storage in $HOME_SHOWN/data ..."
   mkdir -p "$DATA"
   java -cp "$LIBS/*" "${TOOL_JVM_OPTS[@]}" kafka.tools.StorageTool \
     format -t "$(new_cluster_id)" -c "$PROPS" >&2 \
@@ -215,7 +228,7 @@ ensure_iam_material() {
   mkdir -p "$IAM_DIR"
   chmod 700 "$IAM_DIR"
   if [[ ! -f "$IAM_DIR/broker.p12" || ! -f "$IAM_DIR/ca.pem" ]]; then
-    log "making a CA and the broker's TLS certificate in .local/kafka/iam ..."
+    log "making a CA and the broker's TLS certificate in $HOME_SHOWN/iam ..."
     rm -f "$IAM_DIR"/ca.p12 "$IAM_DIR"/broker.p12 "$IAM_DIR"/*.pem "$IAM_DIR"/*.csr
     random_text 24 >"$IAM_DIR/keystore.password"
     chmod 600 "$IAM_DIR/keystore.password"
@@ -271,14 +284,14 @@ listener.name.sasl_ssl.ssl.keystore.type=PKCS12
 listener.name.sasl_ssl.ssl.keystore.location=$IAM_DIR/broker.p12
 listener.name.sasl_ssl.ssl.keystore.password=$pw
 listener.name.sasl_ssl.ssl.key.password=$pw
-security.providers=mskiceberg.testing.mskiam.IamSecurityProviderCreator
-listener.name.sasl_ssl.aws_msk_iam.sasl.jaas.config=mskiceberg.testing.mskiam.IamServerLoginModule required $jaas_opts;
-listener.name.sasl_ssl.aws_msk_iam.sasl.server.callback.handler.class=mskiceberg.testing.mskiam.IamServerCallbackHandler
+security.providers=com.example.mskiam.IamSecurityProviderCreator
+listener.name.sasl_ssl.aws_msk_iam.sasl.jaas.config=com.example.mskiam.IamServerLoginModule required $jaas_opts;
+listener.name.sasl_ssl.aws_msk_iam.sasl.server.callback.handler.class=com.example.mskiam.IamServerCallbackHandler
 listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required $jaas_opts;
-listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class=mskiceberg.testing.mskiam.IamOAuthBearerValidator
+listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class=com.example.mskiam.IamOAuthBearerValidator
 # the broker itself logs in with no token: Kafka's default login handler refuses these options
-listener.name.sasl_ssl.oauthbearer.sasl.login.callback.handler.class=mskiceberg.testing.mskiam.NoTokenLoginCallbackHandler
-authorizer.class.name=mskiceberg.testing.mskiam.MskIamAuthorizer
+listener.name.sasl_ssl.oauthbearer.sasl.login.callback.handler.class=com.example.mskiam.NoTokenLoginCallbackHandler
+authorizer.class.name=com.example.mskiam.MskIamAuthorizer
 msk.iam.policy.file=$IAM_DIR/policy.json
 msk.iam.cluster.arn=$KAFKA_IAM_CLUSTER_ARN
 msk.iam.unauthenticated.listeners=PLAINTEXT,CONTROLLER
@@ -421,7 +434,7 @@ cmd_start() {
     fi
     format_storage
     [[ -f "$LOGFILE" ]] && mv -f "$LOGFILE" "$LOGFILE.1"
-    log "starting broker on $BOOTSTRAP (log: .local/kafka/broker.log)"
+    log "starting broker on $BOOTSTRAP (log: $HOME_SHOWN/broker.log)"
     # New session so the broker outlives this script and the caller's Ctrl-C; the inner shell
     # records its own pid and then becomes the JVM, so the pid file names the JVM itself.
     # shellcheck disable=SC2016,SC2086
@@ -439,7 +452,7 @@ cmd_start() {
   local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
   while ((SECONDS < deadline)); do
     if ! pid="$(broker_pid)"; then
-      log "broker exited during start-up; last lines of .local/kafka/broker.log:"
+      log "broker exited during start-up; last lines of $HOME_SHOWN/broker.log:"
       tail -n 40 "$LOGFILE" >&2 || true
       return 1
     fi
@@ -449,7 +462,7 @@ cmd_start() {
     fi
     sleep 0.5
   done
-  log "broker did not answer within ${KAFKA_START_TIMEOUT}s; last lines of .local/kafka/broker.log:"
+  log "broker did not answer within ${KAFKA_START_TIMEOUT}s; last lines of $HOME_SHOWN/broker.log:"
   tail -n 40 "$LOGFILE" >&2 || true
   return 1
 }
@@ -482,7 +495,7 @@ cmd_stop() {
 
 cmd_reset() {
   cmd_stop
-  log "wiping .local/kafka/data"
+  log "wiping $HOME_SHOWN/data"
   rm -rf "$DATA"
   cmd_start "$@"  # formats the empty data dir again; the same mode unless told otherwise
 }
@@ -530,7 +543,7 @@ for key, spec in entries.items():
   done <<<"$topics"
 }
 
-# start/stop/reset of one .local/kafka run one at a time (e.g. two test sessions starting it).
+# start/stop/reset of one state dir run one at a time (e.g. two test sessions starting it).
 # A crash, for fault tests: SIGKILL, no clean shutdown; `start` brings the same data back.
 cmd_kill() {
   local pid
