@@ -12,7 +12,7 @@ VENV312 := .venv312
 STAMP312 := $(VENV312)/.installed
 DEMO_EVENTS ?= 2000
 
-.PHONY: help install py312 jar zip kafka kafka-stop cluster cluster-stop demo test test-fast test-e2e lint java-test dry-run validate load-test maintain clean status
+.PHONY: help install py312 jar zip kafka kafka-stop cluster cluster-stop demo test test-fast test-e2e lint format java-test dry-run validate load-test maintain clean status
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -90,9 +90,13 @@ java-test: install  ## the JUnit tests of src/test/java and of the local MSK IAM
 	set -o pipefail; mvn -B test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
 	set -o pipefail; mvn -B -f dev/msk-iam/pom.xml test | grep -E '^\[(ERROR|WARNING)\]|Tests run:|FAIL' | grep -v 'Tests run:.*in com\.'
 
-lint: install  ## ruff (style, import order, no heavy import at module level) and mypy (load, render, state): pyproject.toml
+lint: install  ## ruff (style, import order, no heavy import at module level, formatting) and mypy (all of the code): pyproject.toml
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+format: install  ## ruff format: the one formatting of the Python code
+	$(VENV)/bin/ruff format .
 
 test-fast: install  ## the tests that need no broker and no JVM (pytest -m "not kafka and not jvm"), in seconds
 	$(PY) -m pytest -q -m "not kafka and not jvm" tests

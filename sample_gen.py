@@ -94,15 +94,20 @@ examples:
 
 # --- kept for the tests and callers of the minimal generator ---------------------------------------
 
+
 def bid_events(count: int, seed: int, start_ms: int = START_MS, users: int = 50) -> Iterator[dict]:
     """`count` bid events of one session at a time by `users` users, in event-time order, from `seed`."""
-    model = EventModel(list(load_topics().values()), ModelOptions(seed=seed, start_ms=start_ms, users=users,
-                                                                   sessions=1), selected=["bid_events"])
+    model = EventModel(
+        list(load_topics().values()),
+        ModelOptions(seed=seed, start_ms=start_ms, users=users, sessions=1),
+        selected=["bid_events"],
+    )
     for _, _, _, record in model.take(count):
         yield record
 
 
 # --- command line --------------------------------------------------------------------------------
+
 
 def _fraction(text: str) -> float:
     value = float(text)
@@ -117,6 +122,7 @@ def _positive(kind: type):
         if value <= 0:
             raise argparse.ArgumentTypeError(f"{text} is not positive")
         return value
+
     return parse
 
 
@@ -156,69 +162,153 @@ def _property(text: str) -> tuple[str, str]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     what = parser.add_argument_group("what to send")
     amount = what.add_mutually_exclusive_group()
-    amount.add_argument("--count", type=_positive(int), help=f"number of records, all topics together "
-                        f"(default {DEFAULT_COUNT})")
-    amount.add_argument("--duration", type=_positive(float), metavar="SECONDS",
-                        help="send for this many seconds (wall clock) instead of a count")
-    what.add_argument("--rate", type=_non_negative, default=0, metavar="RECORDS_PER_S",
-                      help="steady sending rate; 0 (default): as fast as the broker takes them")
-    what.add_argument("--topics", nargs="+", metavar="KEY",
-                      help="only these topics (keys of topics.yaml or Kafka topic names; default: every enabled topic)")
+    amount.add_argument(
+        "--count", type=_positive(int), help=f"number of records, all topics together (default {DEFAULT_COUNT})"
+    )
+    amount.add_argument(
+        "--duration",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="send for this many seconds (wall clock) instead of a count",
+    )
+    what.add_argument(
+        "--rate",
+        type=_non_negative,
+        default=0,
+        metavar="RECORDS_PER_S",
+        help="steady sending rate; 0 (default): as fast as the broker takes them",
+    )
+    what.add_argument(
+        "--topics",
+        nargs="+",
+        metavar="KEY",
+        help="only these topics (keys of topics.yaml or Kafka topic names; default: every enabled topic)",
+    )
     what.add_argument("--seed", type=int, default=42, help="random seed: same seed, same events (default 42)")
-    what.add_argument("--start", type=_start_ms, metavar="TIME",
-                      help="simulated event time from TIME: ISO-8601 (UTC if no zone), epoch millis or 'now' "
-                           "(default 2026-01-01T00:00:00Z; see 'event time' below)")
-    what.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
-                      help="event time = the wall clock at sending (default: live with --duration or --rate "
-                           "and no --start)")
-    what.add_argument("--users", type=_positive(int), default=ModelOptions.users,
-                      help=f"number of users (default {ModelOptions.users})")
-    what.add_argument("--sessions", type=_positive(int), default=ModelOptions.sessions,
-                      help=f"sessions running at the same time (default {ModelOptions.sessions})")
-    what.add_argument("--products", type=_positive(int), default=ModelOptions.products,
-                      help=f"products in the catalog (default {ModelOptions.products})")
+    what.add_argument(
+        "--start",
+        type=_start_ms,
+        metavar="TIME",
+        help="simulated event time from TIME: ISO-8601 (UTC if no zone), epoch millis or 'now' "
+        "(default 2026-01-01T00:00:00Z; see 'event time' below)",
+    )
+    what.add_argument(
+        "--live",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="event time = the wall clock at sending (default: live with --duration or --rate and no --start)",
+    )
+    what.add_argument(
+        "--users",
+        type=_positive(int),
+        default=ModelOptions.users,
+        help=f"number of users (default {ModelOptions.users})",
+    )
+    what.add_argument(
+        "--sessions",
+        type=_positive(int),
+        default=ModelOptions.sessions,
+        help=f"sessions running at the same time (default {ModelOptions.sessions})",
+    )
+    what.add_argument(
+        "--products",
+        type=_positive(int),
+        default=ModelOptions.products,
+        help=f"products in the catalog (default {ModelOptions.products})",
+    )
 
     faults = parser.add_argument_group("faults (see below)")
-    faults.add_argument("--out-of-order", type=_fraction, default=0.0, metavar="F",
-                        help="share of records out of order, within max_out_of_orderness")
-    faults.add_argument("--late", type=_fraction, default=0.0, metavar="F",
-                        help="share of records late, beyond max_out_of_orderness")
-    faults.add_argument("--late-by", type=duration_ms_argument, default=60_000, metavar="DURATION",
-                        help="late records are up to this much further behind than the bound (default 60s)")
+    faults.add_argument(
+        "--out-of-order",
+        type=_fraction,
+        default=0.0,
+        metavar="F",
+        help="share of records out of order, within max_out_of_orderness",
+    )
+    faults.add_argument(
+        "--late", type=_fraction, default=0.0, metavar="F", help="share of records late, beyond max_out_of_orderness"
+    )
+    faults.add_argument(
+        "--late-by",
+        type=duration_ms_argument,
+        default=60_000,
+        metavar="DURATION",
+        help="late records are up to this much further behind than the bound (default 60s)",
+    )
     faults.add_argument("--malformed", type=_fraction, default=0.0, metavar="F", help="share of malformed records")
-    faults.add_argument("--malformed-kinds", nargs="+", choices=MALFORMED_KINDS, default=list(MALFORMED_KINDS),
-                        help="which kinds of malformed records (default: all)")
+    faults.add_argument(
+        "--malformed-kinds",
+        nargs="+",
+        choices=MALFORMED_KINDS,
+        default=list(MALFORMED_KINDS),
+        help="which kinds of malformed records (default: all)",
+    )
 
     where = parser.add_argument_group("where to send")
     where.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
-    where.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml "
-                       "(and transformations.yaml)")
+    where.add_argument(
+        "--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml (and transformations.yaml)"
+    )
     add_connection_arguments(where)
-    where.add_argument("-X", "--producer-property", type=_property, action="append", default=[],
-                       metavar="KEY=VALUE", help="extra librdkafka producer property (repeatable), "
-                                                 "e.g. -X compression.type=lz4")
-    where.add_argument("--partition", type=_partition, action="append", default=[], metavar="[TOPIC=]N",
-                       help="send every record (of TOPIC: key or Kafka name) to partition N instead of by key "
-                            "(repeatable)")
-    where.add_argument("--dry-run", action="store_true",
-                       help="no Kafka: write records to stdout as JSON lines {topic, key, value}")
+    where.add_argument(
+        "-X",
+        "--producer-property",
+        type=_property,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra librdkafka producer property (repeatable), e.g. -X compression.type=lz4",
+    )
+    where.add_argument(
+        "--partition",
+        type=_partition,
+        action="append",
+        default=[],
+        metavar="[TOPIC=]N",
+        help="send every record (of TOPIC: key or Kafka name) to partition N instead of by key (repeatable)",
+    )
+    where.add_argument(
+        "--dry-run", action="store_true", help="no Kafka: write records to stdout as JSON lines {topic, key, value}"
+    )
 
     out = parser.add_argument_group("output")
-    out.add_argument("--manifest", default=str(DEFAULT_MANIFEST), metavar="PATH",
-                     help="where to write the manifest JSON ('-': stdout)")
-    out.add_argument("--records", metavar="PATH",
-                     help="also write every record sent as a JSON line: topic, partition, offset, key, value, "
-                          "event_time_ms, fault, sent_at_ms")
-    out.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto",
-                     help="auto (default): a bar on a terminal, log lines otherwise")
-    out.add_argument("--log-every", type=_positive(float), default=10.0, metavar="SECONDS",
-                     help="seconds between progress log lines (default 10)")
-    out.add_argument("--flush-timeout", type=_positive(float), default=60.0, metavar="SECONDS",
-                     help="how long to wait for the last delivery reports (default 60)")
+    out.add_argument(
+        "--manifest",
+        default=str(DEFAULT_MANIFEST),
+        metavar="PATH",
+        help="where to write the manifest JSON ('-': stdout)",
+    )
+    out.add_argument(
+        "--records",
+        metavar="PATH",
+        help="also write every record sent as a JSON line: topic, partition, offset, key, value, "
+        "event_time_ms, fault, sent_at_ms",
+    )
+    out.add_argument(
+        "--progress",
+        choices=("auto", "bar", "log", "none"),
+        default="auto",
+        help="auto (default): a bar on a terminal, log lines otherwise",
+    )
+    out.add_argument(
+        "--log-every",
+        type=_positive(float),
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds between progress log lines (default 10)",
+    )
+    out.add_argument(
+        "--flush-timeout",
+        type=_positive(float),
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for the last delivery reports (default 60)",
+    )
     out.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     out.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     args = parser.parse_args(argv)
@@ -258,8 +348,9 @@ def _select_topics(requested: list[str] | None, topics: dict) -> list[str] | Non
         elif item in by_name:
             keys.append(by_name[item])
         else:
-            raise ConfigError("--topics", item, f"not a topic of topics.yaml{did_you_mean(item, topics)}",
-                              ", ".join(topics))
+            raise ConfigError(
+                "--topics", item, f"not a topic of topics.yaml{did_you_mean(item, topics)}", ", ".join(topics)
+            )
     return keys
 
 
@@ -284,43 +375,69 @@ def main(argv: list[str] | None = None) -> int:
     live = is_live(args)
     count = None if args.duration else (args.count or DEFAULT_COUNT)
     start = wall_clock_ms() if live else args.start if args.start is not None else START_MS
-    model = EventModel(list(topics.values()),
-                       ModelOptions(seed=args.seed, start_ms=start, users=args.users, sessions=args.sessions,
-                                    products=args.products), selected)
+    model = EventModel(
+        list(topics.values()),
+        ModelOptions(seed=args.seed, start_ms=start, users=args.users, sessions=args.sessions, products=args.products),
+        selected,
+    )
     try:
         partitions = partition_map(dict(args.partition) if args.partition else None, model.selected)
     except ValueError as exc:
         log.error("bad --partition: %s", exc)
         return ExitCode.BAD_INPUT
-    options = RunOptions(count=count, duration_s=args.duration, rate=args.rate or None, progress=mode,
-                         log_every_s=args.log_every, flush_timeout_s=args.flush_timeout, live=live,
-                         partitions=partitions)
-    knobs = FaultKnobs(out_of_order=args.out_of_order, late=args.late, late_by_ms=args.late_by,
-                       malformed=args.malformed, malformed_kinds=tuple(dict.fromkeys(args.malformed_kinds)))
+    options = RunOptions(
+        count=count,
+        duration_s=args.duration,
+        rate=args.rate or None,
+        progress=mode,
+        log_every_s=args.log_every,
+        flush_timeout_s=args.flush_timeout,
+        live=live,
+        partitions=partitions,
+    )
+    knobs = FaultKnobs(
+        out_of_order=args.out_of_order,
+        late=args.late,
+        late_by_ms=args.late_by,
+        malformed=args.malformed,
+        malformed_kinds=tuple(dict.fromkeys(args.malformed_kinds)),
+    )
     faults = Faults(knobs, args.seed, count, live) if knobs.any else None
     sink: FileSink | KafkaSink
     if args.dry_run:
         sink = FileSink(sys.stdout)
     else:
         assert target is not None  # built above unless --dry-run
-        log.info("sending %s to %s (auth %s%s), topics %s", f"{count} records" if count else f"for {args.duration} s",
-                 target.bootstrap_servers, target.auth, f", region {target.region}" if target.region else "",
-                 ", ".join(p.topic_name for p in model.selected))
+        log.info(
+            "sending %s to %s (auth %s%s), topics %s",
+            f"{count} records" if count else f"for {args.duration} s",
+            target.bootstrap_servers,
+            target.auth,
+            f", region {target.region}" if target.region else "",
+            ", ".join(p.topic_name for p in model.selected),
+        )
         sink = KafkaSink(config)
         try:
             check_partitions(sink, model.selected, partitions)
         except ValueError as exc:
             log.error("bad --partition: %s", exc)
             return ExitCode.BAD_INPUT
-    log.info("event time: %s", "live (the wall clock at sending)" if live
-             else f"simulated from {dt.datetime.fromtimestamp(start / 1000, dt.timezone.utc).isoformat()}")
+    log.info(
+        "event time: %s",
+        "live (the wall clock at sending)"
+        if live
+        else f"simulated from {dt.datetime.fromtimestamp(start / 1000, dt.timezone.utc).isoformat()}",
+    )
     if not live and (args.duration or args.rate) and start > wall_clock_ms() - 3_600_000:
-        log.warning("simulated event time from --start runs ahead of the clock (about 0.1 events/s per session); "
-                    "to feed a running job use --live")
+        log.warning(
+            "simulated event time from --start runs ahead of the clock (about 0.1 events/s per session); "
+            "to feed a running job use --live"
+        )
     journal: list[SentRecord] | None = [] if args.records else None
     outcome = run(model, faults, sink, options, console=console, journal=journal)
-    manifest = build_manifest(model, knobs, options, outcome,
-                              target.describe() if target else {"bootstrap_servers": None}, args.dry_run)
+    manifest = build_manifest(
+        model, knobs, options, outcome, target.describe() if target else {"bootstrap_servers": None}, args.dry_run
+    )
     write_manifest(manifest, args.manifest)
     if journal is not None:
         write_records(journal, args.records)

@@ -27,38 +27,79 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Run every enabled pipeline of config/transformations.yaml as one Flink job.",
         epilog="Exit codes: 0 ok, 1 job failed, 2 bad configuration or SQL (found before anything ran).",
     )
-    parser.add_argument("--properties", help="runtime properties JSON (default: $APP_PROPERTIES_FILE, "
-                        "/etc/flink/application_properties.json on the managed service, else ./application_properties.json)")
-    parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml and transformations.yaml")
-    parser.add_argument("--bounded", action="store_true",
-                        help="read each topic up to its latest offsets at start, then finish (tests, demo, backfill)")
-    parser.add_argument("--drain", action="store_true",
-                        help="local unbounded runs: on SIGTERM / Ctrl-C, emit every open window and session "
-                             "before the savepoint (the input is complete)")
-    parser.add_argument("--backfill", metavar="PIPELINE",
-                        help="fill a new pipeline's history: a bounded run of it alone, from the earliest offset up "
-                             "to the switch offsets its restore recorded (docs/reference/semantics.md)")
-    parser.add_argument("--backfill-until", type=Path, metavar="FILE",
-                        help="offsets file where the backfill stops (default: <flink.checkpoint.dir>/switch-<pipeline>.json)")
-    parser.add_argument("--backfill-from", type=Path, metavar="FILE",
-                        help="offsets file where the backfill starts (default: each partition's earliest offset)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print the DDL and the optimized plan; needs no Kafka, warehouse or AWS")
-    parser.add_argument("--validate", action="store_true",
-                        help="check config, SQL and plan, print one line per problem (or OK); for CI, "
-                             "needs no Kafka, warehouse or AWS")
+    parser.add_argument(
+        "--properties",
+        help="runtime properties JSON (default: $APP_PROPERTIES_FILE, "
+        "/etc/flink/application_properties.json on the managed service, else ./application_properties.json)",
+    )
+    parser.add_argument(
+        "--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml and transformations.yaml"
+    )
+    parser.add_argument(
+        "--bounded",
+        action="store_true",
+        help="read each topic up to its latest offsets at start, then finish (tests, demo, backfill)",
+    )
+    parser.add_argument(
+        "--drain",
+        action="store_true",
+        help="local unbounded runs: on SIGTERM / Ctrl-C, emit every open window and session "
+        "before the savepoint (the input is complete)",
+    )
+    parser.add_argument(
+        "--backfill",
+        metavar="PIPELINE",
+        help="fill a new pipeline's history: a bounded run of it alone, from the earliest offset up "
+        "to the switch offsets its restore recorded (docs/reference/semantics.md)",
+    )
+    parser.add_argument(
+        "--backfill-until",
+        type=Path,
+        metavar="FILE",
+        help="offsets file where the backfill stops (default: <flink.checkpoint.dir>/switch-<pipeline>.json)",
+    )
+    parser.add_argument(
+        "--backfill-from",
+        type=Path,
+        metavar="FILE",
+        help="offsets file where the backfill starts (default: each partition's earliest offset)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the DDL and the optimized plan; needs no Kafka, warehouse or AWS"
+    )
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="check config, SQL and plan, print one line per problem (or OK); for CI, needs no Kafka, warehouse or AWS",
+    )
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these pipelines")
-    parser.add_argument("--restore", metavar="PATH|latest",
-                        help="local runs: resume from a checkpoint/savepoint folder, or 'latest' = the newest "
-                             "complete checkpoint under flink.checkpoint.dir")
-    parser.add_argument(ALLOW_LOSS_FLAG, nargs="+", default=[], metavar="PIPELINE",
-                        help="with --restore: accept that these changed pipelines restart without their state "
-                             "(see --dry-run for what a change keeps)")
-    parser.add_argument("--state-map", type=Path, metavar="FILE",
-                        help="the state-ids.json of the deployment to compare with / keep operator ids of "
-                             "(default: the snapshot's, else the newest under flink.checkpoint.dir)")
-    parser.add_argument("--write-state-map", type=Path, metavar="FILE",
-                        help="with --dry-run: write the state map of this plan (deploy.py ships it in the zip)")
+    parser.add_argument(
+        "--restore",
+        metavar="PATH|latest",
+        help="local runs: resume from a checkpoint/savepoint folder, or 'latest' = the newest "
+        "complete checkpoint under flink.checkpoint.dir",
+    )
+    parser.add_argument(
+        ALLOW_LOSS_FLAG,
+        nargs="+",
+        default=[],
+        metavar="PIPELINE",
+        help="with --restore: accept that these changed pipelines restart without their state "
+        "(see --dry-run for what a change keeps)",
+    )
+    parser.add_argument(
+        "--state-map",
+        type=Path,
+        metavar="FILE",
+        help="the state-ids.json of the deployment to compare with / keep operator ids of "
+        "(default: the snapshot's, else the newest under flink.checkpoint.dir)",
+    )
+    parser.add_argument(
+        "--write-state-map",
+        type=Path,
+        metavar="FILE",
+        help="with --dry-run: write the state map of this plan (deploy.py ships it in the zip)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     # The managed service may pass arguments of its own; ignore what we do not know.
     args, unknown = parser.parse_known_args(argv)

@@ -61,7 +61,9 @@ JOB_TIMEOUT_S = 3600
 FINISHED = re.compile(r"job \S+ finished in ([\d.]+) s")  # common/run/runner.py's last line
 # common/run/runner.py logs "submitted job" once execute() has returned (the mini cluster is up and
 # the job graph submitted) and "finished in" at the end: the time between is the job running.
-LOGGED_AT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO common\.run\.runner: (submitted job|job \S+ finished)", re.M)
+LOGGED_AT = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO common\.run\.runner: (submitted job|job \S+ finished)", re.M
+)
 SUMMARY = re.compile(r"records of (\S+): (\d+) good, (\d+) dead letters")  # common/run/record_summary.py
 
 
@@ -69,8 +71,9 @@ SUMMARY = re.compile(r"records of (\S+): (\d+) good, (\d+) dead letters")  # com
 
 _IDENT = r"`(?:[^`]|``)+`"
 _REF = re.compile(rf"{_IDENT}(?:\.{_IDENT})*")
-_CREATE_TABLE = re.compile(rf"^\s*CREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?({_REF.pattern})\s*\(",
-                           re.I)
+_CREATE_TABLE = re.compile(
+    rf"^\s*CREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?({_REF.pattern})\s*\(", re.I
+)
 _OPTION = re.compile(r"'((?:[^']|'')*)'\s*=\s*'((?:[^']|'')*)'")
 _WATERMARK = re.compile(r"^\s*(WATERMARK\s+FOR\s+.*?)\s*,?\s*$", re.M | re.I)
 _NOT_NULL = re.compile(r"\s+NOT\s+NULL\s*$", re.I)
@@ -106,7 +109,7 @@ def split_create_table(ddl: str) -> tuple[str, str, str]:
     if not match:
         raise ValueError(f"not a CREATE TABLE statement:\n{ddl}")
     end = closing_paren(ddl, match.end() - 1)
-    return match.group(1), ddl[match.end():end], ddl[end + 1:]
+    return match.group(1), ddl[match.end() : end], ddl[end + 1 :]
 
 
 def with_options(ddl: str) -> dict[str, str]:
@@ -115,7 +118,7 @@ def with_options(ddl: str) -> dict[str, str]:
     with_at = re.search(r"\bWITH\s*\(", rest, re.I)
     if not with_at:
         return {}
-    body = rest[with_at.end() - 1:closing_paren(rest, with_at.end() - 1) + 1]
+    body = rest[with_at.end() - 1 : closing_paren(rest, with_at.end() - 1) + 1]
     return {k.replace("''", "'"): v.replace("''", "'") for k, v in _OPTION.findall(body)}
 
 
@@ -171,8 +174,11 @@ def native_source_ddl(plan, topic) -> str:
     else:
         event_time = f"CAST({field} AS TIMESTAMP_LTZ(3))"
     lines = [f"  {quote(column)} {_NOT_NULL.sub('', sql_type)}" for column, sql_type in topic.schema]
-    lines += [f"  {quote(KAFKA_PARTITION)} INT METADATA FROM 'partition' VIRTUAL",  # the late tables keep it
-              f"  {quote(EVENT_TIME_COLUMN)} AS {event_time}", f"  {watermark.group(1)}"]
+    lines += [
+        f"  {quote(KAFKA_PARTITION)} INT METADATA FROM 'partition' VIRTUAL",  # the late tables keep it
+        f"  {quote(EVENT_TIME_COLUMN)} AS {event_time}",
+        f"  {watermark.group(1)}",
+    ]
     body = ",\n".join(lines)
     return f"CREATE TABLE {source_ref(topic)} (\n{body}\n) {with_clause(options)}"
 
@@ -200,6 +206,7 @@ def variant_plan(variant: str, plan, project):
 
 # ---------------------------------------------------------------- one variant (in a subprocess)
 
+
 def run_worker(variant: str, config_dir: Path, result_file: Path, show_ddl: bool) -> int:
     """Build the project's plan, rewrite it into the variant, run it bounded, write the time."""
     from common.load.config import load_project
@@ -218,13 +225,15 @@ def run_worker(variant: str, config_dir: Path, result_file: Path, show_ddl: bool
     submitted: list[float] = []
     runner.execute(t_env, plan, wait=True, pre_submit=lambda: submitted.append(time.monotonic()))
     seconds = time.monotonic() - submitted[0]
-    result_file.write_text(json.dumps({"variant": variant, "seconds": seconds,
-                                       "pipelines": [p.name for p in plan.pipelines]}))
+    result_file.write_text(
+        json.dumps({"variant": variant, "seconds": seconds, "pipelines": [p.name for p in plan.pipelines]})
+    )
     log.info("%s: %.1f s from submit to finish", variant, seconds)
     return 0
 
 
 # ---------------------------------------------------------------- the driver
+
 
 @dataclasses.dataclass
 class Outcome:
@@ -247,9 +256,27 @@ def produce_backlog(count: int, seed: int, partitions: int):
     ws = make_workspace(base, BOOTSTRAP, partitions=partitions)
     log.info("producing %d records (seed %d) to %s", count, seed, ", ".join(ws.topics.values()))
     started = time.monotonic()
-    subprocess.run([sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(ws.config_dir), "--count",
-                    str(count), "--seed", str(seed), "--progress", "none", "-q", "--bootstrap-servers", BOOTSTRAP,
-                    "--manifest", str(base / "manifest.json")], check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sample_gen.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--count",
+            str(count),
+            "--seed",
+            str(seed),
+            "--progress",
+            "none",
+            "-q",
+            "--bootstrap-servers",
+            BOOTSTRAP,
+            "--manifest",
+            str(base / "manifest.json"),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     log.info("produced in %.1f s", time.monotonic() - started)
     return base, ws
 
@@ -263,8 +290,10 @@ def backlog_sizes(bootstrap: str, topics: list[str]) -> dict[str, int]:
         metadata = consumer.list_topics(timeout=30)
         sizes = {}
         for topic in topics:
-            ends = [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-                    for p in metadata.topics[topic].partitions]
+            ends = [
+                consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
+                for p in metadata.topics[topic].partitions
+            ]
             sizes[topic] = sum(ends)
         return sizes
     finally:
@@ -329,15 +358,28 @@ class TreeCpu(threading.Thread):
 
 def run_variant(variant: str, ws, folder: Path, show_ddl: bool, checkpoint_interval: str) -> Outcome:
     folder.mkdir()
-    env = {**os.environ, "FLINK_CHECKPOINT_INTERVAL": checkpoint_interval, "FLINK_PARALLELISM": "1",
-           "KAFKA_BOOTSTRAP_SERVERS": ws.bootstrap,
-           "ICEBERG_WAREHOUSE": str(folder / "warehouse"), "FLINK_CHECKPOINT_DIR": str(folder / "checkpoints")}
+    env = {
+        **os.environ,
+        "FLINK_CHECKPOINT_INTERVAL": checkpoint_interval,
+        "FLINK_PARALLELISM": "1",
+        "KAFKA_BOOTSTRAP_SERVERS": ws.bootstrap,
+        "ICEBERG_WAREHOUSE": str(folder / "warehouse"),
+        "FLINK_CHECKPOINT_DIR": str(folder / "checkpoints"),
+    }
     result_file = folder / "result.json"
     if variant == "full":
         command = [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(ws.config_dir), "--bounded"]
     else:
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", variant, "--config-dir",
-                   str(ws.config_dir), "--result", str(result_file)] + (["--show-ddl"] if show_ddl else [])
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            variant,
+            "--config-dir",
+            str(ws.config_dir),
+            "--result",
+            str(result_file),
+        ] + (["--show-ddl"] if show_ddl else [])
     log_file = folder / "run.log"
     log.info("running %s (log: %s)", variant, log_file)
     started, busy_before = time.monotonic(), machine_busy_s()
@@ -366,12 +408,19 @@ def run_variant(variant: str, ws, folder: Path, show_ddl: bool, checkpoint_inter
             log.warning("full: no 'finished in' line in its log")
         summary = SUMMARY.findall(text)  # the job's own end-of-run recount
         if summary:
-            note = (f"read {sum(int(g) for _, g, _ in summary):,} good, "
-                    f"{sum(int(d) for _, _, d in summary):,} dead letters")
+            note = (
+                f"read {sum(int(g) for _, g, _ in summary):,} good, {sum(int(d) for _, _, d in summary):,} dead letters"
+            )
     else:
         seconds = json.loads(result_file.read_text())["seconds"]
-    log.info("%s: %s s from submit to finish, %.1f s in all, CPU %.1f s (others %.1f s)", variant,
-             "?" if seconds is None else f"{seconds:.1f}", wall_s, cpu_s, others_s)
+    log.info(
+        "%s: %s s from submit to finish, %.1f s in all, CPU %.1f s (others %.1f s)",
+        variant,
+        "?" if seconds is None else f"{seconds:.1f}",
+        wall_s,
+        cpu_s,
+        others_s,
+    )
     return Outcome(variant, seconds, running_seconds(text), wall_s, folder, note, **usage)
 
 
@@ -387,29 +436,43 @@ def iceberg_row_counts(folder: Path, namespace: str) -> dict[str, int]:
     return counts
 
 
-def print_report(outcomes: list[Outcome], count: int, sizes: dict[str, int], load: str,
-                 checkpoint_interval: str) -> None:
+def print_report(
+    outcomes: list[Outcome], count: int, sizes: dict[str, int], load: str, checkpoint_interval: str
+) -> None:
     out = sys.stdout
-    out.write(f"backlog: {sum(sizes.values()):,} records ({', '.join(f'{t}: {n:,}' for t, n in sizes.items())}); "
-              f"parallelism 1, checkpoints every {checkpoint_interval}, bounded\n")
+    out.write(
+        f"backlog: {sum(sizes.values()):,} records ({', '.join(f'{t}: {n:,}' for t, n in sizes.items())}); "
+        f"parallelism 1, checkpoints every {checkpoint_interval}, bounded\n"
+    )
     out.write(f"load average before the runs: {load}\n\n")
-    out.write("seconds: submit to finish (the measure); running: after execute() returned; wall: the whole "
-              "subprocess;\ncpu: CPU s of the subprocess and its JVM over wall; others: CPU s of the rest of the "
-              "machine meanwhile;\nload: 1-min load average at its end\n")
-    out.write(f"{'variant':<12} {'seconds':>8} {'records/s':>10} {'running':>8} {'wall':>6} {'cpu':>6} "
-              f"{'others':>6} {'load':>5}  note\n")
+    out.write(
+        "seconds: submit to finish (the measure); running: after execute() returned; wall: the whole "
+        "subprocess;\ncpu: CPU s of the subprocess and its JVM over wall; others: CPU s of the rest of the "
+        "machine meanwhile;\nload: 1-min load average at its end\n"
+    )
+    out.write(
+        f"{'variant':<12} {'seconds':>8} {'records/s':>10} {'running':>8} {'wall':>6} {'cpu':>6} "
+        f"{'others':>6} {'load':>5}  note\n"
+    )
     for o in outcomes:
         seconds = "-" if o.seconds is None else f"{o.seconds:.1f}"
         running = "-" if o.running_s is None else f"{o.running_s:.1f}"
         rate = "-" if not o.seconds else f"{count / o.seconds:,.0f}"
-        out.write(f"{o.variant:<12} {seconds:>8} {rate:>10} {running:>8} {o.wall_s:>6.1f} {o.cpu_s:>6.1f} "
-                  f"{o.others_cpu_s:>6.1f} {o.load.split()[0] if o.load else '-':>5}  {o.note}\n")
-    for measure, title in (("seconds", "ratios (records/s, goal >= 0.9)"),
-                           ("running_s", "the same on running time (without execute(): mini cluster start, job graph)")):
+        out.write(
+            f"{o.variant:<12} {seconds:>8} {rate:>10} {running:>8} {o.wall_s:>6.1f} {o.cpu_s:>6.1f} "
+            f"{o.others_cpu_s:>6.1f} {o.load.split()[0] if o.load else '-':>5}  {o.note}\n"
+        )
+    for measure, title in (
+        ("seconds", "ratios (records/s, goal >= 0.9)"),
+        ("running_s", "the same on running time (without execute(): mini cluster start, job graph)"),
+    ):
         by_name = {o.variant: getattr(o, measure) for o in outcomes}  # a repeated variant: its last run
         # records/s of the first over records/s of the second = seconds of the second / the first's
-        lines = [f"{label} = {by_name[other] / by_name[this]:.2f}"
-                 for label, this, other in RATIOS if by_name.get(this) and by_name.get(other)]
+        lines = [
+            f"{label} = {by_name[other] / by_name[this]:.2f}"
+            for label, this, other in RATIOS
+            if by_name.get(this) and by_name.get(other)
+        ]
         if lines:
             out.write(f"{'' if measure == 'running_s' else chr(10)}{title}: " + "; ".join(lines) + "\n")
 
@@ -431,15 +494,27 @@ def load_average() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="\n".join(__doc__.splitlines()[1:]),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="\n".join(__doc__.splitlines()[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--count", type=int, default=1_000_000, help="records, all topics together (default 1000000)")
     parser.add_argument("--seed", type=int, default=7, help="sample_gen seed (default 7)")
     parser.add_argument("--partitions", type=int, default=2, help="partitions of each fresh topic (default 2)")
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS), metavar="NAME",
-                        help=f"run only these, in this order (default: {' '.join(VARIANTS)})")
-    parser.add_argument("--checkpoint-interval", default="10s", help="checkpoint interval of every variant "
-                        "(default 10s, the notes' method)")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANTS,
+        default=list(VARIANTS),
+        metavar="NAME",
+        help=f"run only these, in this order (default: {' '.join(VARIANTS)})",
+    )
+    parser.add_argument(
+        "--checkpoint-interval",
+        default="10s",
+        help="checkpoint interval of every variant (default 10s, the notes' method)",
+    )
     parser.add_argument("--show-ddl", action="store_true", help="log every variant's DDL and INSERTs")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, warehouses, checkpoints)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -470,14 +545,19 @@ def measure(args: argparse.Namespace, ws, base: Path) -> int:
         log.warning("the topics hold %d records, not %d", sum(sizes.values()), args.count)
     load = load_average()
     # a variant named twice runs twice (to see the spread); each run has a folder of its own
-    outcomes = [run_variant(v, ws, base / f"{i}-{v}", args.show_ddl, args.checkpoint_interval)
-                for i, v in enumerate(args.variants, 1)]
+    outcomes = [
+        run_variant(v, ws, base / f"{i}-{v}", args.show_ddl, args.checkpoint_interval)
+        for i, v in enumerate(args.variants, 1)
+    ]
     from common.load.properties import load_settings
 
     namespace = load_settings().catalog.namespace
     logging.getLogger("pyiceberg").setLevel(logging.WARNING)
-    counts = {o.variant: iceberg_row_counts(o.folder, namespace) for o in outcomes  # the last run of each
-              if o.seconds and o.variant in ("native_full", "full")}
+    counts = {
+        o.variant: iceberg_row_counts(o.folder, namespace)
+        for o in outcomes  # the last run of each
+        if o.seconds and o.variant in ("native_full", "full")
+    }
     for variant, tables in counts.items():
         log.info("%s rows: %s", variant, ", ".join(f"{t} {n}" for t, n in tables.items()))
     if len(counts) == 2 and any(counts["full"].get(t) != n for t, n in counts["native_full"].items()):
@@ -485,6 +565,7 @@ def measure(args: argparse.Namespace, ws, base: Path) -> int:
     print_report(outcomes, sum(sizes.values()), sizes, load, args.checkpoint_interval)
     sys.stdout.write(f"load average after the runs: {load_average()}\n")
     return 0 if all(o.seconds for o in outcomes) else 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -65,15 +65,23 @@ WINDOW_PIPELINE = "bench_bid_windows"
 
 def window_pipeline(seconds: int) -> dict:
     return {
-        "name": WINDOW_PIPELINE, "source_topic": "bid_events", "sink_table": WINDOW_PIPELINE,
+        "name": WINDOW_PIPELINE,
+        "source_topic": "bid_events",
+        "sink_table": WINDOW_PIPELINE,
         "description": f"bids per {seconds} s tumbling window (bench_freshness.py)",
-        "sink_schema": {"window_start": "TIMESTAMP(3)", "window_end": "TIMESTAMP(3)", "bids": "BIGINT",
-                        "window_date": "DATE"},
+        "sink_schema": {
+            "window_start": "TIMESTAMP(3)",
+            "window_end": "TIMESTAMP(3)",
+            "bids": "BIGINT",
+            "window_date": "DATE",
+        },
         "partition_by": ["window_date"],
         "view_sql": "SELECT * FROM {source}",
-        "sql": ("SELECT window_start, window_end, COUNT(*) AS bids, CAST(window_start AS DATE) AS window_date\n"
-                f"FROM TABLE(TUMBLE(TABLE {{view}}, DESCRIPTOR(event_time), INTERVAL '{seconds}' SECOND))\n"
-                "GROUP BY window_start, window_end"),
+        "sql": (
+            "SELECT window_start, window_end, COUNT(*) AS bids, CAST(window_start AS DATE) AS window_date\n"
+            f"FROM TABLE(TUMBLE(TABLE {{view}}, DESCRIPTOR(event_time), INTERVAL '{seconds}' SECOND))\n"
+            "GROUP BY window_start, window_end"
+        ),
     }
 
 
@@ -167,8 +175,9 @@ def added_files(table, snapshot) -> list[str]:
     return paths
 
 
-def table_freshness(warehouse: Path, name: str, before_ms: int,
-                    checkpoints: dict[int, tuple[int, int]]) -> TableFreshness:
+def table_freshness(
+    warehouse: Path, name: str, before_ms: int, checkpoints: dict[int, tuple[int, int]]
+) -> TableFreshness:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -185,8 +194,11 @@ def table_freshness(warehouse: Path, name: str, before_ms: int,
         if not files:
             continue
         result.commits += 1
-        checkpoint_id = snapshot.summary.additional_properties.get("flink.max-committed-checkpoint-id") \
-            if snapshot.summary else None
+        checkpoint_id = (
+            snapshot.summary.additional_properties.get("flink.max-committed-checkpoint-id")
+            if snapshot.summary
+            else None
+        )
         trigger_ack = checkpoints.get(int(checkpoint_id)) if checkpoint_id else None
         for path in files:
             local = path.removeprefix("file:")
@@ -200,16 +212,20 @@ def table_freshness(warehouse: Path, name: str, before_ms: int,
             result.seconds.extend((snapshot.timestamp_ms - m) / 1000 for m in millis if m is not None)
             if trigger_ack:
                 trigger, ack = trigger_ack
-                result.parts.extend(((trigger - m) / 1000, (ack - trigger) / 1000, (snapshot.timestamp_ms - ack) / 1000)
-                                    for m in millis if m is not None)
+                result.parts.extend(
+                    ((trigger - m) / 1000, (ack - trigger) / 1000, (snapshot.timestamp_ms - ack) / 1000)
+                    for m in millis
+                    if m is not None
+                )
     return result
 
 
 def out_of_orderness_s(config_dir: Path) -> float:
     """The largest declared max_out_of_orderness of the topics (the windows' watermark delay)."""
     topics = yaml.safe_load((config_dir / "topics.yaml").read_text())["kafka_topics"]
-    delays = [parse_duration_ms(t.get("event_time", {}).get("max_out_of_orderness", "0 s")) or 0
-              for t in topics.values()]
+    delays = [
+        parse_duration_ms(t.get("event_time", {}).get("max_out_of_orderness", "0 s")) or 0 for t in topics.values()
+    ]
     return max(delays, default=0) / 1000
 
 
@@ -227,26 +243,44 @@ def run(args: argparse.Namespace) -> int:
     if args.topics:
         topics = {k: v for k, v in topics.items() if k in args.topics}
     port = free_port()
-    env = dict(os.environ, ICEBERG_WAREHOUSE=str(ws.warehouse), KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP,
-               FLINK_CHECKPOINT_INTERVAL=args.checkpoint_interval, FLINK_CHECKPOINT_DIR=str(base / "checkpoints"),
-               FLINK_REST_PORT=str(port), FLINK_PARALLELISM=str(args.parallelism))
+    env = dict(
+        os.environ,
+        ICEBERG_WAREHOUSE=str(ws.warehouse),
+        KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP,
+        FLINK_CHECKPOINT_INTERVAL=args.checkpoint_interval,
+        FLINK_CHECKPOINT_DIR=str(base / "checkpoints"),
+        FLINK_REST_PORT=str(port),
+        FLINK_PARALLELISM=str(args.parallelism),
+    )
     job_cmd = [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(ws.config_dir)]
     if args.only:
         job_cmd += ["--only", *args.only, *([WINDOW_PIPELINE] if args.window else [])]
     load_before = load_average()
-    job = subprocess.Popen(job_cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                           stderr=(base / "job.log").open("w"))
+    job = subprocess.Popen(job_cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(base / "job.log").open("w"))
     watch = CheckpointWatch(port)
     try:
         wait_running(port, job)
         watch.start()
         log.info("job running; producing %d records/s for %d s (log: %s)", args.rate, args.duration, base / "job.log")
-        gen_cmd = [sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(ws.config_dir),
-                   "--rate", str(args.rate), "--duration", str(args.duration), "--live", "--progress", "none", "-q"]
+        gen_cmd = [
+            sys.executable,
+            str(ROOT / "sample_gen.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--rate",
+            str(args.rate),
+            "--duration",
+            str(args.duration),
+            "--live",
+            "--progress",
+            "none",
+            "-q",
+        ]
         if args.topics:
             gen_cmd += ["--topics", *args.topics]
-        subprocess.run(gen_cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-                       stderr=(base / "generator.log").open("w"))
+        subprocess.run(
+            gen_cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=(base / "generator.log").open("w")
+        )
         load_during = load_average()
         from confluent_kafka import Consumer
         from confluent_kafka.admin import AdminClient
@@ -270,28 +304,45 @@ def run(args: argparse.Namespace) -> int:
                 job.kill()
     from common.ops.local_warehouse import table_names
 
-    results = [table_freshness(ws.warehouse, name, stop_ms, watch.completed)
-               for name in sorted(table_names(str(ws.warehouse), NAMESPACE))]
+    results = [
+        table_freshness(ws.warehouse, name, stop_ms, watch.completed)
+        for name in sorted(table_names(str(ws.warehouse), NAMESPACE))
+    ]
     report(results, args, interval_s, out_of_orderness_s(ws.config_dir), lag, load_before, load_during)
     return ExitCode.OK if lag == 0 else ExitCode.CHECK_FAILED
 
 
-def report(results: list[TableFreshness], args, interval_s: float, disorder_s: float, lag: int,
-           load_before: str, load_during: str) -> None:
+def report(
+    results: list[TableFreshness],
+    args,
+    interval_s: float,
+    disorder_s: float,
+    lag: int,
+    load_before: str,
+    load_during: str,
+) -> None:
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.1f}"
 
-    print(f"\nrate {args.rate}/s for {args.duration} s ({args.rate * args.duration:,} records"
-          f"{', topics ' + ' '.join(args.topics) if args.topics else ''}), checkpoints every {args.checkpoint_interval}, "
-          f"parallelism {args.parallelism}, {args.partitions} partitions; pipelines: {' '.join(args.only or ['all'])}")
-    print(f"load average before: {load_before}; at the generator's end: {load_during}; now: {load_average()}; "
-          f"lag at the end: {lag}")
-    print(f"{'table':<32} {'column':<14} {'rows':>9} {'commits':>7} {'p50 s':>7} {'p99 s':>7} {'max s':>7} {'goal s':>7}")
+    print(
+        f"\nrate {args.rate}/s for {args.duration} s ({args.rate * args.duration:,} records"
+        f"{', topics ' + ' '.join(args.topics) if args.topics else ''}), checkpoints every {args.checkpoint_interval}, "
+        f"parallelism {args.parallelism}, {args.partitions} partitions; pipelines: {' '.join(args.only or ['all'])}"
+    )
+    print(
+        f"load average before: {load_before}; at the generator's end: {load_during}; now: {load_average()}; "
+        f"lag at the end: {lag}"
+    )
+    print(
+        f"{'table':<32} {'column':<14} {'rows':>9} {'commits':>7} {'p50 s':>7} {'p99 s':>7} {'max s':>7} {'goal s':>7}"
+    )
     for r in results:
         windowed = r.column in ("window_end", "session_end")
         goal = interval_s + SLACK_S + (disorder_s if windowed else 0)
-        print(f"{r.table:<32} {r.column or '-':<14} {r.rows:>9,} {r.commits:>7} {fmt(r.quantile(0.5)):>7} "
-              f"{fmt(r.quantile(0.99)):>7} {fmt(max(r.seconds) if r.seconds else None):>7} {goal:>7.1f}")
+        print(
+            f"{r.table:<32} {r.column or '-':<14} {r.rows:>9,} {r.commits:>7} {fmt(r.quantile(0.5)):>7} "
+            f"{fmt(r.quantile(0.99)):>7} {fmt(max(r.seconds) if r.seconds else None):>7} {goal:>7.1f}"
+        )
     print("\nwhere the time goes, mean / p99 of each part in seconds (rows whose checkpoint was seen):")
     print(f"{'table':<32} {'rows':>9} {'until trigger':>15} {'checkpoint':>13} {'ack -> commit':>15}")
     for r in results:
@@ -305,15 +356,25 @@ def report(results: list[TableFreshness], args, interval_s: float, disorder_s: f
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rate", type=int, default=10_000, help="records/s produced, all topics together")
     parser.add_argument("--duration", type=int, default=180, help="seconds of steady production")
-    parser.add_argument("--checkpoint-interval", default="10s", help="the job's (10s local default, 60s on the service)")
+    parser.add_argument(
+        "--checkpoint-interval", default="10s", help="the job's (10s local default, 60s on the service)"
+    )
     parser.add_argument("--only", nargs="+", metavar="PIPELINE", help="run only these pipelines (default: all)")
     parser.add_argument("--topics", nargs="+", metavar="KEY", help="produce to these topics only (default: all)")
-    parser.add_argument("--window", type=int, default=10, metavar="SECONDS",
-                        help=f"add {WINDOW_PIPELINE}, a tumbling window of this many seconds over bid_events (0: none)")
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=10,
+        metavar="SECONDS",
+        help=f"add {WINDOW_PIPELINE}, a tumbling window of this many seconds over bid_events (0: none)",
+    )
     parser.add_argument("--partitions", type=int, default=2, help="partitions of each fresh topic")
     parser.add_argument("--parallelism", type=int, default=1)
     parser.add_argument("--drain-timeout", type=int, default=300, help="seconds to wait for the lag to reach 0")

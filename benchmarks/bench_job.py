@@ -31,9 +31,25 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([str(KAFKA_SCRIPT), "start"], check=True, cwd=ROOT)
     ws = make_workspace(Path(tempfile.mkdtemp(prefix="bench-job-")), BOOTSTRAP)
     started = time.monotonic()
-    subprocess.run([sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(ws.config_dir), "--count",
-                    str(args.count), "--seed", str(args.seed), "--progress", "none", "-q",
-                    "--bootstrap-servers", BOOTSTRAP], check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sample_gen.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--count",
+            str(args.count),
+            "--seed",
+            str(args.seed),
+            "--progress",
+            "none",
+            "-q",
+            "--bootstrap-servers",
+            BOOTSTRAP,
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     produced_s = time.monotonic() - started
     started = time.monotonic()
     result = ws.run_job("--bounded")

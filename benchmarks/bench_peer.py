@@ -98,15 +98,33 @@ JOB_ONLY_COLUMNS = ("ingestion_time", "event_date")
 # A row as both tables hold it, in the records' terms: event time as epoch millis.
 ROW_FIELDS = ("event_name", "user_id", "city_id", "platform", "session_id", "timestamp_ms", "bid_amount")
 # Environment variables that would override the properties file written for the job.
-JOB_ENV_OVERRIDES = ("APP_PROPERTIES_FILE", "APP_ENV", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_AUTH", "ICEBERG_CATALOG_TYPE",
-                     "ICEBERG_WAREHOUSE", "ICEBERG_NAMESPACE", "FLINK_CHECKPOINT_INTERVAL", "FLINK_PARALLELISM",
-                     "FLINK_CHECKPOINT_DIR", "FLINK_REST_PORT")
+JOB_ENV_OVERRIDES = (
+    "APP_PROPERTIES_FILE",
+    "APP_ENV",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_AUTH",
+    "ICEBERG_CATALOG_TYPE",
+    "ICEBERG_WAREHOUSE",
+    "ICEBERG_NAMESPACE",
+    "FLINK_CHECKPOINT_INTERVAL",
+    "FLINK_PARALLELISM",
+    "FLINK_CHECKPOINT_DIR",
+    "FLINK_REST_PORT",
+)
 # The job's own log lines (logging's default asctime, local time).
 JOB_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ [\w.]+: (.*)$", re.M)
 # Kafka's bin/connect-standalone.sh and kafka-run-class.sh defaults.
-CONNECT_JVM_OPTS = ("-Xms256M", "-Xmx2G", "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-                    "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent",
-                    "-XX:MaxInlineLevel=15", "-Djava.awt.headless=true")
+CONNECT_JVM_OPTS = (
+    "-Xms256M",
+    "-Xmx2G",
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-XX:MaxInlineLevel=15",
+    "-Djava.awt.headless=true",
+)
 CONNECT_TASK_STARTED = "Sink task finished initialization and start"
 # A task that threw stays dead while the worker runs on: stop waiting for rows at once.
 CONNECT_TASK_DIED = "Task threw an uncaught and unrecoverable exception"
@@ -136,13 +154,16 @@ class Side:
 
 # ------------------------------------------------------------------------------ processes
 
+
 def become_subreaper() -> None:
     """Orphaned descendants (PyFlink's gateway JVM outlives streaming_job.py) are re-parented to
     this process, so waiting for them adds their CPU time to getrusage(RUSAGE_CHILDREN)."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        log.warning("prctl(PR_SET_CHILD_SUBREAPER) failed (errno %d): CPU of orphaned processes is not counted",
-                    ctypes.get_errno())
+        log.warning(
+            "prctl(PR_SET_CHILD_SUBREAPER) failed (errno %d): CPU of orphaned processes is not counted",
+            ctypes.get_errno(),
+        )
 
 
 def children_cpu_s() -> float:
@@ -198,6 +219,7 @@ def load_average() -> str:
 
 # ------------------------------------------------------------------------------ broker, topics
 
+
 def start_broker() -> tuple[str, bool]:
     """Start the local broker if needed; (bootstrap, whether this run started it)."""
     was_running = subprocess.run([str(KAFKA_SCRIPT), "status"], cwd=ROOT, capture_output=True).returncode == 0
@@ -230,6 +252,7 @@ def delete_topics(bootstrap: str, topics: list[str]) -> None:
 
 # ------------------------------------------------------------------------------ workspace
 
+
 def write_config_dir(folder: Path, suffix: str) -> dict[str, str]:
     """config/ with every topic and consumer group renamed for this run; {key: topic name}."""
     import yaml
@@ -261,10 +284,30 @@ def write_job_properties(path: Path, bootstrap: str, warehouse: Path, checkpoint
 
 def produce(args, config_dir: Path, bootstrap: str, records_file: Path, base: Path) -> int:
     started = time.monotonic()
-    run([sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(config_dir), "--topics", TOPIC_KEY,
-         "--count", str(args.records), "--seed", str(args.seed), "--bootstrap-servers", bootstrap,
-         "--records", str(records_file), "--manifest", str(base / "manifest.json"), "--progress", "none", "-q"],
-        "sample_gen.py")
+    run(
+        [
+            sys.executable,
+            str(ROOT / "sample_gen.py"),
+            "--config-dir",
+            str(config_dir),
+            "--topics",
+            TOPIC_KEY,
+            "--count",
+            str(args.records),
+            "--seed",
+            str(args.seed),
+            "--bootstrap-servers",
+            bootstrap,
+            "--records",
+            str(records_file),
+            "--manifest",
+            str(base / "manifest.json"),
+            "--progress",
+            "none",
+            "-q",
+        ],
+        "sample_gen.py",
+    )
     with records_file.open("rb") as f:
         sent = sum(1 for _ in f)
     log.info("produced %d records in %.1f s", sent, time.monotonic() - started)
@@ -274,6 +317,7 @@ def produce(args, config_dir: Path, bootstrap: str, records_file: Path, base: Pa
 
 
 # ------------------------------------------------------------------------------ tables
+
 
 def table_dir(warehouse: Path, table: str) -> Path:
     return warehouse / NAMESPACE / table
@@ -336,20 +380,31 @@ def create_peer_table(job_warehouse: Path, peer_warehouse: Path) -> list[str]:
     fields = [f for f in job.schema().fields if f.name not in JOB_ONLY_COLUMNS]
     schema = Schema(*fields, schema_id=0)
     event_time = schema.find_field("event_time")
-    spec = PartitionSpec(PartitionField(source_id=event_time.field_id, field_id=1000, transform=DayTransform(),
-                                        name="event_time_day"))
+    spec = PartitionSpec(
+        PartitionField(source_id=event_time.field_id, field_id=1000, transform=DayTransform(), name="event_time_day")
+    )
     location = table_dir(peer_warehouse, PEER_TABLE)
-    metadata = new_table_metadata(schema=schema, partition_spec=spec, sort_order=UNSORTED_SORT_ORDER,
-                                  location=location.as_uri(), properties=dict(job.properties))
+    metadata = new_table_metadata(
+        schema=schema,
+        partition_spec=spec,
+        sort_order=UNSORTED_SORT_ORDER,
+        location=location.as_uri(),
+        properties=dict(job.properties),
+    )
     (location / "metadata").mkdir(parents=True)
     ToOutputFile.table_metadata(metadata, PyArrowFileIO().new_output(str(location / "metadata" / "v1.metadata.json")))
     (location / "metadata" / "version-hint.text").write_text("1")
-    log.info("peer table %s.%s: %s; partitioned by day(event_time); properties of the job's table",
-             NAMESPACE, PEER_TABLE, ", ".join(f"{f.name} {f.field_type}" for f in fields))
+    log.info(
+        "peer table %s.%s: %s; partitioned by day(event_time); properties of the job's table",
+        NAMESPACE,
+        PEER_TABLE,
+        ", ".join(f"{f.name} {f.field_type}" for f in fields),
+    )
     return [f.name for f in fields]
 
 
 # ------------------------------------------------------------------------------ row checks
+
 
 def record_row(value: dict) -> tuple:
     return tuple(value.get(k) for k in ROW_FIELDS)
@@ -371,8 +426,11 @@ def table_rows(warehouse: Path, table: str) -> collections.Counter:
     """The table's rows as record tuples (event_time back to epoch millis)."""
     import pyarrow as pa
 
-    arrow = open_table(warehouse, table).scan(
-        selected_fields=tuple(f for f in ROW_FIELDS if f != "timestamp_ms") + ("event_time",)).to_arrow()
+    arrow = (
+        open_table(warehouse, table)
+        .scan(selected_fields=tuple(f for f in ROW_FIELDS if f != "timestamp_ms") + ("event_time",))
+        .to_arrow()
+    )
     unit = arrow.schema.field("event_time").type.unit
     per_ms = {"us": 1000, "ms": 1, "ns": 1_000_000, "s": None}[unit]
     micros = arrow.column("event_time").cast(pa.int64()).to_pylist()
@@ -392,11 +450,17 @@ def check_rows(side: Side, expected: collections.Counter, warehouse: Path, table
     if extra:
         side.check.append(f"{sum(extra.values())} rows not among the records, e.g. {next(iter(extra))}")
     digest = hashlib.sha256(repr(sorted(actual.items(), key=repr)).encode()).hexdigest()[:12] if not side.check else "-"
-    log.info("%s: %d rows read back: %s (digest %s)", side.name, n_actual,
-             "the records exactly" if not side.check else "; ".join(side.check), digest)
+    log.info(
+        "%s: %d rows read back: %s (digest %s)",
+        side.name,
+        n_actual,
+        "the records exactly" if not side.check else "; ".join(side.check),
+        digest,
+    )
 
 
 # ------------------------------------------------------------------------------ the job
+
 
 def log_time(stamp: str) -> float:
     return time.mktime(time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")) + int(stamp[20:]) / 1000
@@ -407,8 +471,17 @@ def run_job(args, base: Path, config_dir: Path, bootstrap: str, warehouse: Path)
     properties = write_job_properties(base / "job-properties.json", bootstrap, warehouse, base / "checkpoints")
     env = {k: v for k, v in os.environ.items() if k not in JOB_ENV_OVERRIDES}
     job_log = base / "job.log"
-    command = [sys.executable, str(ROOT / "streaming_job.py"), "--properties", str(properties),
-               "--config-dir", str(config_dir), "--bounded", "--only", PIPELINE]
+    command = [
+        sys.executable,
+        str(ROOT / "streaming_job.py"),
+        "--properties",
+        str(properties),
+        "--config-dir",
+        str(config_dir),
+        "--bounded",
+        "--only",
+        PIPELINE,
+    ]
     log.info("job: %s", " ".join(command[1:]))
     cpu_before = children_cpu_s()
     side.started = time.time()
@@ -434,12 +507,14 @@ def run_job(args, base: Path, config_dir: Path, bootstrap: str, warehouse: Path)
     if finished:
         side.notes.append(f"job's own 'finished in' {finished.group(1)} s")
     fill_table_figures(side, warehouse, JOB_TABLE, args.records)
-    log.info("job: exit 0 after %.1f s, %d rows in %d snapshot(s)", side.exited - side.started, side.rows,
-             side.snapshots)
+    log.info(
+        "job: exit 0 after %.1f s, %d rows in %d snapshot(s)", side.exited - side.started, side.rows, side.snapshots
+    )
     return side
 
 
 # ------------------------------------------------------------------------------ the peer
+
 
 def pom_hash() -> str:
     return hashlib.sha256(POM.read_bytes()).hexdigest()
@@ -455,8 +530,19 @@ def ensure_peer_libs() -> None:
     tmp = PEER_HOME / "libs.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     PEER_HOME.mkdir(parents=True, exist_ok=True)
-    run(["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={tmp}"], "Maven (dev/peer/pom.xml)")
+    run(
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-Dstyle.color=never",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={tmp}",
+        ],
+        "Maven (dev/peer/pom.xml)",
+    )
     shutil.rmtree(LIBS, ignore_errors=True)
     tmp.rename(LIBS)
     LIBS_STAMP.write_text(pom_hash())
@@ -467,54 +553,65 @@ def write_properties(path: Path, props: dict[str, str]) -> Path:
     return path
 
 
-def write_connect_files(args, base: Path, bootstrap: str, topic: str, control_topic: str, warehouse: Path,
-                        suffix: str) -> tuple[Path, Path, Path, Path]:
+def write_connect_files(
+    args, base: Path, bootstrap: str, topic: str, control_topic: str, warehouse: Path, suffix: str
+) -> tuple[Path, Path, Path, Path]:
     folder = base / "connect"
     folder.mkdir()
     # The sink reads the worker's file (the second argument of the command line) for its own
     # Kafka clients (control topic, coordinator): bootstrap.servers has to be in it.
-    worker = write_properties(folder / "worker.properties", {
-        "bootstrap.servers": bootstrap,
-        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "value.converter.schemas.enable": "false",
-        "offset.storage.file.filename": str(folder / "connect.offsets"),
-        "offset.flush.interval.ms": str(args.offset_flush_ms),
-        "listeners": f"http://127.0.0.1:{free_port()}",
-        "plugin.discovery": "only_scan",
-    })
-    sink = write_properties(folder / "sink.properties", {
-        "name": f"{CONNECTOR}-{suffix}",
-        "connector.class": "org.apache.iceberg.connect.IcebergSinkConnector",
-        "tasks.max": "1",
-        "topics": topic,
-        "iceberg.tables": f"{NAMESPACE}.{PEER_TABLE}",
-        "iceberg.tables.auto-create-enabled": "false",
-        "iceberg.tables.evolve-schema-enabled": "false",
-        "iceberg.catalog": "iceberg",
-        "iceberg.catalog.type": "hadoop",
-        "iceberg.catalog.warehouse": warehouse.as_uri(),
-        "iceberg.control.topic": control_topic,
-        "iceberg.control.commit.interval-ms": str(args.commit_interval_ms),
-        "transforms": "event_time",
-        "transforms.event_time.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
-        "transforms.event_time.renames": "timestamp_ms:event_time",
-    })
+    worker = write_properties(
+        folder / "worker.properties",
+        {
+            "bootstrap.servers": bootstrap,
+            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "false",
+            "offset.storage.file.filename": str(folder / "connect.offsets"),
+            "offset.flush.interval.ms": str(args.offset_flush_ms),
+            "listeners": f"http://127.0.0.1:{free_port()}",
+            "plugin.discovery": "only_scan",
+        },
+    )
+    sink = write_properties(
+        folder / "sink.properties",
+        {
+            "name": f"{CONNECTOR}-{suffix}",
+            "connector.class": "org.apache.iceberg.connect.IcebergSinkConnector",
+            "tasks.max": "1",
+            "topics": topic,
+            "iceberg.tables": f"{NAMESPACE}.{PEER_TABLE}",
+            "iceberg.tables.auto-create-enabled": "false",
+            "iceberg.tables.evolve-schema-enabled": "false",
+            "iceberg.catalog": "iceberg",
+            "iceberg.catalog.type": "hadoop",
+            "iceberg.catalog.warehouse": warehouse.as_uri(),
+            "iceberg.control.topic": control_topic,
+            "iceberg.control.commit.interval-ms": str(args.commit_interval_ms),
+            "transforms": "event_time",
+            "transforms.event_time.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
+            "transforms.event_time.renames": "timestamp_ms:event_time",
+        },
+    )
     log4j = folder / "log4j2.properties"
-    log4j.write_text("\n".join([
-        "status = warn",
-        "appender.file.type = File",
-        "appender.file.name = FILE",
-        f"appender.file.fileName = {folder / 'connect.log'}",
-        "appender.file.layout.type = PatternLayout",
-        # epoch millis: the drain's start is read from this log
-        "appender.file.layout.pattern = %d{UNIX_MILLIS} %p [%t] %m (%c)%n",
-        "rootLogger.level = info",
-        "rootLogger.appenderRef.file.ref = FILE",
-        "logger.reflections.name = org.reflections",
-        "logger.reflections.level = error",
-        "",
-    ]))
+    log4j.write_text(
+        "\n".join(
+            [
+                "status = warn",
+                "appender.file.type = File",
+                "appender.file.name = FILE",
+                f"appender.file.fileName = {folder / 'connect.log'}",
+                "appender.file.layout.type = PatternLayout",
+                # epoch millis: the drain's start is read from this log
+                "appender.file.layout.pattern = %d{UNIX_MILLIS} %p [%t] %m (%c)%n",
+                "rootLogger.level = info",
+                "rootLogger.appenderRef.file.ref = FILE",
+                "logger.reflections.name = org.reflections",
+                "logger.reflections.level = error",
+                "",
+            ]
+        )
+    )
     return worker, sink, log4j, folder / "connect.log"
 
 
@@ -527,26 +624,41 @@ def task_died(connect_log: Path) -> str | None:
         return None
     for i, line in enumerate(lines):
         if CONNECT_TASK_DIED in line:
-            causes = [x.strip() for x in lines[i + 1:i + 200] if x.startswith(("Caused by:", "java.", "org."))]
+            causes = [x.strip() for x in lines[i + 1 : i + 200] if x.startswith(("Caused by:", "java.", "org."))]
             return (causes[0] if causes else line.split(CONNECT_TASK_DIED, 1)[1].strip(" .:"))[:300]
     return None
 
 
-def run_peer(args, base: Path, bootstrap: str, topic: str, control_topic: str, warehouse: Path,
-             suffix: str) -> Side:
+def run_peer(args, base: Path, bootstrap: str, topic: str, control_topic: str, warehouse: Path, suffix: str) -> Side:
     side = Side("peer")
-    worker, sink, log4j, connect_log = write_connect_files(args, base, bootstrap, topic, control_topic, warehouse,
-                                                           suffix)
-    command = ["java", *CONNECT_JVM_OPTS, f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{LIBS}/*",
-               "org.apache.kafka.connect.cli.ConnectStandalone", str(worker), str(sink)]
-    log.info("peer: Kafka Connect standalone, %s -> %s.%s (commit every %d ms, offset flush every %d ms)",
-             topic, NAMESPACE, PEER_TABLE, args.commit_interval_ms, args.offset_flush_ms)
+    worker, sink, log4j, connect_log = write_connect_files(
+        args, base, bootstrap, topic, control_topic, warehouse, suffix
+    )
+    command = [
+        "java",
+        *CONNECT_JVM_OPTS,
+        f"-Dlog4j2.configurationFile={log4j}",
+        "-cp",
+        f"{LIBS}/*",
+        "org.apache.kafka.connect.cli.ConnectStandalone",
+        str(worker),
+        str(sink),
+    ]
+    log.info(
+        "peer: Kafka Connect standalone, %s -> %s.%s (commit every %d ms, offset flush every %d ms)",
+        topic,
+        NAMESPACE,
+        PEER_TABLE,
+        args.commit_interval_ms,
+        args.offset_flush_ms,
+    )
     out = base / "connect" / "connect.out"
     cpu_before = children_cpu_s()
     side.started = time.time()
     with out.open("w") as stdout:
-        connect = subprocess.Popen(command, cwd=base / "connect", stdin=subprocess.DEVNULL, stdout=stdout,
-                                   stderr=subprocess.STDOUT)
+        connect = subprocess.Popen(
+            command, cwd=base / "connect", stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + args.timeout
         rows = -1
@@ -555,21 +667,36 @@ def run_peer(args, base: Path, bootstrap: str, topic: str, control_topic: str, w
             reached = first_snapshot_with(meta, args.records) if meta else None
             if reached:
                 break
-            now_rows = int(next((s["summary"].get("total-records", 0) for s in meta.get("snapshots", [])
-                                 if s["snapshot-id"] == meta.get("current-snapshot-id")), 0)) if meta else 0
+            now_rows = (
+                int(
+                    next(
+                        (
+                            s["summary"].get("total-records", 0)
+                            for s in meta.get("snapshots", [])
+                            if s["snapshot-id"] == meta.get("current-snapshot-id")
+                        ),
+                        0,
+                    )
+                )
+                if meta
+                else 0
+            )
             if now_rows != rows:
                 rows = now_rows
                 if rows:
                     log.info("peer: %d rows committed", rows)
             if connect.poll() is not None:
-                raise BenchError(f"peer: Kafka Connect exited ({connect.returncode}) with {rows} rows committed; "
-                                 f"see {connect_log} and {out}")
+                raise BenchError(
+                    f"peer: Kafka Connect exited ({connect.returncode}) with {rows} rows committed; "
+                    f"see {connect_log} and {out}"
+                )
             died = task_died(connect_log)
             if died:
                 raise BenchError(f"peer: the sink task died with {rows} rows committed: {died}; see {connect_log}")
             if time.monotonic() > deadline:
-                raise BenchError(f"peer: {rows} of {args.records} rows committed after {args.timeout} s; "
-                                 f"see {connect_log}")
+                raise BenchError(
+                    f"peer: {rows} of {args.records} rows committed after {args.timeout} s; see {connect_log}"
+                )
             time.sleep(POLL_S)
     finally:
         if connect.poll() is None:
@@ -592,12 +719,14 @@ def run_peer(args, base: Path, bootstrap: str, topic: str, control_topic: str, w
     if errors:
         side.notes.append(f"{errors} ERROR line(s) in Connect's log")
     fill_table_figures(side, warehouse, PEER_TABLE, args.records)
-    log.info("peer: %d rows in %d snapshot(s); Connect stopped (exit %s)", side.rows, side.snapshots,
-             connect.returncode)
+    log.info(
+        "peer: %d rows in %d snapshot(s); Connect stopped (exit %s)", side.rows, side.snapshots, connect.returncode
+    )
     return side
 
 
 # ------------------------------------------------------------------------------ report
+
 
 def report(sides: list[Side], records: int, args, peer_columns: list[str]) -> str:
     def secs(v: float | None) -> str:
@@ -617,21 +746,27 @@ def report(sides: list[Side], records: int, args, peer_columns: list[str]) -> st
     rows.append(("commits (snapshots)", [str(s.snapshots) for s in sides]))
     rows.append(("data files", [str(s.data_files) for s in sides]))
     rows.append(("data bytes", [f"{s.data_bytes:,}" for s in sides]))
-    rows.append(("bytes per data file", [f"{s.data_bytes / s.data_files:,.0f}" if s.data_files else "-"
-                                          for s in sides]))
+    rows.append(
+        ("bytes per data file", [f"{s.data_bytes / s.data_files:,.0f}" if s.data_files else "-" for s in sides])
+    )
     rows.append(("rows check", ["OK" if not s.check else "FAIL" for s in sides]))
     titles = {"job": f"job ({PIPELINE}, p=1)", "peer": "peer (Connect + Iceberg sink)"}
     width = max(len(r[0]) for r in rows)
     cols = [max(len(titles[s.name]), *(len(r[1][i]) for r in rows)) for i, s in enumerate(sides)]
     lines = [f"{'':<{width}}  " + "  ".join(f"{titles[s.name]:>{cols[i]}}" for i, s in enumerate(sides))]
-    lines += [f"{label:<{width}}  " + "  ".join(f"{v:>{cols[i]}}" for i, v in enumerate(values))
-              for label, values in rows]
+    lines += [
+        f"{label:<{width}}  " + "  ".join(f"{v:>{cols[i]}}" for i, v in enumerate(values)) for label, values in rows
+    ]
     lines.append("")
-    lines.append(f"backlog: sample_gen --topics {TOPIC_KEY} --seed {args.seed}, {records:,} records, "
-                 f"{args.partitions} partition(s); load average at the end: {load_average()}")
-    lines.append(f"peer: tasks.max 1, iceberg.control.commit.interval-ms {args.commit_interval_ms}, "
-                 f"offset.flush.interval.ms {args.offset_flush_ms}; table columns {', '.join(peer_columns)}, "
-                 f"partitioned by day(event_time)")
+    lines.append(
+        f"backlog: sample_gen --topics {TOPIC_KEY} --seed {args.seed}, {records:,} records, "
+        f"{args.partitions} partition(s); load average at the end: {load_average()}"
+    )
+    lines.append(
+        f"peer: tasks.max 1, iceberg.control.commit.interval-ms {args.commit_interval_ms}, "
+        f"offset.flush.interval.ms {args.offset_flush_ms}; table columns {', '.join(peer_columns)}, "
+        f"partitioned by day(event_time)"
+    )
     for s in sides:
         for note in s.notes + s.check:
             lines.append(f"{s.name}: {note}")
@@ -640,28 +775,44 @@ def report(sides: list[Side], records: int, args, peer_columns: list[str]) -> st
 
 # ------------------------------------------------------------------------------ main
 
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     epilog="See the module docstring (How it works). Exit codes: 0 both tables "
-                                            "hold exactly the records, 1 a table does not, 2 a side failed.")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="See the module docstring (How it works). Exit codes: 0 both tables "
+        "hold exactly the records, 1 a table does not, 2 a side failed.",
+    )
     parser.add_argument("--records", type=int, default=1_000_000, help="bid events in the backlog (default 1,000,000)")
     parser.add_argument("--partitions", type=int, default=2, help="partitions of the fresh topic (default 2)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temp folder (warehouses, logs, records) and the topics; "
-                             "leave a broker this run started running")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temp folder (warehouses, logs, records) and the topics; leave a broker this run started running",
+    )
     parser.add_argument("--seed", type=int, default=1, help="sample_gen's seed (default 1)")
-    parser.add_argument("--commit-interval-ms", type=int, default=5000,
-                        help="the sink's iceberg.control.commit.interval-ms (default 5000)")
-    parser.add_argument("--offset-flush-ms", type=int, default=1000,
-                        help="Connect's offset.flush.interval.ms (default 1000; Connect's own default is 60000)")
+    parser.add_argument(
+        "--commit-interval-ms",
+        type=int,
+        default=5000,
+        help="the sink's iceberg.control.commit.interval-ms (default 5000)",
+    )
+    parser.add_argument(
+        "--offset-flush-ms",
+        type=int,
+        default=1000,
+        help="Connect's offset.flush.interval.ms (default 1000; Connect's own default is 60000)",
+    )
     parser.add_argument("--bootstrap-servers", help="use this running broker instead of dev/kafka_local.sh start")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds each side may take (default 1800)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     if args.records < 1 or args.partitions < 1:
         parser.error("--records and --partitions must be positive")
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
     base = Path(tempfile.mkdtemp(prefix="bench-peer-"))
     suffix = uuid.uuid4().hex[:8]
@@ -677,8 +828,9 @@ def main(argv: list[str] | None = None) -> int:
         topic, control_topic = names[TOPIC_KEY], f"iceberg-control-peer-{suffix}"
         create_topics(bootstrap, {topic: args.partitions, control_topic: 1})
         topics = [topic, control_topic]
-        log.info("topics %s (%d partitions) and %s (control); work folder %s", topic, args.partitions,
-                 control_topic, base)
+        log.info(
+            "topics %s (%d partitions) and %s (control); work folder %s", topic, args.partitions, control_topic, base
+        )
         records_file = base / "records.jsonl"
         records = produce(args, config_dir, bootstrap, records_file, base)
 

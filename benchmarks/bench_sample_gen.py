@@ -47,8 +47,9 @@ def create_topics(names: list[str], partitions: int) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
-    for future in admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1)
-                                       for n in names]).values():
+    for future in admin.create_topics(
+        [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names]
+    ).values():
         future.result(30)
 
 
@@ -77,9 +78,25 @@ def bench_config(directory: Path, suffix: str) -> list[str]:
 
 def run_generator(config_dir: Path, count: int, seed: int, cpu: int | None) -> dict:
     manifest = config_dir / f"manifest-{seed}.json"
-    cmd = [sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(config_dir), "--count", str(count),
-           "--seed", str(seed), "--bootstrap-servers", BOOTSTRAP, "--auth", "none", "--progress", "none",
-           "--quiet", "--manifest", str(manifest)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "sample_gen.py"),
+        "--config-dir",
+        str(config_dir),
+        "--count",
+        str(count),
+        "--seed",
+        str(seed),
+        "--bootstrap-servers",
+        BOOTSTRAP,
+        "--auth",
+        "none",
+        "--progress",
+        "none",
+        "--quiet",
+        "--manifest",
+        str(manifest),
+    ]
     started = time.monotonic()
     result = subprocess.run(cmd, cwd=ROOT, preexec_fn=pinned(cpu), capture_output=True, text=True)
     wall = time.monotonic() - started
@@ -87,19 +104,38 @@ def run_generator(config_dir: Path, count: int, seed: int, cpu: int | None) -> d
         raise SystemExit(f"sample_gen failed ({result.returncode}):\n{result.stderr[-3000:]}")
     data = json.loads(manifest.read_text())
     totals = data["totals"]
-    return {"rate": data["records_per_s"], "bytes": totals["bytes"], "sent": totals["sent"],
-            "delivered": totals["delivered"], "wall_s": wall}
+    return {
+        "rate": data["records_per_s"],
+        "bytes": totals["bytes"],
+        "sent": totals["sent"],
+        "delivered": totals["delivered"],
+        "wall_s": wall,
+    }
 
 
 def run_kafka_tool(topic: str, count: int, record_size: int, cpu: int | None) -> float:
-    cmd = ["java", "-cp", f"{KAFKA_LIBS}/*", "org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
-           "--num-records", str(count), "--record-size", str(record_size), "--throughput", "-1",
-           "--producer-props", f"bootstrap.servers={BOOTSTRAP}"]
+    cmd = [
+        "java",
+        "-cp",
+        f"{KAFKA_LIBS}/*",
+        "org.apache.kafka.tools.ProducerPerformance",
+        "--topic",
+        topic,
+        "--num-records",
+        str(count),
+        "--record-size",
+        str(record_size),
+        "--throughput",
+        "-1",
+        "--producer-props",
+        f"bootstrap.servers={BOOTSTRAP}",
+    ]
     result = subprocess.run(cmd, cwd=ROOT, preexec_fn=pinned(cpu), capture_output=True, text=True)
     totals = [m for m in PERF_LINE.finditer(result.stdout) if int(m.group(1)) == count]
     if result.returncode != 0 or not totals:
-        raise SystemExit(f"ProducerPerformance failed ({result.returncode}):\n{result.stdout[-2000:]}"
-                         f"{result.stderr[-2000:]}")
+        raise SystemExit(
+            f"ProducerPerformance failed ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
     return float(totals[-1].group(2))
 
 
@@ -113,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cpu = None if args.cpu == "none" else int(args.cpu)
 
-    subprocess.run([str(ROOT / "dev" / "kafka_local.sh"), "start"], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([str(ROOT / "dev" / "kafka_local.sh"), "start"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     load_before = os.getloadavg()[0]
     suffix = uuid.uuid4().hex[:8]
     perf_topic = f"bench-perf-{suffix}"
@@ -134,9 +169,11 @@ def main(argv: list[str] | None = None) -> int:
                 tool_rates.append(tool)
                 ratios.append(gen["rate"] / tool)
                 sizes.append(size)
-                print(f"run {i + 1}: sample_gen {gen['rate']:,.0f} records/s (process wall {gen['wall_s']:.1f} s), "
-                      f"ProducerPerformance {tool:,.0f} records/s, ratio {ratios[-1]:.2f}, record size {size} B",
-                      flush=True)
+                print(
+                    f"run {i + 1}: sample_gen {gen['rate']:,.0f} records/s (process wall {gen['wall_s']:.1f} s), "
+                    f"ProducerPerformance {tool:,.0f} records/s, ratio {ratios[-1]:.2f}, record size {size} B",
+                    flush=True,
+                )
         finally:
             if not args.keep_topics:
                 delete_topics([*topics, perf_topic])
@@ -144,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"records per run        {args.count:,} (default mix: bid, user and order events)")
     print(f"record size            {round(statistics.mean(sizes))} bytes (mean of the generator's JSON values)")
-    print(f"pinned to              {'cpu ' + str(cpu) if cpu is not None else 'no core (unpinned)'}; "
-          f"load average {load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} cores")
+    print(
+        f"pinned to              {'cpu ' + str(cpu) if cpu is not None else 'no core (unpinned)'}; "
+        f"load average {load_before:.1f} before the runs, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} cores"
+    )
     print(f"sample_gen             {gen_rate:,.0f} records/s (median of {len(gen_rates)})")
     print(f"Kafka ProducerPerformance {tool_rate:,.0f} records/s (median of {len(tool_rates)})")
     print(f"ratio                  {statistics.median(ratios):.2f} (median of the runs' ratios; aim: >= 0.5)")

@@ -77,8 +77,11 @@ log = logging.getLogger("bench_scaling")
 
 SEED = 7
 # Tables that hold one row per record of their topic (the default mix has no faults).
-RAW_TABLES = {"bid_events_raw": "bid_events", "user_events_processed": "user_events",
-              "order_events_enriched": "order_events"}
+RAW_TABLES = {
+    "bid_events_raw": "bid_events",
+    "user_events_processed": "user_events",
+    "order_events_enriched": "order_events",
+}
 ENDED = ("FINISHED", "FAILED", "CANCELED")
 SUBMITTED = re.compile(r"Job has been submitted with JobID (\w+)")
 MANAGED_RUN = "TableEnvironment ready: Flink runs the job"  # the driver made no local mini cluster
@@ -106,14 +109,33 @@ class Run:
 
 # ------------------------------------------------------------------------------ backlog
 
+
 def produce_backlog(ws: JobWorkspace, count: int, manifest: Path) -> dict[str, int]:
     """One backlog to the workspace's topics; records the broker confirmed, per topic key."""
     log.info("producing %d records (seed %d) to %s", count, SEED, ", ".join(ws.topics.values()))
     started = time.monotonic()
-    produced = subprocess.run([sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(ws.config_dir),
-                               "--count", str(count), "--seed", str(SEED), "--bootstrap-servers", ws.bootstrap,
-                               "--manifest", str(manifest), "--progress", "none", "-q"],
-                              cwd=ROOT, capture_output=True, text=True)
+    produced = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sample_gen.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--count",
+            str(count),
+            "--seed",
+            str(SEED),
+            "--bootstrap-servers",
+            ws.bootstrap,
+            "--manifest",
+            str(manifest),
+            "--progress",
+            "none",
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if produced.returncode != 0:
         raise BenchError(f"sample_gen.py failed (exit {produced.returncode}):\n{produced.stderr[-3000:]}")
     delivered = {key: t["delivered"] for key, t in json.loads(manifest.read_text())["topics"].items()}
@@ -125,31 +147,51 @@ def produce_backlog(ws: JobWorkspace, count: int, manifest: Path) -> dict[str, i
 
 # ------------------------------------------------------------------------------ cluster
 
+
 def cluster_env(folder: Path, rest_port: int, taskmanagers: int) -> dict[str, str]:
     """The environment of flink_cluster.sh and flink run: a cluster of its own with local state;
     nothing that would override the properties file."""
-    dropped = {*ENV_OVERRIDES, "APP_PROPERTIES_FILE", "PYTHONPATH", "FLINK_CLUSTER_STATE_DIR",
-               "FLINK_CLUSTER_S3_ENDPOINT"}
+    dropped = {
+        *ENV_OVERRIDES,
+        "APP_PROPERTIES_FILE",
+        "PYTHONPATH",
+        "FLINK_CLUSTER_STATE_DIR",
+        "FLINK_CLUSTER_S3_ENDPOINT",
+    }
     env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(FLINK_CLUSTER_DIR=str(folder), FLINK_CLUSTER_REST_PORT=str(rest_port),
-               FLINK_CLUSTER_RPC_PORT=str(free_port()), FLINK_CLUSTER_TASKMANAGERS=str(taskmanagers),
-               FLINK_CLUSTER_SLOTS="1")
+    env.update(
+        FLINK_CLUSTER_DIR=str(folder),
+        FLINK_CLUSTER_REST_PORT=str(rest_port),
+        FLINK_CLUSTER_RPC_PORT=str(free_port()),
+        FLINK_CLUSTER_TASKMANAGERS=str(taskmanagers),
+        FLINK_CLUSTER_SLOTS="1",
+    )
     return env
 
 
 def cluster_script(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([str(CLUSTER_SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(CLUSTER_SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def check_zip() -> None:
     if not ZIP.is_file():
         raise BenchError(f"{ZIP} does not exist: build it with `mvn -B package` (or make jar)")
     built = ZIP.stat().st_mtime
-    newer = [p for name in SOURCES for p in ([ROOT / name] if (ROOT / name).is_file() else (ROOT / name).rglob("*"))
-             if p.is_file() and "__pycache__" not in p.parts and p.stat().st_mtime > built]
+    newer = [
+        p
+        for name in SOURCES
+        for p in ([ROOT / name] if (ROOT / name).is_file() else (ROOT / name).rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and p.stat().st_mtime > built
+    ]
     if newer:
-        log.warning("%s is older than %d source file(s) (e.g. %s): it runs the last build, not the working tree",
-                    ZIP.relative_to(ROOT), len(newer), newer[0].relative_to(ROOT))
+        log.warning(
+            "%s is older than %d source file(s) (e.g. %s): it runs the last build, not the working tree",
+            ZIP.relative_to(ROOT),
+            len(newer),
+            newer[0].relative_to(ROOT),
+        )
 
 
 def write_properties(path: Path, warehouse: Path) -> tuple[Path, str]:
@@ -184,15 +226,33 @@ def run_job(run: Run, env: dict[str, str], rest_port: int, app: Path, timeout: f
     run.folder.mkdir()
     properties, namespace = write_properties(run.folder / "application_properties.json", run.folder / "warehouse")
     options = read_groups(properties)[RUN_OPTIONS]
-    command = [str(CLUSTER_SCRIPT), "flink", "run", "--detached", "--parallelism", str(run.parallelism),
-               "--python", options["python"], "--pyFiles", options["pyFiles"], "--jarfile", options["jarfile"],
-               "--bounded"]
+    command = [
+        str(CLUSTER_SCRIPT),
+        "flink",
+        "run",
+        "--detached",
+        "--parallelism",
+        str(run.parallelism),
+        "--python",
+        options["python"],
+        "--pyFiles",
+        options["pyFiles"],
+        "--jarfile",
+        options["jarfile"],
+        "--bounded",
+    ]
     run.load_start = load_average()
     log.info("p=%d: flink run (load %s)", run.parallelism, run.load_start)
     cpu_before = taskmanager_cpu_s(Path(env["FLINK_CLUSTER_DIR"]))
     started = time.monotonic()
-    result = subprocess.run(command, cwd=app, env={**env, "APP_PROPERTIES_FILE": str(properties)},
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        command,
+        cwd=app,
+        env={**env, "APP_PROPERTIES_FILE": str(properties)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     run.client_s = time.monotonic() - started
     output = result.stdout + result.stderr  # the CLI passes the driver's output on
     (run.folder / "flink-run.log").write_text(output)
@@ -225,44 +285,64 @@ def run_job(run: Run, env: dict[str, str], rest_port: int, app: Path, timeout: f
 
 # ------------------------------------------------------------------------------ checks, report
 
+
 def check_rows(runs: list[Run], delivered: dict[str, int]) -> list[str]:
     """Problems: a table whose count differs between parallelisms, a raw table != its topic's records."""
     first, problems = runs[0], []
     for run in runs[1:]:
         for table in sorted(first.rows.keys() | run.rows.keys()):
             if first.rows.get(table) != run.rows.get(table):
-                problems.append(f"{table}: {run.rows.get(table)} rows at p={run.parallelism}, "
-                                f"{first.rows.get(table)} at p={first.parallelism}")
+                problems.append(
+                    f"{table}: {run.rows.get(table)} rows at p={run.parallelism}, "
+                    f"{first.rows.get(table)} at p={first.parallelism}"
+                )
     for run in runs:
         for table, key in RAW_TABLES.items():
             if run.rows.get(table) != delivered[key]:
-                problems.append(f"{table} at p={run.parallelism}: {run.rows.get(table)} rows, "
-                                f"{delivered[key]} records on topic {key}")
+                problems.append(
+                    f"{table} at p={run.parallelism}: {run.rows.get(table)} rows, "
+                    f"{delivered[key]} records on topic {key}"
+                )
     return problems
 
 
-def report(runs: list[Run], count: int, delivered: dict[str, int], args: argparse.Namespace, taskmanagers: int,
-           checkpoints: str, problems: list[str]) -> str:
+def report(
+    runs: list[Run],
+    count: int,
+    delivered: dict[str, int],
+    args: argparse.Namespace,
+    taskmanagers: int,
+    checkpoints: str,
+    problems: list[str],
+) -> str:
     base = runs[0].seconds
-    lines = [f"backlog: {count:,} records ({', '.join(f'{k} {n:,}' for k, n in delivered.items())}), "
-             f"sample_gen seed {SEED}, {args.partitions} partitions per topic; bounded",
-             f"cluster: {taskmanagers} TaskManagers x 1 slot, checkpoints every {checkpoints}; "
-             f"machine: {os.cpu_count()} cores",
-             "seconds: the job on the cluster, REST start-time -> end-time (FINISHED); flink run s: the client "
-             "(planning, jar upload); load: 1-min load average at the run's start / end", "",
-             f"{'parallelism':>11} {'seconds':>8} {'records/s':>10} {'speed-up':>9} {'flink run s':>12} "
-             f"{'load start':>11} {'load end':>9} {'TM CPU s':>9} {'records/CPU-s':>14} {'p x CPU ratio':>14}"]
+    lines = [
+        f"backlog: {count:,} records ({', '.join(f'{k} {n:,}' for k, n in delivered.items())}), "
+        f"sample_gen seed {SEED}, {args.partitions} partitions per topic; bounded",
+        f"cluster: {taskmanagers} TaskManagers x 1 slot, checkpoints every {checkpoints}; "
+        f"machine: {os.cpu_count()} cores",
+        "seconds: the job on the cluster, REST start-time -> end-time (FINISHED); flink run s: the client "
+        "(planning, jar upload); load: 1-min load average at the run's start / end",
+        "",
+        f"{'parallelism':>11} {'seconds':>8} {'records/s':>10} {'speed-up':>9} {'flink run s':>12} "
+        f"{'load start':>11} {'load end':>9} {'TM CPU s':>9} {'records/CPU-s':>14} {'p x CPU ratio':>14}",
+    ]
     for run in runs:
         per_cpu = f"{count / run.tm_cpu_s:,.0f}" if run.tm_cpu_s else "-"
         projected = f"{run.parallelism * runs[0].tm_cpu_s / run.tm_cpu_s:.2f}" if run.tm_cpu_s else "-"
-        lines.append(f"{run.parallelism:>11} {run.seconds:>8.1f} {count / run.seconds:>10,.0f} "
-                     f"{base / run.seconds:>9.2f} {run.client_s:>12.1f} {run.load_start.split()[0]:>11} "
-                     f"{run.load_end.split()[0]:>9} {run.tm_cpu_s:>9.1f} {per_cpu:>14} {projected:>14}")
+        lines.append(
+            f"{run.parallelism:>11} {run.seconds:>8.1f} {count / run.seconds:>10,.0f} "
+            f"{base / run.seconds:>9.2f} {run.client_s:>12.1f} {run.load_start.split()[0]:>11} "
+            f"{run.load_end.split()[0]:>9} {run.tm_cpu_s:>9.1f} {per_cpu:>14} {projected:>14}"
+        )
     lines += ["", f"{'rows':<28}" + "".join(f"{f'p={r.parallelism}':>10}" for r in runs) + f"{'records':>10}"]
     for table in sorted({t for r in runs for t in r.rows}):
         expected = f"{delivered[RAW_TABLES[table]]:,}" if table in RAW_TABLES else ""
-        lines.append(f"{table:<28}" + "".join(f"{r.rows.get(table, '-'):>10,}" if table in r.rows else f"{'-':>10}"
-                                              for r in runs) + f"{expected:>10}")
+        lines.append(
+            f"{table:<28}"
+            + "".join(f"{r.rows.get(table, '-'):>10,}" if table in r.rows else f"{'-':>10}" for r in runs)
+            + f"{expected:>10}"
+        )
     lines.append("")
     lines += [f"p={r.parallelism}: {note}" for r in runs for note in r.notes]
     lines += [f"rows WRONG: {p}" for p in problems] or ["rows: OK (equal at every parallelism; raw tables = records)"]
@@ -271,19 +351,35 @@ def report(runs: list[Run], count: int, delivered: dict[str, int], args: argpars
 
 # ------------------------------------------------------------------------------ main
 
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="\n".join(__doc__.splitlines()[1:]),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="\n".join(__doc__.splitlines()[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--count", type=int, default=1_000_000, help="records, all topics together (default 1000000)")
     parser.add_argument("--partitions", type=int, default=4, help="partitions of each fresh topic (default 4)")
-    parser.add_argument("--parallelism", type=int, nargs="+", default=[1, 2], metavar="P",
-                        help="job parallelisms, run in this order; speed-up is against the first (default 1 2)")
+    parser.add_argument(
+        "--parallelism",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        metavar="P",
+        help="job parallelisms, run in this order; speed-up is against the first (default 1 2)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds each run may take (default 1800)")
-    parser.add_argument("--no-warmup", dest="warmup", action="store_false",
-                        help="skip the unmeasured first run on every TaskManager (their JVMs then start cold)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the work folder (logs, warehouses, the cluster's folder), the topics and the "
-                             "cluster running")
+    parser.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="skip the unmeasured first run on every TaskManager (their JVMs then start cold)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the work folder (logs, warehouses, the cluster's folder), the topics and the cluster running",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     if args.count < 1 or args.partitions < 1 or min(args.parallelism) < 1:
@@ -301,8 +397,12 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([str(KAFKA_SCRIPT), "start"], check=True, cwd=ROOT)  # leaves a running broker alone
         ws = make_workspace(base, BOOTSTRAP, partitions=args.partitions)
         delivered = produce_backlog(ws, args.count, base / "manifest.json")
-        log.info("starting the cluster: %d TaskManagers x 1 slot, REST http://localhost:%d, folder %s",
-                 taskmanagers, rest_port, base / "flink-cluster")
+        log.info(
+            "starting the cluster: %d TaskManagers x 1 slot, REST http://localhost:%d, folder %s",
+            taskmanagers,
+            rest_port,
+            base / "flink-cluster",
+        )
         started = cluster_script(env, "start")
         if started.returncode != 0:
             raise BenchError(f"dev/flink_cluster.sh start failed:\n{started.stderr[-3000:]}")
@@ -313,8 +413,12 @@ def main(argv: list[str] | None = None) -> int:
             # that, not by parallelism. One unmeasured run on every TaskManager first.
             warm = Run(taskmanagers, base / "0-warmup")
             run_job(warm, env, rest_port, app, args.timeout)
-            log.info("warm-up at p=%d: %.1f s, TaskManager CPU %.1f s (not measured)", warm.parallelism,
-                     warm.seconds, warm.tm_cpu_s)
+            log.info(
+                "warm-up at p=%d: %.1f s, TaskManager CPU %.1f s (not measured)",
+                warm.parallelism,
+                warm.seconds,
+                warm.tm_cpu_s,
+            )
         runs = []
         for i, p in enumerate(args.parallelism, 1):
             run = Run(p, base / f"{i}-p{p}")
@@ -331,8 +435,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         if args.keep:
-            log.info("kept %s (topics %s); the cluster still runs: FLINK_CLUSTER_DIR=%s dev/flink_cluster.sh stop",
-                     base, ", ".join(ws.topics.values()) if ws else "-", base / "flink-cluster")
+            log.info(
+                "kept %s (topics %s); the cluster still runs: FLINK_CLUSTER_DIR=%s dev/flink_cluster.sh stop",
+                base,
+                ", ".join(ws.topics.values()) if ws else "-",
+                base / "flink-cluster",
+            )
         else:
             stopped = cluster_script(env, "stop")
             if stopped.returncode != 0:

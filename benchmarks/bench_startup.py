@@ -65,8 +65,17 @@ POLL_S = 0.1
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ [\w.]+: (.*)$", re.M)
 MARKS = {"env_ready": "TableEnvironment ready", "submitted": "submitted job"}
 # Env variables that would override the properties file the benchmark writes.
-OVERRIDDEN = ("APP_PROPERTIES_FILE", "ICEBERG_WAREHOUSE", "ICEBERG_CATALOG_TYPE", "KAFKA_BOOTSTRAP_SERVERS",
-              "FLINK_REST_PORT", "FLINK_CHECKPOINT_DIR", "FLINK_PARALLELISM", "FLINK_CHECKPOINT_INTERVAL", "APP_ENV")
+OVERRIDDEN = (
+    "APP_PROPERTIES_FILE",
+    "ICEBERG_WAREHOUSE",
+    "ICEBERG_CATALOG_TYPE",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "FLINK_REST_PORT",
+    "FLINK_CHECKPOINT_DIR",
+    "FLINK_PARALLELISM",
+    "FLINK_CHECKPOINT_INTERVAL",
+    "APP_ENV",
+)
 
 
 def broker_answers(bootstrap: str) -> bool:
@@ -93,6 +102,7 @@ def load_average() -> str:
 
 # ---------------------------------------------------------------- the generated configuration
 
+
 def pipeline_templates() -> list[dict[str, Any]]:
     """The shipped pipelines as SQL-only entries (placeholders instead of table names)."""
     from common.load.config import CONFIG_DIR, build_transformer, load_project
@@ -102,11 +112,17 @@ def pipeline_templates() -> list[dict[str, Any]]:
     templates = []
     for p in project.pipelines:
         t = build_transformer(p)
-        sources = SourceTables(primary_topic=p.source_topic, by_topic={k: f"{{sources.{k}}}" for k in p.topics},
-                               view="{view}")
-        entry: dict[str, Any] = {"name": p.name, "source_topic": p.source_topic,
-                                 "topics": list(p.topics), "sink_table": p.sink_table,
-                                 "sink_schema": dict(t.get_sink_schema()), "sql": t.get_select_sql(sources).strip()}
+        sources = SourceTables(
+            primary_topic=p.source_topic, by_topic={k: f"{{sources.{k}}}" for k in p.topics}, view="{view}"
+        )
+        entry: dict[str, Any] = {
+            "name": p.name,
+            "source_topic": p.source_topic,
+            "topics": list(p.topics),
+            "sink_table": p.sink_table,
+            "sink_schema": dict(t.get_sink_schema()),
+            "sql": t.get_select_sql(sources).strip(),
+        }
         view = t.get_view_sql(sources)
         if view:
             entry["view_sql"] = view.strip()
@@ -130,15 +146,25 @@ def generate_pipelines(templates: list[dict[str, Any]], count: int, distinct: bo
 
         def own(sql: str, k: int = i + 1) -> str:
             # A filter that is never false but differs per copy: the planner cannot share the node.
-            return _SOURCE_PLACEHOLDER.sub(lambda m: f"(SELECT * FROM {{sources.{m.group(1)}}} "
-                                                     f"WHERE `timestamp_ms` <> -{k})", sql) if distinct else sql
+            return (
+                _SOURCE_PLACEHOLDER.sub(
+                    lambda m: f"(SELECT * FROM {{sources.{m.group(1)}}} WHERE `timestamp_ms` <> -{k})", sql
+                )
+                if distinct
+                else sql
+            )
 
         entry: dict[str, Any] = {"name": prefix + t["name"], "enabled": True, "source_topic": t["source_topic"]}
         extra = [f"kafka_{topic}" for topic in t["topics"] if topic != t["source_topic"]]
         if extra:
             entry["additional_sources"] = extra
-        entry.update({"sink_table": prefix + t["sink_table"], "description": f"benchmark copy of {t['name']}",
-                      "sink_schema": t["sink_schema"]})
+        entry.update(
+            {
+                "sink_table": prefix + t["sink_table"],
+                "description": f"benchmark copy of {t['name']}",
+                "sink_schema": t["sink_schema"],
+            }
+        )
         for key in ("partition_by", "primary_key"):
             if key in t:
                 entry[key] = t[key]
@@ -204,11 +230,25 @@ def job_env() -> dict[str, str]:
 
 # ---------------------------------------------------------------- measured runs
 
+
 def run_validate(config_dir: Path, properties: Path) -> float:
     started = time.time()
-    result = subprocess.run([sys.executable, str(ROOT / "streaming_job.py"), "--validate", "--config-dir",
-                             str(config_dir), "--properties", str(properties)],
-                            cwd=ROOT, env=job_env(), capture_output=True, text=True, timeout=RUNNING_TIMEOUT_S)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "streaming_job.py"),
+            "--validate",
+            "--config-dir",
+            str(config_dir),
+            "--properties",
+            str(properties),
+        ],
+        cwd=ROOT,
+        env=job_env(),
+        capture_output=True,
+        text=True,
+        timeout=RUNNING_TIMEOUT_S,
+    )
     wall = time.time() - started
     if result.returncode != 0:
         raise RuntimeError(f"--validate exited {result.returncode}:\n{result.stdout}{result.stderr[-3000:]}")
@@ -257,15 +297,21 @@ class RunTimes:
     load: str
 
 
-def run_until_running(command: list[str], properties: Path, port: int, log_path: Path,
-                      extra_env: dict[str, str] | None = None) -> RunTimes:
+def run_until_running(
+    command: list[str], properties: Path, port: int, log_path: Path, extra_env: dict[str, str] | None = None
+) -> RunTimes:
     """Start the job, wait until it and all its tasks run, then SIGTERM it (savepoint) and wait."""
     load = load_average()
     with log_path.open("w") as out:
         started = time.time()
-        process = subprocess.Popen([*command, "--properties", str(properties)], cwd=ROOT,
-                                   env={**job_env(), **(extra_env or {})}, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [*command, "--properties", str(properties)],
+            cwd=ROOT,
+            env={**job_env(), **(extra_env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             running_at, job = wait_running(port, process, RUNNING_TIMEOUT_S)
         except Exception:
@@ -284,11 +330,13 @@ def run_until_running(command: list[str], properties: Path, port: int, log_path:
         stop_s = time.monotonic() - stop_started
     marks = logged_at(log_path.read_text())
     since = {k: v - started for k, v in marks.items()}
-    return RunTimes(running_at - started, since.get("env_ready"), since.get("submitted"), stop_s,
-                    job["tasks"]["total"], load)
+    return RunTimes(
+        running_at - started, since.get("env_ready"), since.get("submitted"), stop_s, job["tasks"]["total"], load
+    )
 
 
 # ---------------------------------------------------------------- the profiling harness (--child)
+
 
 class PhaseTimer:
     """Exclusive wall time per phase: a phase's time excludes the phases running inside it."""
@@ -349,7 +397,7 @@ def ddl_kind(_t_env, statement: str, *_rest) -> str:
 
 CUTS = {
     "one-parse": "parse each pipeline's SELECT once: the Table of the column check goes into the statement set "
-                 "(add_insert) instead of add_insert_sql re-parsing the INSERT",
+    "(add_insert) instead of add_insert_sql re-parsing the INSERT",
     "no-summary": "no record summary after a bounded run (its batch environment and batch job)",
 }
 
@@ -357,6 +405,7 @@ CUTS = {
 def apply_cuts(cuts: list[str]) -> None:
     """Monkeypatch the job's run path with each cut, to measure what it would save (this process only)."""
     from common.run import plan_check, record_summary, runner
+
     if "one-parse" in cuts:
         original_check = plan_check.check_pipelines
 
@@ -404,6 +453,7 @@ def child_main(args: argparse.Namespace) -> int:
         from pyflink.java_gateway import get_gateway
 
         from common.run import class_sharing
+
         class_sharing.use_class_sharing(write=True)  # as create_table_env does, before the JVM starts
         get_gateway()
     mark("gateway_up")
@@ -423,15 +473,18 @@ def child_main(args: argparse.Namespace) -> int:
     timer.wrap(record_summary, "summarize", "record summary (batch env + batch job)")
     apply_cuts(args.cut or [])
     timer.wrap(runner, "statement_set", "runner.statement_set: other")
-    for module, attribute, label in (("common.run.sink_evolution", "evolve_sinks", "schema evolution (catalog reads)"),
-                                     ("common.run.compiled_plan", "compile_plan", "compiled_plan.compile_plan"),
-                                     ("common.run.compiled_plan", "execute_plan", "submit: compiled_plan.execute_plan")):
+    for module, attribute, label in (
+        ("common.run.sink_evolution", "evolve_sinks", "schema evolution (catalog reads)"),
+        ("common.run.compiled_plan", "compile_plan", "compiled_plan.compile_plan"),
+        ("common.run.compiled_plan", "execute_plan", "submit: compiled_plan.execute_plan"),
+    ):
         with contextlib.suppress(ImportError):
             timer.wrap(__import__(module, fromlist=[attribute]), attribute, label)
     timer.wrap(runner, "execute", "runner.execute: wait for the job (until SIGTERM / end)")
     submits = [(StatementSet, "execute")]
     with contextlib.suppress(ImportError):
         from common.state import state_restore
+
         submits.append((state_restore, "execute_plan"))
     for owner, attribute in submits:
         if hasattr(owner, attribute):
@@ -484,27 +537,44 @@ def jvm_milestones(log_dir: Path, started: float) -> dict[str, float]:
     return found
 
 
-def run_profile(workdir: Path, config_dir: Path, bootstrap: str, bounded: bool, cuts: list[str],
-                extra_env: dict[str, str] | None) -> dict[str, Any]:
+def run_profile(
+    workdir: Path, config_dir: Path, bootstrap: str, bounded: bool, cuts: list[str], extra_env: dict[str, str] | None
+) -> dict[str, Any]:
     """The job under the harness: phases, and process start -> RUNNING (or -> the end, bounded)."""
     from tests.support.harness import free_port
 
     tag = "-".join(["bounded" if bounded else "unbounded", *cuts])
     port = free_port()
-    properties = write_properties(workdir / f"profile-{tag}.json", bootstrap, workdir / f"wh-profile-{tag}",
-                                  workdir / f"ckpt-profile-{tag}", port)
+    properties = write_properties(
+        workdir / f"profile-{tag}.json", bootstrap, workdir / f"wh-profile-{tag}", workdir / f"ckpt-profile-{tag}", port
+    )
     out = workdir / f"profile-{tag}-phases.json"
     job_args = ["--config-dir", str(config_dir), "--properties", str(properties), *(["--bounded"] if bounded else [])]
     load = load_average()
     started = time.time()
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", "--started", repr(started), "--out", str(out),
-               *(f"--cut={c}" for c in cuts), "--", *job_args]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        "--started",
+        repr(started),
+        "--out",
+        str(out),
+        *(f"--cut={c}" for c in cuts),
+        "--",
+        *job_args,
+    ]
     log_path = workdir / f"profile-{tag}.log"
     jvm_logs = workdir / f"profile-{tag}-jvm-log"  # Flink's own log (PyFlink's JVM), with timestamps
     with log_path.open("w") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env={**job_env(), **(extra_env or {}),
-                                                           "FLINK_LOG_DIR": str(jvm_logs)}, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**job_env(), **(extra_env or {}), "FLINK_LOG_DIR": str(jvm_logs)},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             if bounded:
                 process.wait(RUNNING_TIMEOUT_S)
@@ -522,8 +592,16 @@ def run_profile(workdir: Path, config_dir: Path, bootstrap: str, bounded: bool, 
     if process.returncode != 0:
         raise RuntimeError(f"profiled job exited {process.returncode}:\n{log_path.read_text()[-3000:]}")
     result = json.loads(out.read_text())
-    result.update({"running_s": running, "end_s": end, "load": load, "cuts": cuts, "bounded": bounded,
-                   "jvm": jvm_milestones(jvm_logs, started)})
+    result.update(
+        {
+            "running_s": running,
+            "end_s": end,
+            "load": load,
+            "cuts": cuts,
+            "bounded": bounded,
+            "jvm": jvm_milestones(jvm_logs, started),
+        }
+    )
     return result
 
 
@@ -542,37 +620,60 @@ def print_profile(result: dict[str, Any]) -> None:
             continue  # after RUNNING: the job runs until SIGTERM
         print(f"{row['phase']:72} {row['seconds']:6.2f} {row['calls']:5d}")
     if result["running_s"] is not None and "submitted" in marks:
-        print(f"{'submit returned -> job RUNNING with all tasks running (REST poll)':72} "
-              f"{result['running_s'] - marks['submitted']:6.2f}")
+        print(
+            f"{'submit returned -> job RUNNING with all tasks running (REST poll)':72} "
+            f"{result['running_s'] - marks['submitted']:6.2f}"
+        )
         print(f"{'= process start -> RUNNING':72} {result['running_s']:6.2f}")
     if result["end_s"] is not None:
         print(f"{'= process start -> exit':72} {result['end_s']:6.2f}")
-    timeline = {"submit called": marks.get("submit_called"), **result["jvm"],
-                "submit returned": marks.get("submitted"), "RUNNING (REST poll)": result["running_s"]}
-    print("  timeline of the submit, seconds from process start: " + ", ".join(
-        f"{name} {at:.1f}" for name, at in sorted(((n, a) for n, a in timeline.items() if a is not None),
-                                                  key=lambda item: item[1])))
+    timeline = {
+        "submit called": marks.get("submit_called"),
+        **result["jvm"],
+        "submit returned": marks.get("submitted"),
+        "RUNNING (REST poll)": result["running_s"],
+    }
+    print(
+        "  timeline of the submit, seconds from process start: "
+        + ", ".join(
+            f"{name} {at:.1f}"
+            for name, at in sorted(((n, a) for n, a in timeline.items() if a is not None), key=lambda item: item[1])
+        )
+    )
 
 
 # ---------------------------------------------------------------- main
 
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     epilog="Exit codes: 0 ok, 1 a run failed.")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Exit codes: 0 ok, 1 a run failed.")
     parser.add_argument("--counts", type=int, nargs="+", default=list(DEFAULT_COUNTS), help="pipeline counts")
-    parser.add_argument("--identical", action="store_true",
-                        help="copies without their own filter (the planner may merge identical copies)")
+    parser.add_argument(
+        "--identical",
+        action="store_true",
+        help="copies without their own filter (the planner may merge identical copies)",
+    )
     parser.add_argument("--skip-validate", action="store_true")
     parser.add_argument("--skip-run", action="store_true")
     parser.add_argument("--profile", type=int, metavar="N", help="also profile the run with N pipelines")
     parser.add_argument("--profile-bounded", action="store_true", help="with --profile: a bounded run too")
-    parser.add_argument("--cut", action="append", choices=sorted(CUTS),
-                        help="with --profile: also profile with this cut applied in the harness (repeatable): "
-                             + "; ".join(f"{k}: {v}" for k, v in CUTS.items()))
-    parser.add_argument("--java-opts", help="extra options for the job's JVM (FLINK_ENV_JAVA_OPTS; "
-                        "the class-data-sharing archive is the job's own: STREAMING_JOB_CDS=off measures without)")
-    parser.add_argument("--max-load", type=float,
-                        help="before each run, wait until the 1-minute load average is below this (shared machine)")
+    parser.add_argument(
+        "--cut",
+        action="append",
+        choices=sorted(CUTS),
+        help="with --profile: also profile with this cut applied in the harness (repeatable): "
+        + "; ".join(f"{k}: {v}" for k, v in CUTS.items()),
+    )
+    parser.add_argument(
+        "--java-opts",
+        help="extra options for the job's JVM (FLINK_ENV_JAVA_OPTS; "
+        "the class-data-sharing archive is the job's own: STREAMING_JOB_CDS=off measures without)",
+    )
+    parser.add_argument(
+        "--max-load",
+        type=float,
+        help="before each run, wait until the 1-minute load average is below this (shared machine)",
+    )
     parser.add_argument("--max-wait", type=float, default=900, help="with --max-load: wait at most this long (s)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -598,34 +699,67 @@ def main(argv: list[str] | None = None) -> int:
         workspace = make_workspace(workdir, BOOTSTRAP)  # three fresh topics, the shipped config
         templates = pipeline_templates()
         counts = sorted(set(args.counts) | ({args.profile} if args.profile else set()))
-        configs = {n: write_config(workdir / f"config-{n}", workspace.config_dir / "topics.yaml",
-                                   generate_pipelines(templates, n, distinct=not args.identical)) for n in counts}
+        configs = {
+            n: write_config(
+                workdir / f"config-{n}",
+                workspace.config_dir / "topics.yaml",
+                generate_pipelines(templates, n, distinct=not args.identical),
+            )
+            for n in counts
+        }
         rows = []
         for n in args.counts:
             wait_for_quiet(args.max_load, args.max_wait)
             validate_load = load_average()
-            validate = None if args.skip_validate else run_validate(
-                configs[n], write_properties(workdir / f"validate-{n}.json", BOOTSTRAP, workdir / f"wh-v-{n}",
-                                             workdir / f"ckpt-v-{n}", free_port()))
+            validate = (
+                None
+                if args.skip_validate
+                else run_validate(
+                    configs[n],
+                    write_properties(
+                        workdir / f"validate-{n}.json",
+                        BOOTSTRAP,
+                        workdir / f"wh-v-{n}",
+                        workdir / f"ckpt-v-{n}",
+                        free_port(),
+                    ),
+                )
+            )
             run = None
             if not args.skip_run:
                 wait_for_quiet(args.max_load, args.max_wait)
                 port = free_port()
-                props = write_properties(workdir / f"run-{n}.json", BOOTSTRAP, workdir / f"wh-{n}",
-                                         workdir / f"ckpt-{n}", port)
-                run = run_until_running([sys.executable, str(ROOT / "streaming_job.py"), "--config-dir",
-                                         str(configs[n])], props, port, workdir / f"run-{n}.log", extra_env)
+                props = write_properties(
+                    workdir / f"run-{n}.json", BOOTSTRAP, workdir / f"wh-{n}", workdir / f"ckpt-{n}", port
+                )
+                run = run_until_running(
+                    [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(configs[n])],
+                    props,
+                    port,
+                    workdir / f"run-{n}.log",
+                    extra_env,
+                )
             log.info("%d pipelines: validate %s s, running %s", n, validate and f"{validate:.1f}", run)
             rows.append((n, validate, validate_load, run))
-        print(f"\nstart-up, one run each ({'identical' if args.identical else 'distinct'} copies of the shipped "
-              "pipelines + dead letters; seconds from process start)")
-        print(f"{'pipelines':>9} {'--validate':>10} {'load':>5} {'env ready':>9} {'submitted':>9} {'RUNNING':>8} "
-              f"{'tasks':>5} {'stop':>6} {'load':>5}")
+        print(
+            f"\nstart-up, one run each ({'identical' if args.identical else 'distinct'} copies of the shipped "
+            "pipelines + dead letters; seconds from process start)"
+        )
+        print(
+            f"{'pipelines':>9} {'--validate':>10} {'load':>5} {'env ready':>9} {'submitted':>9} {'RUNNING':>8} "
+            f"{'tasks':>5} {'stop':>6} {'load':>5}"
+        )
         for n, validate, validate_load, run in rows:
             cells = [f"{validate:10.1f} {validate_load:>5}" if validate else f"{'-':>10} {'':>5}"]
             if run:
-                cells += [f"{run.env_ready_s or float('nan'):9.1f}", f"{run.submitted_s or float('nan'):9.1f}",
-                          f"{run.running_s:8.1f}", f"{run.tasks:5d}", f"{run.stop_s:6.1f}", f"{run.load:>5}"]
+                cells += [
+                    f"{run.env_ready_s or float('nan'):9.1f}",
+                    f"{run.submitted_s or float('nan'):9.1f}",
+                    f"{run.running_s:8.1f}",
+                    f"{run.tasks:5d}",
+                    f"{run.stop_s:6.1f}",
+                    f"{run.load:>5}",
+                ]
             print(f"{n:9d} " + " ".join(cells))
         if args.profile:
             summary = []
@@ -638,8 +772,10 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_profile(workdir, configs[args.profile], BOOTSTRAP, bounded, cuts, extra_env)
                     print_profile(result)
                     summary.append(result)
-            print(f"\n{args.profile} pipelines under the harness, one run each: process start -> "
-                  "RUNNING (unbounded) or -> exit (bounded, empty topics)")
+            print(
+                f"\n{args.profile} pipelines under the harness, one run each: process start -> "
+                "RUNNING (unbounded) or -> exit (bounded, empty topics)"
+            )
             for result in summary:
                 label = ("bounded " if result["bounded"] else "unbounded ") + ("+".join(result["cuts"]) or "as is")
                 figure = result["end_s"] if result["bounded"] else result["running_s"]

@@ -41,13 +41,18 @@ from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_works
 
 log = logging.getLogger("bench_table_files")
 NAMESPACE = "sink"
-OLD_TABLE_PROPERTIES = {"format-version": "2", "write.format.default": "parquet",
-                        "write.parquet.compression-codec": "zstd"}
+OLD_TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.format.default": "parquet",
+    "write.parquet.compression-codec": "zstd",
+}
 # The job with other table properties, without touching the product: the DDL reads this dict.
-JOB_WITH_PROPERTIES = ("import json, runpy, sys; import common.render.iceberg_sinks as sinks; "
-                       "sinks.TABLE_PROPERTIES.clear(); sinks.TABLE_PROPERTIES.update(json.loads(sys.argv[1])); "
-                       "sys.argv = ['streaming_job.py'] + sys.argv[2:]; "
-                       "runpy.run_path('streaming_job.py', run_name='__main__')")
+JOB_WITH_PROPERTIES = (
+    "import json, runpy, sys; import common.render.iceberg_sinks as sinks; "
+    "sinks.TABLE_PROPERTIES.clear(); sinks.TABLE_PROPERTIES.update(json.loads(sys.argv[1])); "
+    "sys.argv = ['streaming_job.py'] + sys.argv[2:]; "
+    "runpy.run_path('streaming_job.py', run_name='__main__')"
+)
 
 
 @dataclass
@@ -68,8 +73,12 @@ def figures(warehouse: Path) -> dict[str, TableFigures]:
         table = open_table(str(warehouse), NAMESPACE, name)
         files = list(table.scan().plan_files())
         metadata = warehouse / NAMESPACE / name / "metadata"
-        out[name] = TableFigures(len(files), sum(f.file.file_size_in_bytes for f in files),
-                                 len(table.metadata.snapshots), len(list(metadata.glob("v*.metadata.json"))))
+        out[name] = TableFigures(
+            len(files),
+            sum(f.file.file_size_in_bytes for f in files),
+            len(table.metadata.snapshots),
+            len(list(metadata.glob("v*.metadata.json"))),
+        )
     return out
 
 
@@ -78,10 +87,17 @@ def print_figures(title: str, by_table: dict[str, TableFigures]) -> None:
     print(f"  {'table':<28} {'data files':>10} {'mean KiB':>9} {'snapshots':>9} {'metadata.json':>13}")
     for name, f in sorted(by_table.items()):
         print(f"  {name:<28} {f.data_files:>10} {f.mean_kib:>9.1f} {f.snapshots:>9} {f.metadata_files:>13}")
-    total = TableFigures(*(sum(getattr(f, k) for f in by_table.values())
-                           for k in ("data_files", "data_bytes", "snapshots", "metadata_files")))
-    print(f"  {'all tables':<28} {total.data_files:>10} {total.mean_kib:>9.1f} {total.snapshots:>9} "
-          f"{total.metadata_files:>13}", flush=True)
+    total = TableFigures(
+        *(
+            sum(getattr(f, k) for f in by_table.values())
+            for k in ("data_files", "data_bytes", "snapshots", "metadata_files")
+        )
+    )
+    print(
+        f"  {'all tables':<28} {total.data_files:>10} {total.mean_kib:>9.1f} {total.snapshots:>9} "
+        f"{total.metadata_files:>13}",
+        flush=True,
+    )
 
 
 def rest(port: int, path: str) -> dict:
@@ -94,26 +110,56 @@ def live_run(label: str, base: Path, interval: str, properties: dict[str, str] |
     base.mkdir()
     ws = make_workspace(base, BOOTSTRAP)
     port = free_port()
-    env = dict(os.environ, ICEBERG_WAREHOUSE=str(ws.warehouse), KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP,
-               FLINK_CHECKPOINT_INTERVAL=interval, FLINK_CHECKPOINT_DIR=str(base / "checkpoints"),
-               FLINK_REST_PORT=str(port), FLINK_PARALLELISM=str(args.parallelism))
+    env = dict(
+        os.environ,
+        ICEBERG_WAREHOUSE=str(ws.warehouse),
+        KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP,
+        FLINK_CHECKPOINT_INTERVAL=interval,
+        FLINK_CHECKPOINT_DIR=str(base / "checkpoints"),
+        FLINK_REST_PORT=str(port),
+        FLINK_PARALLELISM=str(args.parallelism),
+    )
     job_args = ["--config-dir", str(ws.config_dir)]
-    command = ([sys.executable, "-c", JOB_WITH_PROPERTIES, json.dumps(properties), *job_args] if properties
-               else [sys.executable, str(ROOT / "streaming_job.py"), *job_args])
-    job = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                           stderr=(base / "job.log").open("w"))
+    command = (
+        [sys.executable, "-c", JOB_WITH_PROPERTIES, json.dumps(properties), *job_args]
+        if properties
+        else [sys.executable, str(ROOT / "streaming_job.py"), *job_args]
+    )
+    job = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(base / "job.log").open("w"))
     deadline = time.monotonic() + 600  # a loaded machine takes minutes to plan and start eight pipelines
     while not _running(port):
         if job.poll() is not None or time.monotonic() > deadline:
             job.kill()
             raise RuntimeError(f"{label}: the job did not start; see {base / 'job.log'}")
         time.sleep(1)
-    log.info("%s: job running (checkpoints every %s); producing %d records/s for %d s", label, interval,
-             args.rate, args.duration)
-    subprocess.run([sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(ws.config_dir),
-                    "--rate", str(args.rate), "--duration", str(args.duration), "--live", "--progress", "none",
-                    "-q"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                   stderr=(base / "generator.log").open("w"), check=True)
+    log.info(
+        "%s: job running (checkpoints every %s); producing %d records/s for %d s",
+        label,
+        interval,
+        args.rate,
+        args.duration,
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "sample_gen.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--rate",
+            str(args.rate),
+            "--duration",
+            str(args.duration),
+            "--live",
+            "--progress",
+            "none",
+            "-q",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(base / "generator.log").open("w"),
+        check=True,
+    )
     time.sleep(10)  # let the last records reach the writers; the savepoint commits them
     job.send_signal(signal.SIGTERM)
     code = job.wait(300)
@@ -148,13 +194,19 @@ def main(argv: list[str] | None = None) -> int:
     print_figures(f"after: {DEFAULT_CHECKPOINT_INTERVAL} checkpoints, current table properties", figures(after))
 
     started = time.monotonic()
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "maintain_tables.py")], cwd=ROOT,
-                            env=dict(os.environ, ICEBERG_WAREHOUSE=str(after)), capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "maintain_tables.py")],
+        cwd=ROOT,
+        env=dict(os.environ, ICEBERG_WAREHOUSE=str(after)),
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         log.error("maintain_tables.py exited with %s:\n%s", result.returncode, result.stderr[-3000:])
         return 1
-    print_figures(f"after, then scripts/maintain_tables.py (defaults; {time.monotonic() - started:.0f} s)",
-                  figures(after))
+    print_figures(
+        f"after, then scripts/maintain_tables.py (defaults; {time.monotonic() - started:.0f} s)", figures(after)
+    )
     return 0
 
 

@@ -86,8 +86,7 @@ def checkpoint_stats(port: int) -> tuple[int, int | None, int | None, list[int]]
     stats = rest(port, f"/jobs/{jobs[0]['jid']}/checkpoints")
     latest = (stats.get("latest") or {}).get("completed") or {}
     history = [h["end_to_end_duration"] for h in stats.get("history", []) if h.get("status") == "COMPLETED"]
-    return (stats["counts"]["completed"], latest.get("end_to_end_duration"), latest.get("checkpointed_size"),
-            history)
+    return (stats["counts"]["completed"], latest.get("end_to_end_duration"), latest.get("checkpointed_size"), history)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,11 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     ws = make_workspace(base, BOOTSTRAP)
     topics = yaml.safe_load((ws.config_dir / "topics.yaml").read_text())["kafka_topics"]
     port = free_port()
-    env = dict(os.environ, ICEBERG_WAREHOUSE=str(ws.warehouse), KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP,
-               FLINK_CHECKPOINT_INTERVAL=args.checkpoint_interval, FLINK_CHECKPOINT_DIR=str(base / "checkpoints"),
-               FLINK_REST_PORT=str(port))
-    job = subprocess.Popen([sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(ws.config_dir)],
-                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(base / "job.log").open("w"))
+    env = dict(
+        os.environ,
+        ICEBERG_WAREHOUSE=str(ws.warehouse),
+        KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP,
+        FLINK_CHECKPOINT_INTERVAL=args.checkpoint_interval,
+        FLINK_CHECKPOINT_DIR=str(base / "checkpoints"),
+        FLINK_REST_PORT=str(port),
+    )
+    job = subprocess.Popen(
+        [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(ws.config_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(base / "job.log").open("w"),
+    )
     # wait for the job to run before producing, so the lag measures processing, not start-up
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -129,15 +138,33 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     generator = subprocess.Popen(
-        [sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(ws.config_dir), "--rate", str(args.rate),
-         "--duration", str(args.duration), "--live", "--progress", "none", "-q"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(base / "generator.log").open("w"))
+        [
+            sys.executable,
+            str(ROOT / "sample_gen.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--rate",
+            str(args.rate),
+            "--duration",
+            str(args.duration),
+            "--live",
+            "--progress",
+            "none",
+            "-q",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(base / "generator.log").open("w"),
+    )
     admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
     probe = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "load-test-probe"})
     run = Run()
     started = time.monotonic()
-    print(f"rate {args.rate}/s for {args.duration}s, checkpoints every {args.checkpoint_interval}; "
-          f"job log {base / 'job.log'}")
+    print(
+        f"rate {args.rate}/s for {args.duration}s, checkpoints every {args.checkpoint_interval}; "
+        f"job log {base / 'job.log'}"
+    )
     print(f"{'t (s)':>6} {'lag total':>10}  {'lag per topic':<48} {'ckpts':>5} {'last ckpt ms':>12} {'size KiB':>9}")
     drained_at = None
     while True:
@@ -148,8 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         run.checkpoint_ms = history or run.checkpoint_ms
         run.samples.append(Sample(elapsed, lag, completed, last_ms, size))
         per_topic = " ".join(f"{n.rsplit('-', 1)[0]}={v}" for n, v in lag.items())
-        print(f"{elapsed:6.0f} {sum(lag.values()):10d}  {per_topic:<48} {completed:5d} "
-              f"{last_ms if last_ms is not None else '-':>12} {(size or 0) / 1024:9.1f}", flush=True)
+        print(
+            f"{elapsed:6.0f} {sum(lag.values()):10d}  {per_topic:<48} {completed:5d} "
+            f"{last_ms if last_ms is not None else '-':>12} {(size or 0) / 1024:9.1f}",
+            flush=True,
+        )
         if job.poll() is not None:
             log.error("the job ended early; see %s", base / "job.log")
             break
@@ -166,17 +196,25 @@ def main(argv: list[str] | None = None) -> int:
     during = [s for s in run.samples if s.elapsed_s <= args.duration]
     lags = [sum(s.lag.values()) for s in during]
     print("\nsummary")
-    print(f"  produced {produced} records in {args.duration}s = {produced / args.duration:.0f}/s "
-          f"(asked {args.rate}/s; generator exit code {generator.poll()})")
+    print(
+        f"  produced {produced} records in {args.duration}s = {produced / args.duration:.0f}/s "
+        f"(asked {args.rate}/s; generator exit code {generator.poll()})"
+    )
     if lags:
-        print(f"  consumer lag while producing: max {max(lags)}, median {statistics.median(lags):.0f}, "
-              f"last {lags[-1]} records")
+        print(
+            f"  consumer lag while producing: max {max(lags)}, median {statistics.median(lags):.0f}, "
+            f"last {lags[-1]} records"
+        )
     if run.checkpoint_ms:
-        print(f"  checkpoint duration (last {len(run.checkpoint_ms)}): median {statistics.median(run.checkpoint_ms):.0f} ms,"
-              f" max {max(run.checkpoint_ms)} ms")
+        print(
+            f"  checkpoint duration (last {len(run.checkpoint_ms)}): median {statistics.median(run.checkpoint_ms):.0f} ms,"
+            f" max {max(run.checkpoint_ms)} ms"
+        )
     if drained_at is not None:
-        print(f"  lag back to 0 at t={drained_at:.0f}s ({drained_at - args.duration:.0f}s after the generator stopped)"
-              " -> the job keeps up")
+        print(
+            f"  lag back to 0 at t={drained_at:.0f}s ({drained_at - args.duration:.0f}s after the generator stopped)"
+            " -> the job keeps up"
+        )
     else:
         print("  lag did not drain -> the job does NOT keep up at this rate")
     os.kill(job.pid, signal.SIGTERM)

@@ -41,22 +41,36 @@ HEADER = "  seed  result tables  w.late  w.on-time  late rows  time  load  sched
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog="Seeds, figures and exit codes: see the module's docstring.",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Seeds, figures and exit codes: see the module's docstring.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--seeds", type=int, metavar="N", help="run N seeds: --first, --first + 1, ...")
     which.add_argument("--seed", type=int, action="append", metavar="S", help="run seed S (repeat for more)")
     parser.add_argument("--first", type=int, default=1, metavar="K", help="with --seeds: the first seed (default 1)")
     parser.add_argument("--print", action="store_true", help="print the schedules, run nothing")
-    parser.add_argument("--app-dir", type=Path, default=ROOT,
-                        help="run streaming_job.py (and its config and jar) of this checkout, e.g. an older "
-                             "commit to compare (default: this one)")
-    parser.add_argument("--work-dir", type=Path, help="where each seed's config, warehouse and job logs go "
-                                                      "(default: a temporary folder); a passed seed's is removed")
+    parser.add_argument(
+        "--app-dir",
+        type=Path,
+        default=ROOT,
+        help="run streaming_job.py (and its config and jar) of this checkout, e.g. an older "
+        "commit to compare (default: this one)",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="where each seed's config, warehouse and job logs go "
+        "(default: a temporary folder); a passed seed's is removed",
+    )
     parser.add_argument("--keep", action="store_true", help="keep every seed's folder, passed or not")
-    parser.add_argument("--kafka-port", type=int, default=Broker.port,
-                        help=f"the schedules' own broker's port (default {Broker.port}; its controller: +1)")
+    parser.add_argument(
+        "--kafka-port",
+        type=int,
+        default=Broker.port,
+        help=f"the schedules' own broker's port (default {Broker.port}; its controller: +1)",
+    )
     parser.add_argument("--keep-broker", action="store_true", help="leave the schedules' broker running at the end")
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
@@ -70,13 +84,16 @@ def summary(results: list[Result]) -> str:
     run = len(results)
     passed = sum(r.passed for r in results)
     exact = sum(r.tables_exact for r in results)
-    rows = [("seeds run", str(run)), ("passed", f"{passed} of {run}"),
-            ("tables exact", f"{exact} of {run * len(TABLES)}"),
-            ("records wrongly late", str(sum(r.wrongly_late for r in results))),
-            ("records wrongly on time", str(sum(r.wrongly_on_time for r in results))),
-            ("truly late rows found", f"{sum(r.late_rows for r in results)} of {sum(r.late_expected for r in results)}"),
-            ("runs that failed to finish", str(sum(r.error is not None for r in results))),
-            ("seconds per seed (mean)", f"{sum(r.seconds for r in results) / max(run, 1):.0f}")]
+    rows = [
+        ("seeds run", str(run)),
+        ("passed", f"{passed} of {run}"),
+        ("tables exact", f"{exact} of {run * len(TABLES)}"),
+        ("records wrongly late", str(sum(r.wrongly_late for r in results))),
+        ("records wrongly on time", str(sum(r.wrongly_on_time for r in results))),
+        ("truly late rows found", f"{sum(r.late_rows for r in results)} of {sum(r.late_expected for r in results)}"),
+        ("runs that failed to finish", str(sum(r.error is not None for r in results))),
+        ("seconds per seed (mean)", f"{sum(r.seconds for r in results) / max(run, 1):.0f}"),
+    ]
     width = max(len(k) for k, _ in rows)
     failed = [str(r.seed) for r in results if not r.passed]
     lines = [f"{k:<{width}}  {v}" for k, v in rows]
@@ -98,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="schedules-"))
     work.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
-    print(f"{len(seeds)} seed(s), job of {args.app_dir}, broker {broker.bootstrap} ({broker.state_dir}), "
-          f"folders under {work}", flush=True)
+    print(
+        f"{len(seeds)} seed(s), job of {args.app_dir}, broker {broker.bootstrap} ({broker.state_dir}), "
+        f"folders under {work}",
+        flush=True,
+    )
     try:
         with broker.exclusive():
             print(HEADER, flush=True)

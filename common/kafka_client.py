@@ -62,8 +62,16 @@ def target_for(args: Any, kafka: Any, client_id: str, extra: Iterable[tuple[str,
     bootstrap = args.bootstrap_servers or kafka.bootstrap_servers
     auth = args.auth or kafka.auth
     region = resolve_region(args.region, os.environ, bootstrap) if auth == "iam" else args.region
-    return Target(bootstrap, auth, region, args.aws_profile, args.role_arn, client_id=client_id,
-                  extra=tuple(extra), ca_location=ca_location(kafka.client_properties))
+    return Target(
+        bootstrap,
+        auth,
+        region,
+        args.aws_profile,
+        args.role_arn,
+        client_id=client_id,
+        extra=tuple(extra),
+        ca_location=ca_location(kafka.client_properties),
+    )
 
 
 def region_from_bootstrap(bootstrap_servers: str) -> str | None:
@@ -74,8 +82,9 @@ def region_from_bootstrap(bootstrap_servers: str) -> str | None:
 
 def resolve_region(explicit: str | None, env: Mapping[str, str], bootstrap_servers: str) -> str | None:
     """--region, else $AWS_REGION, else $AWS_DEFAULT_REGION, else the region in the MSK host name."""
-    return (explicit or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-            or region_from_bootstrap(bootstrap_servers))
+    return (
+        explicit or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or region_from_bootstrap(bootstrap_servers)
+    )
 
 
 class MskTokenProvider:
@@ -103,16 +112,21 @@ def client_config(target: Target) -> dict[str, Any]:
     """The confluent-kafka producer configuration for a target; raises ValueError if incomplete."""
     if target.auth not in AUTH_MODES:
         raise ValueError(f"auth '{target.auth}' is not one of {', '.join(AUTH_MODES)}")
-    config: dict[str, Any] = {"bootstrap.servers": target.bootstrap_servers, "client.id": target.client_id,
-                              **PRODUCER_DEFAULTS}
+    config: dict[str, Any] = {
+        "bootstrap.servers": target.bootstrap_servers,
+        "client.id": target.client_id,
+        **PRODUCER_DEFAULTS,
+    }
     if target.auth == "iam":
         if not target.region:
             raise ValueError("auth iam needs an AWS region: --region, $AWS_REGION, or an MSK broker host name")
-        config.update({
-            "security.protocol": "SASL_SSL",
-            "sasl.mechanism": "OAUTHBEARER",
-            "oauth_cb": MskTokenProvider(target.region, target.aws_profile, target.role_arn),
-        })
+        config.update(
+            {
+                "security.protocol": "SASL_SSL",
+                "sasl.mechanism": "OAUTHBEARER",
+                "oauth_cb": MskTokenProvider(target.region, target.aws_profile, target.role_arn),
+            }
+        )
         if target.ca_location:
             config["ssl.ca.location"] = target.ca_location
     else:
@@ -164,8 +178,9 @@ class DeliveryTracker:
         return sum(n for (t, _), n in self.per_partition.items() if t == topic)
 
     def report(self, topic: str) -> DeliveryReport:
-        return DeliveryReport(Counter({p: n for (t, p), n in self.per_partition.items() if t == topic}),
-                              self.failed[topic])
+        return DeliveryReport(
+            Counter({p: n for (t, p), n in self.per_partition.items() if t == topic}), self.failed[topic]
+        )
 
 
 class KafkaSink:
@@ -179,9 +194,15 @@ class KafkaSink:
         self._produce = self.producer.produce
         self.poll = self.producer.poll
 
-    def send(self, topic: str, key: bytes | None, value: bytes | None,
-             headers: list[tuple[str, str | bytes | None]] | None = None, partition: int = -1,
-             on_delivery: Callable[[Any, Any], None] | None = None) -> None:
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+        partition: int = -1,
+        on_delivery: Callable[[Any, Any], None] | None = None,
+    ) -> None:
         """Queue one message; when the local queue is full, serve delivery reports until it is not.
 
         `partition` -1: the partitioner picks by key (librdkafka's default); `on_delivery` also
@@ -191,9 +212,11 @@ class KafkaSink:
         if on_delivery is None:
             callback = self.tracker
         else:
+
             def callback(err: Any, msg: Any, tracker: DeliveryTracker = self.tracker) -> None:
                 tracker(err, msg)
                 on_delivery(err, msg)
+
         try:
             self._produce(topic, value, key, partition, callback, headers=headers)
         except BufferError:
@@ -241,7 +264,8 @@ def add_connection_arguments(group) -> None:
     """The command-line options that say how to reach the brokers (sample_gen, replay_dead_letters)."""
     group.add_argument("--bootstrap-servers", help="override kafka.bootstrap.servers of the runtime properties")
     group.add_argument("--auth", choices=AUTH_MODES, help="override kafka.auth: none (plaintext) or iam (MSK)")
-    group.add_argument("--region", help="AWS region for auth iam (default $AWS_REGION, $AWS_DEFAULT_REGION, "
-                                        "or the MSK host name)")
+    group.add_argument(
+        "--region", help="AWS region for auth iam (default $AWS_REGION, $AWS_DEFAULT_REGION, or the MSK host name)"
+    )
     group.add_argument("--aws-profile", help="auth iam: sign with this AWS profile's credentials")
     group.add_argument("--role-arn", help="auth iam: sign with credentials of this assumed role")

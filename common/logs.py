@@ -18,8 +18,7 @@ from common.redact import redact_sql
 # TableEnvironment starts, which would otherwise silence the job's progress lines. Every module
 # logs to getLogger(__name__), so the roots are the project's top-level packages and modules
 # (tests/unit/test_layout.py holds this tuple to the tree), and __main__ for a file run as a script.
-OWN_LOGGERS = ("__main__", "common", "transformations", "samplegen", "scripts", "streaming_job", "deploy",
-               "sample_gen")
+OWN_LOGGERS = ("__main__", "common", "transformations", "samplegen", "scripts", "streaming_job", "deploy", "sample_gen")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries whose INFO lines are notices for their own developers, not for someone running the job.
 # Even with -v: py4j's debug lines carry every statement sent to Java, botocore's whole request
@@ -32,7 +31,7 @@ class ScriptName(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "__main__" or record.name.startswith("__main__."):
-            record.name = Path(sys.argv[0]).stem + record.name[len("__main__"):]
+            record.name = Path(sys.argv[0]).stem + record.name[len("__main__") :]
         return True
 
 
@@ -45,8 +44,9 @@ class RedactingFormatter(logging.Formatter):
         return redact_sql(super().format(record))
 
 
-def setup_logging(verbose: bool = False, quiet: bool = False, handler: logging.Handler | None = None,
-                  fmt: str = FORMAT) -> None:
+def setup_logging(
+    verbose: bool = False, quiet: bool = False, handler: logging.Handler | None = None, fmt: str = FORMAT
+) -> None:
     """The project's loggers at INFO (DEBUG with -v, WARNING with -q), the libraries' at WARNING
     (DEBUG with -v, except QUIET_LIBRARIES), every line through RedactingFormatter. A host that
     already set up logging (pytest, an embedding program) keeps its handlers."""

@@ -28,12 +28,17 @@ REDACTED = "****"
 
 # Matched against the option's key, case-insensitively, anywhere in the key. A JAAS key
 # (sasl.jaas.config) is not here on purpose: its value is shown with its secret parts hidden.
-_SECRET_KEY = re.compile(r"secret|password|passwd|passphrase|token|credential|private[-_.]?key|access[-_.]?key|"
-                         r"session[-_.]?key|api[-_.]?key|signature|auth[-_.]?header|keystore\.key|user[-_.]?info", re.I)
+_SECRET_KEY = re.compile(
+    r"secret|password|passwd|passphrase|token|credential|private[-_.]?key|access[-_.]?key|"
+    r"session[-_.]?key|api[-_.]?key|signature|auth[-_.]?header|keystore\.key|user[-_.]?info",
+    re.I,
+)
 # "... password='x'" or "clientSecret=x" inside a value (a JAAS line, a JDBC URL, a query string).
 _SECRET_IN_VALUE = re.compile(
     r"((?:password|passwd|passphrase|pwd|secret|token|credential|accesskey|access_key|secretkey|apikey|api_key|"
-    r"privatekey|private_key)\w*\s*=\s*)(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s;&,)]+)", re.I)
+    r"privatekey|private_key)\w*\s*=\s*)(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s;&,)]+)",
+    re.I,
+)
 # scheme://user:password@host
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)([^@\s/]+)(@)", re.I)
 # "key": "value" in JSON text: Iceberg's sink tables carry their catalog's options as JSON
@@ -49,8 +54,9 @@ def is_secret_key(key: str) -> bool:
 def redact_text(text: str) -> str:
     """Text with the secret parts inside it hidden (``password=...``, URL passwords, JSON
     members whose key names a secret)."""
-    text = _JSON_PAIR.sub(lambda m: m.group(1) + REDACTED + m.group(4) if is_secret_key(m.group(2)) else m.group(0),
-                          text)
+    text = _JSON_PAIR.sub(
+        lambda m: m.group(1) + REDACTED + m.group(4) if is_secret_key(m.group(2)) else m.group(0), text
+    )
     text = _SECRET_IN_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
     return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
 
@@ -88,12 +94,14 @@ def redact_sql(sql: str) -> str:
     """SQL text (DDL, a dry run's whole output) or a message that quotes options (Flink's
     "Table options are: 'k'='v'", a log line), with the values of secret ``'key' = 'value'``
     options hidden, and the secret parts of all other text too (redact_text)."""
+
     def hide(match: re.Match) -> str:
         key, value = match.group(2).replace("''", "'"), match.group(3).replace("''", "'")
         shown = redact_value(key, value)
         return f"{match.group(1)}'{str(shown).replace(chr(39), chr(39) * 2)}'"
+
     parts, last = [], 0
     for match in _SQL_OPTION.finditer(sql):  # text between options: redact_text; options: by key
-        parts += [redact_text(sql[last:match.start()]), hide(match)]
+        parts += [redact_text(sql[last : match.start()]), hide(match)]
         last = match.end()
     return "".join(parts) + redact_text(sql[last:])

@@ -27,8 +27,12 @@ log = logging.getLogger(__name__)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cluster-arn", required=True, help="arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>")
-    parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml (default: %(default)s)")
+    parser.add_argument(
+        "--cluster-arn", required=True, help="arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>"
+    )
+    parser.add_argument(
+        "--config-dir", type=Path, default=CONFIG_DIR, help="folder with topics.yaml (default: %(default)s)"
+    )
     parser.add_argument("--environment", help="apply config/overlays/ENVIRONMENT.yaml")
     args = parser.parse_args(argv)
     setup_logging(fmt="%(name)s: %(message)s")

@@ -53,8 +53,12 @@ _LOG_LOCK = threading.Lock()
 _BUCKET_PATH = re.compile(r"^/(?:buckets|namespaces|tables)/(arn:[^:]+:s3tables:[^:]+:\d{12}:bucket/[^/]+)(?:/(.*))?$")
 # tables/<bucket ARN>/<namespace>/<name>[/metadata-location|/rename|/policy|...]
 _TABLE_PATH = re.compile(r"^/tables/[^/]+:bucket/[^/]+/[^/]+/[^/]+")
-TABLE_DATA_ACTIONS = {"GetObject": "GetTableData", "ListMultipartUploadParts": "GetTableData",
-                      "PutObject": "PutTableData", "AbortMultipartUpload": "PutTableData"}
+TABLE_DATA_ACTIONS = {
+    "GetObject": "GetTableData",
+    "ListMultipartUploadParts": "GetTableData",
+    "PutObject": "PutTableData",
+    "AbortMultipartUpload": "PutTableData",
+}
 
 
 def log_decision(principal: str, action: str, resource: str, allowed: bool) -> None:
@@ -101,8 +105,11 @@ def s3tables_resource(self: S3TablesResponse) -> str:
         return f"{query['tableBucketARN']}/table/{query['name']}"
     if path == "/buckets":
         name = json.loads(self.body)["name"] if self.method == "PUT" else None  # CreateTableBucket
-        return f"arn:{get_partition(self.region)}:s3tables:{self.region}:{self.current_account}:bucket/{name}" \
-            if name else "*"
+        return (
+            f"arn:{get_partition(self.region)}:s3tables:{self.region}:{self.current_account}:bucket/{name}"
+            if name
+            else "*"
+        )
     match = _BUCKET_PATH.match(path)
     if not match:
         return "*"
@@ -142,8 +149,9 @@ _authorize_s3 = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
 
 
 def _authorize_s3_or_table_data(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
-    table = table_of_storage_bucket(self.current_account, get_partition(self.region), bucket_name) \
-        if bucket_name else None
+    table = (
+        table_of_storage_bucket(self.current_account, get_partition(self.region), bucket_name) if bucket_name else None
+    )
     if table is None:
         _authorize_s3(self, bucket_name=bucket_name, key_name=key_name)
         return

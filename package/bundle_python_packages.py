@@ -39,9 +39,12 @@ STAMP_NAME = "bundled-requirements.txt"
 
 # The service's platform: Managed Service for Apache Flink 2.2 runs CPython 3.12 on Linux x86_64.
 PLATFORM_FLAGS = [
-    "--platform", "manylinux2014_x86_64",
-    "--python-version", "3.12",
-    "--implementation", "cp",
+    "--platform",
+    "manylinux2014_x86_64",
+    "--python-version",
+    "3.12",
+    "--implementation",
+    "cp",
     "--only-binary=:all:",
 ]
 
@@ -59,8 +62,12 @@ def requirement_lines(requirements: Path) -> list[str]:
 
 
 def stamp_text(lines: list[str]) -> str:
-    return ("# Bundled into lib/python by package/bundle_python_packages.py with: pip install --no-deps "
-            + " ".join(PLATFORM_FLAGS) + "\n" + "".join(line + "\n" for line in lines))
+    return (
+        "# Bundled into lib/python by package/bundle_python_packages.py with: pip install --no-deps "
+        + " ".join(PLATFORM_FLAGS)
+        + "\n"
+        + "".join(line + "\n" for line in lines)
+    )
 
 
 def bundle(requirements: Path, target: Path) -> int:
@@ -74,9 +81,22 @@ def bundle(requirements: Path, target: Path) -> int:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     if lines:
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--root-user-action=ignore", "--no-deps", "--no-compile", "--target", str(target),
-                   *PLATFORM_FLAGS, "-r", str(requirements)]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--root-user-action=ignore",
+            "--no-deps",
+            "--no-compile",
+            "--target",
+            str(target),
+            *PLATFORM_FLAGS,
+            "-r",
+            str(requirements),
+        ]
         log.info("bundling %s into %s", ", ".join(lines), target)
         result = subprocess.run(command, check=False)
         if result.returncode != 0:

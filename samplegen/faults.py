@@ -44,6 +44,7 @@ except ImportError:  # pragma: no cover - orjson is in package/requirements-dev.
     def dumps(record: Any) -> bytes:
         return _encoder.encode(record).encode()
 
+
 MALFORMED_KINDS = ("bad_json", "wrong_type", "missing_field")
 MALFORMED, LATE, OUT_OF_ORDER = "malformed", "late", "out_of_order"  # Faults.last_fault
 LATE_MIN_EXTRA_MS = 1_000
@@ -62,8 +63,13 @@ class FaultKnobs:
         return bool(self.out_of_order or self.late or self.malformed)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"out_of_order": self.out_of_order, "late": self.late, "late_by_ms": self.late_by_ms,
-                "malformed": self.malformed, "malformed_kinds": list(self.malformed_kinds)}
+        return {
+            "out_of_order": self.out_of_order,
+            "late": self.late,
+            "late_by_ms": self.late_by_ms,
+            "malformed": self.malformed,
+            "malformed_kinds": list(self.malformed_kinds),
+        }
 
 
 class Sampler:
@@ -112,9 +118,14 @@ class Faults:
         self.out_of_order = Sampler(knobs.out_of_order, total, random.Random(f"{seed}:out_of_order"))
         self.index = 0
         self.newest: dict[str, int] = {}  # topic key -> newest event time sent
-        self.last_fault: str | None = None  # what encode() did to the last record: MALFORMED, LATE, OUT_OF_ORDER or None
+        self.last_fault: str | None = (
+            None  # what encode() did to the last record: MALFORMED, LATE, OUT_OF_ORDER or None
+        )
         self.malformers: dict[str, Callable[[TopicPlan, dict], bytes | None]] = {
-            "bad_json": self._bad_json, "wrong_type": self._wrong_type, "missing_field": self._missing_field}
+            "bad_json": self._bad_json,
+            "wrong_type": self._wrong_type,
+            "missing_field": self._missing_field,
+        }
 
     def encode(self, plan: TopicPlan, ts: int, record: dict) -> tuple[bytes, int | None]:
         """The bytes to send for one record and its event time (None for a malformed record)."""

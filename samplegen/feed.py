@@ -43,12 +43,23 @@ class Feed:
         return [r for r in self.records if r.topic == topic]
 
 
-def feed(target: str | Target, *, count: int | None = None, duration_s: float | None = None,
-         rate: float | None = None, live: bool = True, topics: Sequence[str] | None = None,
-         partition: int | Mapping[str, int] | None = None, model: ModelOptions = ModelOptions(),
-         faults: FaultKnobs = FaultKnobs(), config_dir: Path = CONFIG_DIR, environment: str | None = None,
-         cancel: threading.Event | None = None, flush_timeout_s: float = 60.0,
-         manifest_path: str | Path | None = None) -> Feed:
+def feed(
+    target: str | Target,
+    *,
+    count: int | None = None,
+    duration_s: float | None = None,
+    rate: float | None = None,
+    live: bool = True,
+    topics: Sequence[str] | None = None,
+    partition: int | Mapping[str, int] | None = None,
+    model: ModelOptions = ModelOptions(),
+    faults: FaultKnobs = FaultKnobs(),
+    config_dir: Path = CONFIG_DIR,
+    environment: str | None = None,
+    cancel: threading.Event | None = None,
+    flush_timeout_s: float = 60.0,
+    manifest_path: str | Path | None = None,
+) -> Feed:
     """Send sample traffic to Kafka and return every record sent, once the broker confirmed them.
 
     target: a bootstrap address (plaintext) or a Target (MSK IAM...).
@@ -74,16 +85,26 @@ def feed(target: str | Target, *, count: int | None = None, duration_s: float | 
     if live:
         model = replace(model, start_ms=wall_clock_ms())  # the simulation's zero: now
     event_model = EventModel(list(all_topics.values()), model, selected)
-    options = RunOptions(count=count, duration_s=duration_s, rate=rate or None, progress="none",
-                         flush_timeout_s=flush_timeout_s, live=live,
-                         partitions=partition_map(partition, event_model.selected))
+    options = RunOptions(
+        count=count,
+        duration_s=duration_s,
+        rate=rate or None,
+        progress="none",
+        flush_timeout_s=flush_timeout_s,
+        live=live,
+        partitions=partition_map(partition, event_model.selected),
+    )
     target = Target(target) if isinstance(target, str) else target
     sink = KafkaSink(client_config(target))
     check_partitions(sink, event_model.selected, options.partitions)
     fault_injector = Faults(faults, model.seed, count if duration_s is None else None, live) if faults.any else None
     records: list[SentRecord] = []
-    log.info("feeding %s, %s event time, topics %s", target.bootstrap_servers, "live" if live else "simulated",
-             ", ".join(p.topic_name for p in event_model.selected))
+    log.info(
+        "feeding %s, %s event time, topics %s",
+        target.bootstrap_servers,
+        "live" if live else "simulated",
+        ", ".join(p.topic_name for p in event_model.selected),
+    )
     outcome = run(event_model, fault_injector, sink, options, journal=records, cancel=cancel)
     manifest = build_manifest(event_model, faults, options, outcome, target.describe(), dry_run=False)
     if manifest_path is not None:
@@ -137,8 +158,9 @@ def check_partitions(sink: KafkaSink, plans: Iterable[TopicPlan], partitions: Ma
             continue
         have = sink.partitions(plan.topic_name)
         if have is not None and number >= have:
-            raise ValueError(f"topic {plan.topic_name} has {have} partition(s) (0..{have - 1}), "
-                             f"not a partition {number}")
+            raise ValueError(
+                f"topic {plan.topic_name} has {have} partition(s) (0..{have - 1}), not a partition {number}"
+            )
 
 
 def write_records(records: Iterable[SentRecord], path: str | Path) -> None:

@@ -40,12 +40,30 @@ CATEGORIES = ("electronics", "fashion", "home", "collectibles", "sports", "toys"
 
 # Fields each known topic's events carry, in the shipped schema's order, with their types.
 KIND_FIELDS: dict[str, dict[str, str]] = {
-    "bid": {"event_name": "STRING", "user_id": "BIGINT", "city_id": "INT", "platform": "STRING",
-            "session_id": "STRING", EVENT_TIME: "BIGINT", "bid_amount": "DOUBLE"},
-    "user": {"event_type": "STRING", "user_id": "BIGINT", "action": "STRING", EVENT_TIME: "BIGINT",
-             "metadata": "STRING"},
-    "order": {"order_id": "STRING", "user_id": "BIGINT", "product_id": "STRING", "quantity": "INT",
-              "price": "DOUBLE", EVENT_TIME: "BIGINT"},
+    "bid": {
+        "event_name": "STRING",
+        "user_id": "BIGINT",
+        "city_id": "INT",
+        "platform": "STRING",
+        "session_id": "STRING",
+        EVENT_TIME: "BIGINT",
+        "bid_amount": "DOUBLE",
+    },
+    "user": {
+        "event_type": "STRING",
+        "user_id": "BIGINT",
+        "action": "STRING",
+        EVENT_TIME: "BIGINT",
+        "metadata": "STRING",
+    },
+    "order": {
+        "order_id": "STRING",
+        "user_id": "BIGINT",
+        "product_id": "STRING",
+        "quantity": "INT",
+        "price": "DOUBLE",
+        EVENT_TIME: "BIGINT",
+    },
 }
 KIND_OF_TOPIC = {"bid_events": "bid", "user_events": "user", "order_events": "order"}
 GENERIC = "generic"
@@ -143,8 +161,11 @@ def plan_topic(topic: TopicConfig) -> TopicPlan:
     columns = tuple((name, parse_type(text)) for name, text in topic.schema)
     known = {n: parse_type(t) for n, t in KIND_FIELDS.get(kind, {}).items()}
     et_type = dict(columns)[topic.event_time.field]
-    identity = (kind != GENERIC and topic.event_time.field == EVENT_TIME
-                and [(n, t.root) for n, t in columns] == [(n, t.root) for n, t in known.items()])
+    identity = (
+        kind != GENERIC
+        and topic.event_time.field == EVENT_TIME
+        and [(n, t.root) for n, t in columns] == [(n, t.root) for n, t in known.items()]
+    )
     fillers = []
     for name, ftype in columns:
         if name == topic.event_time.field:
@@ -156,10 +177,18 @@ def plan_topic(topic: TopicConfig) -> TopicPlan:
         else:
             make = value_maker(ftype, name)
             fillers.append((name, lambda f, s, ts, rng, make=make: make(rng, ts)))
-    return TopicPlan(key=topic.key, topic_name=topic.topic_name, kind=kind, columns=columns,
-                     event_time=topic.event_time.field, event_time_type=et_type,
-                     max_out_of_orderness_ms=topic.event_time.max_out_of_orderness_ms,
-                     identity=identity, fillers=tuple(fillers), enabled=getattr(topic, "enabled", True))
+    return TopicPlan(
+        key=topic.key,
+        topic_name=topic.topic_name,
+        kind=kind,
+        columns=columns,
+        event_time=topic.event_time.field,
+        event_time_type=et_type,
+        max_out_of_orderness_ms=topic.event_time.max_out_of_orderness_ms,
+        identity=identity,
+        fillers=tuple(fillers),
+        enabled=getattr(topic, "enabled", True),
+    )
 
 
 def _fits(source: FlinkType, target: FlinkType) -> bool:
@@ -242,15 +271,26 @@ class EventModel:
         activity = []
         for i in range(self.options.users):
             user_id = 100_001 + i
-            self.users.append(User(user_id=user_id, key=str(user_id).encode(), home_city=_pick(rng, cities, city_cum),
-                                   platform=_pick(rng, platforms, platform_cum),
-                                   spend=round(rng.lognormvariate(0, 0.25), 3)))
+            self.users.append(
+                User(
+                    user_id=user_id,
+                    key=str(user_id).encode(),
+                    home_city=_pick(rng, cities, city_cum),
+                    platform=_pick(rng, platforms, platform_cum),
+                    spend=round(rng.lognormvariate(0, 0.25), 3),
+                )
+            )
             activity.append(rng.lognormvariate(0, 1.0))  # a few users are far more active than most
         self.user_cum = _cumulative(activity)
         self.busy_until = [0] * len(self.users)
-        self.products = [Product(product_id=f"p-{i:05d}", category=rng.choice(CATEGORIES),
-                                 price=round(max(1.0, rng.lognormvariate(math.log(35), 0.9)), 2))
-                         for i in range(self.options.products)]
+        self.products = [
+            Product(
+                product_id=f"p-{i:05d}",
+                category=rng.choice(CATEGORIES),
+                price=round(max(1.0, rng.lognormvariate(math.log(35), 0.9)), 2),
+            )
+            for i in range(self.options.products)
+        ]
         self.product_cum = _cumulative([1 / (rank + 1) ** 0.8 for rank in range(self.options.products)])
 
     def _pick_user(self, now: int) -> int | None:
@@ -310,21 +350,64 @@ class EventModel:
         generic = [f"{GENERIC}:{p.key}" for p in self.generic]
 
         def action(event_type: str, name: str, extra: str = "") -> None:
-            push(heap, (t, next(seq), "user", {"event_type": event_type, "user_id": uid, "action": name,
-                                               EVENT_TIME: t, "metadata": meta + extra + "}"}, session))
+            push(
+                heap,
+                (
+                    t,
+                    next(seq),
+                    "user",
+                    {
+                        "event_type": event_type,
+                        "user_id": uid,
+                        "action": name,
+                        EVENT_TIME: t,
+                        "metadata": meta + extra + "}",
+                    },
+                    session,
+                ),
+            )
             for key in generic:
                 if rng.random() < GENERIC_PER_STEP:
                     push(heap, (t, next(seq), key, None, session))
 
         def bid(name: str, amount: float) -> None:
-            push(heap, (t, next(seq), "bid", {"event_name": name, "user_id": uid, "city_id": city,
-                                              "platform": platform, "session_id": sid, EVENT_TIME: t,
-                                              "bid_amount": amount}, session))
+            push(
+                heap,
+                (
+                    t,
+                    next(seq),
+                    "bid",
+                    {
+                        "event_name": name,
+                        "user_id": uid,
+                        "city_id": city,
+                        "platform": platform,
+                        "session_id": sid,
+                        EVENT_TIME: t,
+                        "bid_amount": amount,
+                    },
+                    session,
+                ),
+            )
 
         def order(at: int, product: Product, quantity: int, price: float) -> None:
-            push(heap, (at, next(seq), "order", {"order_id": "o-%016x" % rng.getrandbits(64), "user_id": uid,
-                                                 "product_id": product.product_id, "quantity": quantity,
-                                                 "price": price, EVENT_TIME: at}, session))
+            push(
+                heap,
+                (
+                    at,
+                    next(seq),
+                    "order",
+                    {
+                        "order_id": "o-%016x" % rng.getrandbits(64),
+                        "user_id": uid,
+                        "product_id": product.product_id,
+                        "quantity": quantity,
+                        "price": price,
+                        EVENT_TIME: at,
+                    },
+                    session,
+                ),
+            )
 
         def think(draw=rng.random, table=THINK_MS, size=len(THINK_MS)) -> int:
             return table[int(draw() * size)]

@@ -30,8 +30,15 @@ def wall_clock_ms() -> int:
 class Sink(Protocol):
     """Where records go: Kafka (common.kafka_client.KafkaSink) or a file for --dry-run."""
 
-    def send(self, topic: str, key: bytes, value: bytes, headers: Any = None, partition: int = -1,
-             on_delivery: Callable[[Any, Any], None] | None = None) -> None: ...
+    def send(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes,
+        headers: Any = None,
+        partition: int = -1,
+        on_delivery: Callable[[Any, Any], None] | None = None,
+    ) -> None: ...
     def poll(self, timeout: float) -> Any: ...
     def flush(self, timeout_s: float) -> int: ...
     def in_flight(self) -> int: ...
@@ -81,10 +88,18 @@ class SentRecord:
         return value if isinstance(value, dict) else None
 
     def as_json(self) -> dict[str, Any]:
-        return {"topic": self.topic, "topic_name": self.topic_name, "partition": self.partition,
-                "offset": self.offset, "key": self.key.decode("utf-8", "replace"),
-                "value": self.value.decode("utf-8", "replace"), "event_time_ms": self.event_time_ms,
-                "fault": self.fault, "sent_at_ms": self.sent_at_ms, "error": self.error}
+        return {
+            "topic": self.topic,
+            "topic_name": self.topic_name,
+            "partition": self.partition,
+            "offset": self.offset,
+            "key": self.key.decode("utf-8", "replace"),
+            "value": self.value.decode("utf-8", "replace"),
+            "event_time_ms": self.event_time_ms,
+            "fault": self.fault,
+            "sent_at_ms": self.sent_at_ms,
+            "error": self.error,
+        }
 
 
 class StopRequest:
@@ -116,8 +131,10 @@ class StopRequest:
         if self.signalled:
             raise KeyboardInterrupt
         self.signalled = True
-        log.warning("stopping (%s): no more records; flushing what is in flight (Ctrl-C again to give up)",
-                    signal.Signals(signum).name)
+        log.warning(
+            "stopping (%s): no more records; flushing what is in flight (Ctrl-C again to give up)",
+            signal.Signals(signum).name,
+        )
 
 
 class Progress:
@@ -131,10 +148,18 @@ class Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
             from rich.progress import Progress as Bar
 
-            self.bar = Bar(TextColumn("[bold]sending"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[rate]:>9,.0f}/s  delivered {task.fields[delivered]:,}"
-                                      "  failed {task.fields[failed]:,}"),
-                           TimeElapsedColumn(), TimeRemainingColumn(), console=console, refresh_per_second=5)
+            self.bar = Bar(
+                TextColumn("[bold]sending"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn(
+                    "{task.fields[rate]:>9,.0f}/s  delivered {task.fields[delivered]:,}  failed {task.fields[failed]:,}"
+                ),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                refresh_per_second=5,
+            )
             total = options.count if options.count is not None else options.duration_s
             self.task = self.bar.add_task("send", total=total, rate=0.0, delivered=0, failed=0)
             self.bar.start()
@@ -183,8 +208,15 @@ def rate_reached(rate: float | None, sent: int, sending_s: float) -> float | Non
     return reached if reached < RATE_SHORTFALL * rate else None
 
 
-def run(model: EventModel, faults: Faults | None, sink: Sink, options: RunOptions, console: Any = None,
-        journal: list[SentRecord] | None = None, cancel: threading.Event | None = None) -> dict[str, Any]:
+def run(
+    model: EventModel,
+    faults: Faults | None,
+    sink: Sink,
+    options: RunOptions,
+    console: Any = None,
+    journal: list[SentRecord] | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, Any]:
     """Send records until the count or duration is reached (or a stop is requested); the outcome.
 
     `journal`, if given, gets a SentRecord per record (partition and offset filled in by the
@@ -223,9 +255,15 @@ def run(model: EventModel, faults: Faults | None, sink: Sink, options: RunOption
                 if journal is None:
                     send(plan.topic_name, key, value, None, partitions.get(plan.key, -1))
                 else:
-                    entry = SentRecord(plan.key, plan.topic_name, key, value, ts,
-                                       faults.last_fault if faults is not None else None,
-                                       made if live else wall_clock_ms())
+                    entry = SentRecord(
+                        plan.key,
+                        plan.topic_name,
+                        key,
+                        value,
+                        ts,
+                        faults.last_fault if faults is not None else None,
+                        made if live else wall_clock_ms(),
+                    )
                     journal.append(entry)
                     send(plan.topic_name, key, value, None, partitions.get(plan.key, -1), entry.report)
                 stats.sent += 1
@@ -263,8 +301,15 @@ def run(model: EventModel, faults: Faults | None, sink: Sink, options: RunOption
             progress.update(sent, time.monotonic() - t0, final=True)
             progress.close()
     elapsed = time.monotonic() - t0
-    return {"sent": sent, "unconfirmed": unconfirmed, "interrupted": interrupted, "started_at": started_wall,
-            "elapsed_s": elapsed, "sending_s": elapsed_sending, "tracker": tracker}
+    return {
+        "sent": sent,
+        "unconfirmed": unconfirmed,
+        "interrupted": interrupted,
+        "started_at": started_wall,
+        "elapsed_s": elapsed,
+        "sending_s": elapsed_sending,
+        "tracker": tracker,
+    }
 
 
 def _rounded(value: float | None) -> float | None:
@@ -275,8 +320,14 @@ def _iso(epoch_ms: int) -> str:
     return dt.datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def build_manifest(model: EventModel, knobs: FaultKnobs, options: RunOptions, outcome: dict[str, Any],
-                   target: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+def build_manifest(
+    model: EventModel,
+    knobs: FaultKnobs,
+    options: RunOptions,
+    outcome: dict[str, Any],
+    target: dict[str, Any],
+    dry_run: bool,
+) -> dict[str, Any]:
     """The run's manifest: per-topic counts, event-time range, seed and knobs, delivery outcome."""
     tracker = outcome["tracker"]
     topics: dict[str, Any] = {}
@@ -285,14 +336,26 @@ def build_manifest(model: EventModel, knobs: FaultKnobs, options: RunOptions, ou
         delivered = tracker.delivered_to(plan.topic_name) if tracker is not None else s.sent
         failed = tracker.failed[plan.topic_name] if tracker is not None else 0
         topics[plan.key] = {
-            "topic": plan.topic_name, "sent": s.sent, "delivered": delivered, "failed": failed,
+            "topic": plan.topic_name,
+            "sent": s.sent,
+            "delivered": delivered,
+            "failed": failed,
             "not_delivered": s.sent - delivered,
-            "per_partition": ({str(p): n for (t, p), n in sorted(tracker.per_partition.items()) if t == plan.topic_name}
-                              if tracker is not None else {}),
-            "bytes": s.bytes, "malformed": s.malformed, "malformed_kinds": dict(sorted(s.malformed_kinds.items())),
-            "late": s.late, "out_of_order": s.out_of_order,
-            "event_time": ({"min_ms": s.min_ts, "max_ms": s.max_ts, "min": _iso(s.min_ts), "max": _iso(s.max_ts)}
-                           if s.max_ts >= s.min_ts else None),
+            "per_partition": (
+                {str(p): n for (t, p), n in sorted(tracker.per_partition.items()) if t == plan.topic_name}
+                if tracker is not None
+                else {}
+            ),
+            "bytes": s.bytes,
+            "malformed": s.malformed,
+            "malformed_kinds": dict(sorted(s.malformed_kinds.items())),
+            "late": s.late,
+            "out_of_order": s.out_of_order,
+            "event_time": (
+                {"min_ms": s.min_ts, "max_ms": s.max_ts, "min": _iso(s.min_ts), "max": _iso(s.max_ts)}
+                if s.max_ts >= s.min_ts
+                else None
+            ),
         }
     sent = sum(t["sent"] for t in topics.values())
     delivered = sum(t["delivered"] for t in topics.values())
@@ -312,22 +375,33 @@ def build_manifest(model: EventModel, knobs: FaultKnobs, options: RunOptions, ou
         "rate_short_of_asked": _rounded(rate_reached(options.rate, sent, outcome["sending_s"])),
         "target": {**target, "dry_run": dry_run},
         "knobs": {
-            "count": options.count, "duration_s": options.duration_s, "rate": options.rate,
-            "topics": [p.key for p in model.selected], "live": options.live,
+            "count": options.count,
+            "duration_s": options.duration_s,
+            "rate": options.rate,
+            "topics": [p.key for p in model.selected],
+            "live": options.live,
             "start_ms": None if options.live else opts.start_ms,  # live: event time is the clock
-            "partitions": dict(options.partitions), "users": opts.users, "sessions": opts.sessions,
-            "products": opts.products, **knobs.as_dict(),
+            "partitions": dict(options.partitions),
+            "users": opts.users,
+            "sessions": opts.sessions,
+            "products": opts.products,
+            **knobs.as_dict(),
         },
         "topics": topics,
         "totals": {
-            "sent": sent, "delivered": delivered, "not_delivered": sent - delivered,
+            "sent": sent,
+            "delivered": delivered,
+            "not_delivered": sent - delivered,
             "malformed": sum(t["malformed"] for t in topics.values()),
             "late": sum(t["late"] for t in topics.values()),
             "out_of_order": sum(t["out_of_order"] for t in topics.values()),
             "bytes": sum(t["bytes"] for t in topics.values()),
         },
-        "event_time": ({"min_ms": min(lows), "max_ms": max(highs), "min": _iso(min(lows)), "max": _iso(max(highs))}
-                       if lows else None),
+        "event_time": (
+            {"min_ms": min(lows), "max_ms": max(highs), "min": _iso(min(lows)), "max": _iso(max(highs))}
+            if lows
+            else None
+        ),
         "interrupted": outcome["interrupted"],
         "complete": not outcome["interrupted"] and sent == delivered,
     }
@@ -337,18 +411,38 @@ def log_summary(manifest: dict[str, Any]) -> None:
     """The final summary, one line per topic and one for the totals."""
     for key, t in manifest["topics"].items():
         span = f"{t['event_time']['min']} .. {t['event_time']['max']}" if t["event_time"] else "-"
-        log.info("%-14s %-28s sent %8d  delivered %8d  not delivered %d  malformed %d  late %d  out-of-order %d  "
-                 "event time %s", key, t["topic"], t["sent"], t["delivered"], t["not_delivered"], t["malformed"],
-                 t["late"], t["out_of_order"], span)
+        log.info(
+            "%-14s %-28s sent %8d  delivered %8d  not delivered %d  malformed %d  late %d  out-of-order %d  "
+            "event time %s",
+            key,
+            t["topic"],
+            t["sent"],
+            t["delivered"],
+            t["not_delivered"],
+            t["malformed"],
+            t["late"],
+            t["out_of_order"],
+            span,
+        )
     tot = manifest["totals"]
-    log.info("total: sent %d, delivered %d, not delivered %d in %.1f s (%s records/s), %.1f MB%s",
-             tot["sent"], tot["delivered"], tot["not_delivered"], manifest["elapsed_s"], manifest["records_per_s"],
-             tot["bytes"] / 1e6, " (interrupted)" if manifest["interrupted"] else "")
+    log.info(
+        "total: sent %d, delivered %d, not delivered %d in %.1f s (%s records/s), %.1f MB%s",
+        tot["sent"],
+        tot["delivered"],
+        tot["not_delivered"],
+        manifest["elapsed_s"],
+        manifest["records_per_s"],
+        tot["bytes"] / 1e6,
+        " (interrupted)" if manifest["interrupted"] else "",
+    )
     reached = manifest["rate_short_of_asked"]
     if reached is not None:
-        log.warning("asked for %s records/s, reached %s records/s while sending: this machine or the broker "
-                    "cannot send faster, so the run sent fewer records than rate x duration",
-                    f"{manifest['knobs']['rate']:,.0f}", f"{reached:,.0f}")
+        log.warning(
+            "asked for %s records/s, reached %s records/s while sending: this machine or the broker "
+            "cannot send faster, so the run sent fewer records than rate x duration",
+            f"{manifest['knobs']['rate']:,.0f}",
+            f"{reached:,.0f}",
+        )
 
 
 class FileSink:
@@ -358,16 +452,24 @@ class FileSink:
         self.stream = stream if stream is not None else sys.stdout
         self.tracker = None
 
-    def send(self, topic: str, key: bytes, value: bytes, headers: Any = None, partition: int = -1,
-             on_delivery: Callable[[Any, Any], None] | None = None) -> None:
+    def send(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes,
+        headers: Any = None,
+        partition: int = -1,
+        on_delivery: Callable[[Any, Any], None] | None = None,
+    ) -> None:
         text = value.decode("utf-8", "replace")
         try:  # a record as a JSON object; a malformed one as a string
             json.loads(text)
         except ValueError:
             text = dumps(text).decode()
         where = ',"partition":%d' % partition if partition >= 0 else ""
-        self.stream.write('{"topic":%s%s,"key":%s,"value":%s}\n' % (dumps(topic).decode(), where,
-                                                                    dumps(key.decode()).decode(), text))
+        self.stream.write(
+            '{"topic":%s%s,"key":%s,"value":%s}\n' % (dumps(topic).decode(), where, dumps(key.decode()).decode(), text)
+        )
 
     def poll(self, timeout: float) -> None:
         return None

@@ -32,8 +32,21 @@ INTEGER_RANGES = {
 FLOATS = ("FLOAT", "DOUBLE")
 BINARIES = BINARY_ROOTS
 TIMES = ("DATE", "TIME", "TIMESTAMP", "TIMESTAMP_LTZ")
-SUPPORTED = ("BOOLEAN", *INTEGER_RANGES, *FLOATS, "DECIMAL", "CHAR", "VARCHAR", "STRING", *BINARIES, *TIMES,
-             "ARRAY", "MULTISET", "MAP", "ROW")
+SUPPORTED = (
+    "BOOLEAN",
+    *INTEGER_RANGES,
+    *FLOATS,
+    "DECIMAL",
+    "CHAR",
+    "VARCHAR",
+    "STRING",
+    *BINARIES,
+    *TIMES,
+    "ARRAY",
+    "MULTISET",
+    "MAP",
+    "ROW",
+)
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME_RE = re.compile(r"^\d{2}:\d{2}:\d{2}(\.\d{1,9})?$")
@@ -51,6 +64,7 @@ def _limit(ftype: FlinkType) -> int | None:
 
 
 # --- values -------------------------------------------------------------------------------------
+
 
 def format_time(ftype: FlinkType, epoch_ms: int) -> Any:
     """Epoch millis as a value of a time-like type (BIGINT stays millis)."""
@@ -131,6 +145,7 @@ def convert(value: Any, ftype: FlinkType) -> Any:
 
 
 # --- validation ---------------------------------------------------------------------------------
+
 
 def problems(value: Any, ftype: FlinkType, where: str = "value") -> list[str]:
     """What is wrong with `value` as a JSON value of `ftype`; [] if it is valid. Null is never valid here."""

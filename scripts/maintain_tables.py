@@ -114,8 +114,13 @@ def java_arguments(args: argparse.Namespace, warehouse: str, namespace: str, now
     if args.remove_orphans_older_than:
         age = parse_age("--remove-orphans-older-than", args.remove_orphans_older_than)
         if age < MIN_ORPHAN_AGE_MS:
-            raise ConfigError("arguments", "--remove-orphans-older-than", f"'{args.remove_orphans_older_than}' is too "
-                              "young: a running or restored job may still commit such files", "1h or more, e.g. 72h")
+            raise ConfigError(
+                "arguments",
+                "--remove-orphans-older-than",
+                f"'{args.remove_orphans_older_than}' is too "
+                "young: a running or restored job may still commit such files",
+                "1h or more, e.g. 72h",
+            )
         out += ["--orphans-older-than-ms", str(now_ms - age)]
     return out
 
@@ -154,42 +159,68 @@ def render_text(reports: list[dict[str, Any]], dry_run: bool) -> str:
             if dry_run:
                 done.append(f"would rewrite {rewrite['files_to_rewrite']} files")
             else:
-                done.append(f"rewrote {rewrite['files_rewritten']} files into {rewrite['files_written']}"
-                            + ("" if rewrite["committed"] else " (LOST: replaced by a concurrent commit)"))
+                done.append(
+                    f"rewrote {rewrite['files_rewritten']} files into {rewrite['files_written']}"
+                    + ("" if rewrite["committed"] else " (LOST: replaced by a concurrent commit)")
+                )
         expire = r.get("expire")
         if expire:
-            done.append(f"would expire {expire['snapshots_to_expire']} snapshots" if dry_run else
-                        f"expired {expire['snapshots_expired']} snapshots, deleted {expire['files_deleted']} files")
+            done.append(
+                f"would expire {expire['snapshots_to_expire']} snapshots"
+                if dry_run
+                else f"expired {expire['snapshots_expired']} snapshots, deleted {expire['files_deleted']} files"
+            )
         orphans = r.get("orphans")
         if orphans:
             count = orphans["orphan_files_to_remove" if dry_run else "orphan_files_removed"]
-            done.append(f"{'would remove' if dry_run else 'removed'} {count} orphan files "
-                        f"({human_bytes(orphans['orphan_bytes'])})")
-        lines.append(f"{r['table']:<28} {b['data_files']:>6} -> {a['data_files']:<5} "
-                     f"{human_bytes(b['mean_file_bytes']):>11} -> {human_bytes(a['mean_file_bytes']):<10} "
-                     f"{b['snapshots']:>5} -> {a['snapshots']:<4}  {'; '.join(done)}")
+            done.append(
+                f"{'would remove' if dry_run else 'removed'} {count} orphan files "
+                f"({human_bytes(orphans['orphan_bytes'])})"
+            )
+        lines.append(
+            f"{r['table']:<28} {b['data_files']:>6} -> {a['data_files']:<5} "
+            f"{human_bytes(b['mean_file_bytes']):>11} -> {human_bytes(a['mean_file_bytes']):<10} "
+            f"{b['snapshots']:>5} -> {a['snapshots']:<4}  {'; '.join(done)}"
+        )
     return "\n".join(lines) + "\n"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="maintain_tables.py", description=__doc__.split("\n\n")[0],
-        epilog="Exit codes: 0 ok, 1 a table could not be maintained, 2 bad input. See docs/deploy.md.")
+        prog="maintain_tables.py",
+        description=__doc__.split("\n\n")[0],
+        epilog="Exit codes: 0 ok, 1 a table could not be maintained, 2 bad input. See docs/deploy.md.",
+    )
     parser.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
-    parser.add_argument("--table", action="append", metavar="NAME", help="a table of the namespace (repeat); "
-                        "default: every table")
-    parser.add_argument("--target-file-size", metavar="SIZE",
-                        help="compaction target, e.g. 128MB (default: the table's write.target-file-size-bytes)")
+    parser.add_argument(
+        "--table", action="append", metavar="NAME", help="a table of the namespace (repeat); default: every table"
+    )
+    parser.add_argument(
+        "--target-file-size",
+        metavar="SIZE",
+        help="compaction target, e.g. 128MB (default: the table's write.target-file-size-bytes)",
+    )
     parser.add_argument("--no-rewrite", action="store_true", help="do not compact")
-    parser.add_argument("--expire-older-than", metavar="AGE", help="expire snapshots older than AGE, e.g. 24h "
-                        "(default: the table's history.expire.max-snapshot-age-ms)")
-    parser.add_argument("--retain-last", type=int, metavar="N", help="keep at least N snapshots "
-                        "(default: the table's history.expire.min-snapshots-to-keep); the newest snapshot the job "
-                        "committed is always kept")
+    parser.add_argument(
+        "--expire-older-than",
+        metavar="AGE",
+        help="expire snapshots older than AGE, e.g. 24h (default: the table's history.expire.max-snapshot-age-ms)",
+    )
+    parser.add_argument(
+        "--retain-last",
+        type=int,
+        metavar="N",
+        help="keep at least N snapshots "
+        "(default: the table's history.expire.min-snapshots-to-keep); the newest snapshot the job "
+        "committed is always kept",
+    )
     parser.add_argument("--no-expire", action="store_true", help="do not expire snapshots")
-    parser.add_argument("--remove-orphans-older-than", metavar="AGE",
-                        help="also delete unreferenced files older than AGE (at least 1h; choose more than the "
-                        "longest the job may be stopped before it is restored, e.g. 72h); default: off")
+    parser.add_argument(
+        "--remove-orphans-older-than",
+        metavar="AGE",
+        help="also delete unreferenced files older than AGE (at least 1h; choose more than the "
+        "longest the job may be stopped before it is restored, e.g. 72h); default: off",
+    )
     parser.add_argument("--parallelism", type=int, default=1, help="of the compaction job (default: %(default)s)")
     parser.add_argument("--dry-run", action="store_true", help="report what would be done; change nothing")
     parser.add_argument("--json", action="store_true", help="one JSON report per table instead of the text table")
@@ -204,18 +235,27 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.properties)
         catalog = settings.catalog
         if catalog.catalog_type != "hadoop":
-            raise ConfigError(str(settings.source), "iceberg.catalog.type",
-                              f"'{catalog.catalog_type}': S3 Tables maintains its own tables "
-                              "(configure it with `deploy.py table-maintenance`)", "hadoop")
+            raise ConfigError(
+                str(settings.source),
+                "iceberg.catalog.type",
+                f"'{catalog.catalog_type}': S3 Tables maintains its own tables "
+                "(configure it with `deploy.py table-maintenance`)",
+                "hadoop",
+            )
         if args.parallelism < 1:
             raise ConfigError("arguments", "--parallelism", f"{args.parallelism} is not positive")
-        command = [java_command(), *jvm_options(), "-cp", class_path(settings), MAIN_CLASS,
-                   *java_arguments(args, catalog.warehouse, catalog.namespace, int(time.time() * 1000))]
+        command = [
+            java_command(),
+            *jvm_options(),
+            "-cp",
+            class_path(settings),
+            MAIN_CLASS,
+            *java_arguments(args, catalog.warehouse, catalog.namespace, int(time.time() * 1000)),
+        ]
     except ConfigError as exc:
         log.error("bad input: %s", exc)
         return ExitCode.BAD_INPUT
-    log.info("%s tables of %s/%s", "checking" if args.dry_run else "maintaining", catalog.warehouse,
-             catalog.namespace)
+    log.info("%s tables of %s/%s", "checking" if args.dry_run else "maintaining", catalog.warehouse, catalog.namespace)
     started = time.monotonic()
     reports, code = run_java(command)
     if args.json:

@@ -30,8 +30,16 @@ from common.render.dead_letters import DEAD_LETTER_TABLE
 log = logging.getLogger(__name__)
 
 UTC = dt.timezone.utc
-COLUMNS = ("topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "reason", "raw_value", "kafka_key",
-           "kafka_headers")
+COLUMNS = (
+    "topic",
+    "kafka_partition",
+    "kafka_offset",
+    "kafka_timestamp",
+    "reason",
+    "raw_value",
+    "kafka_key",
+    "kafka_headers",
+)
 
 EPILOG = """\
 examples:
@@ -91,11 +99,15 @@ class Selection:
             prefixes = [StartsWith("reason", r) for r in self.reasons]
             terms.append(prefixes[0] if len(prefixes) == 1 else Or(*prefixes))
         if self.since is not None:
-            terms += [GreaterThanOrEqual("kafka_timestamp", self.since.isoformat()),
-                      GreaterThanOrEqual("dead_letter_date", self.since.date().isoformat())]
+            terms += [
+                GreaterThanOrEqual("kafka_timestamp", self.since.isoformat()),
+                GreaterThanOrEqual("dead_letter_date", self.since.date().isoformat()),
+            ]
         if self.until is not None:
-            terms += [LessThan("kafka_timestamp", self.until.isoformat()),
-                      LessThanOrEqual("dead_letter_date", self.until.date().isoformat())]
+            terms += [
+                LessThan("kafka_timestamp", self.until.isoformat()),
+                LessThanOrEqual("dead_letter_date", self.until.date().isoformat()),
+            ]
         if self.partition is not None:
             terms.append(EqualTo("kafka_partition", self.partition))
         if self.offset is not None:
@@ -131,34 +143,56 @@ def _positive_seconds(text: str) -> float:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     which = parser.add_argument_group("which dead letters")
-    which.add_argument("--topic", action="append", required=True, metavar="NAME",
-                       help="Kafka topic the records came from, as in the table's `topic` column (required; "
-                            "repeatable: any of them)")
-    which.add_argument("--reason", action="append", default=[], metavar="TEXT",
-                       help="keep records whose reason STARTS WITH TEXT: a whole reason text "
-                            "('missing required field user_id') or a prefix ('field user_id', 'too large'); "
-                            "note that a prefix also matches longer field names ('field user' matches "
-                            "'field user_id: ...'). Repeatable: any of them. Default: every reason")
-    which.add_argument("--since", type=_instant, metavar="TIME",
-                       help="kafka_timestamp at or after TIME (ISO-8601; no zone = UTC)")
-    which.add_argument("--until", type=_instant, metavar="TIME",
-                       help="kafka_timestamp before TIME (exclusive: [since, until))")
+    which.add_argument(
+        "--topic",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="Kafka topic the records came from, as in the table's `topic` column (required; repeatable: any of them)",
+    )
+    which.add_argument(
+        "--reason",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="keep records whose reason STARTS WITH TEXT: a whole reason text "
+        "('missing required field user_id') or a prefix ('field user_id', 'too large'); "
+        "note that a prefix also matches longer field names ('field user' matches "
+        "'field user_id: ...'). Repeatable: any of them. Default: every reason",
+    )
+    which.add_argument(
+        "--since", type=_instant, metavar="TIME", help="kafka_timestamp at or after TIME (ISO-8601; no zone = UTC)"
+    )
+    which.add_argument(
+        "--until", type=_instant, metavar="TIME", help="kafka_timestamp before TIME (exclusive: [since, until))"
+    )
     which.add_argument("--partition", type=_non_negative, help="only this Kafka partition of the topic")
     which.add_argument("--offset", type=_non_negative, help="only the record at this offset (needs --partition)")
 
     where = parser.add_argument_group("where to")
-    where.add_argument("--to-topic", metavar="NAME",
-                       help="send every chosen record to this topic (default: each record's own topic); "
-                            "it must exist")
-    where.add_argument("--dry-run", action="store_true",
-                       help="send nothing: list the chosen records on stdout and say how many would go")
+    where.add_argument(
+        "--to-topic",
+        metavar="NAME",
+        help="send every chosen record to this topic (default: each record's own topic); it must exist",
+    )
+    where.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="send nothing: list the chosen records on stdout and say how many would go",
+    )
     where.add_argument("--properties", help="runtime properties JSON (as streaming_job.py)")
     add_connection_arguments(where)
-    where.add_argument("--flush-timeout", type=_positive_seconds, default=60.0, metavar="SECONDS",
-                       help="how long to wait for the last delivery reports (default 60)")
+    where.add_argument(
+        "--flush-timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for the last delivery reports (default 60)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     args = parser.parse_args(argv)
@@ -178,15 +212,20 @@ def read_dead_letters(table: Any, selection: Selection) -> list[dict]:
     schema = table.schema()
     missing = [c for c in COLUMNS if c not in schema.column_names]
     if missing:
-        raise ValueError(f"the {DEAD_LETTER_TABLE} table has no column {', '.join(missing)}: "
-                         "written by a job that did not keep the exact bytes, it cannot be replayed")
+        raise ValueError(
+            f"the {DEAD_LETTER_TABLE} table has no column {', '.join(missing)}: "
+            "written by a job that did not keep the exact bytes, it cannot be replayed"
+        )
     if not isinstance(schema.find_field("raw_value").field_type, BinaryType):
         raise ValueError(f"{DEAD_LETTER_TABLE}.raw_value is not BINARY (the exact bytes): cannot replay")
     rows = table.scan(row_filter=selection.row_filter(), selected_fields=COLUMNS).to_arrow().to_pylist()
     unique = {(r["topic"], r["kafka_partition"], r["kafka_offset"]): r for r in rows}
     if len(unique) < len(rows):
-        log.warning("%d rows of %s repeat a (topic, partition, offset): each record is replayed once",
-                    len(rows) - len(unique), DEAD_LETTER_TABLE)
+        log.warning(
+            "%d rows of %s repeat a (topic, partition, offset): each record is replayed once",
+            len(rows) - len(unique),
+            DEAD_LETTER_TABLE,
+        )
     return [unique[k] for k in sorted(unique)]
 
 
@@ -197,12 +236,14 @@ def dead_letters(n: int) -> str:
 def describe(letter: dict) -> str:
     stamp = letter["kafka_timestamp"].isoformat(timespec="milliseconds") + "Z" if letter["kafka_timestamp"] else "-"
     size = "tombstone" if letter["raw_value"] is None else f"{len(letter['raw_value'])} bytes"
-    return (f"{letter['topic']}\t{letter['kafka_partition']}\t{letter['kafka_offset']}\t{stamp}\t{size}\t"
-            f"{letter['reason']}")
+    return (
+        f"{letter['topic']}\t{letter['kafka_partition']}\t{letter['kafka_offset']}\t{stamp}\t{size}\t{letter['reason']}"
+    )
 
 
-def publish(letters: list[dict], to_topic: str | None, config: dict[str, Any],
-            flush_timeout_s: float) -> tuple[int, int]:
+def publish(
+    letters: list[dict], to_topic: str | None, config: dict[str, Any], flush_timeout_s: float
+) -> tuple[int, int]:
     """Send every letter and wait for its delivery report: (delivered, not delivered).
 
     Raises LookupError if a target topic does not exist (nothing is sent then).
@@ -226,8 +267,14 @@ def publish(letters: list[dict], to_topic: str | None, config: dict[str, Any],
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose, args.quiet)
-    selection = Selection(topics=tuple(dict.fromkeys(args.topic)), reasons=tuple(dict.fromkeys(args.reason)),
-                          since=args.since, until=args.until, partition=args.partition, offset=args.offset)
+    selection = Selection(
+        topics=tuple(dict.fromkeys(args.topic)),
+        reasons=tuple(dict.fromkeys(args.reason)),
+        since=args.since,
+        until=args.until,
+        partition=args.partition,
+        offset=args.offset,
+    )
     try:
         settings = load_settings(args.properties)
         config = None

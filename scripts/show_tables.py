@@ -30,7 +30,7 @@ def cell(value: Any) -> str:
         text = repr(value)
     else:
         text = str(value)
-    return text if len(text) <= CELL_CHARS else text[:CELL_CHARS - 1] + "…"
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
 
 
 def render_table(name: str, table: Any, rows: int) -> Any:
@@ -40,8 +40,11 @@ def render_table(name: str, table: Any, rows: int) -> Any:
     status = table_status(table, name)
     newest = status.newest_event_time.isoformat(timespec="milliseconds") if status.newest_event_time else "-"
     arrow = table.scan(limit=rows).to_arrow()
-    shown = Table(title=f"{name}: {status.rows or 0:,} rows, newest {status.event_time_column or 'event time'} "
-                        f"{newest}", title_justify="left", show_lines=False)
+    shown = Table(
+        title=f"{name}: {status.rows or 0:,} rows, newest {status.event_time_column or 'event time'} {newest}",
+        title_justify="left",
+        show_lines=False,
+    )
     for column in arrow.column_names:
         shown.add_column(column, overflow="fold", no_wrap=True)
     for row in arrow.to_pylist():

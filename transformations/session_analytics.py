@@ -63,12 +63,12 @@ class SessionAnalyticsTransformer(BaseTransformer):
         return f"""
 SELECT `user_id`, CAST(`event_time` AS DATE) AS `session_day`, `event_time`, `timestamp_ms` AS `ts_ms`,
        TRUE AS `is_bid`, `platform`, `city_id`
-FROM {sources['bid_events']}
+FROM {sources["bid_events"]}
 WHERE {on_time}
 UNION ALL
 SELECT `user_id`, CAST(`event_time` AS DATE) AS `session_day`, `event_time`, `timestamp_ms` AS `ts_ms`,
        FALSE AS `is_bid`, CAST(NULL AS STRING) AS `platform`, CAST(NULL AS INT) AS `city_id`
-FROM {sources['user_events']}
+FROM {sources["user_events"]}
 WHERE {on_time}
 """
 

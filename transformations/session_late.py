@@ -38,9 +38,12 @@ class SessionLateTransformer(SessionAnalyticsTransformer):
         return "session_analytics"  # the pipeline whose late events these rows are
 
     def get_select_sql(self, sources: SourceTables) -> str:
-        branches = [f"""SELECT {literal(topic)} AS `source_topic`, `user_id`, {EVENT_TIME_UTC} AS `event_time`,
+        branches = [
+            f"""SELECT {literal(topic)} AS `source_topic`, `user_id`, {EVENT_TIME_UTC} AS `event_time`,
   CAST({self.deadline()} AS TIMESTAMP(3)) AS `session_deadline`, {watermark_at_arrival()} AS `watermark_at_arrival`,
   `kafka_partition`, {EVENT_DATE_UTC} AS `event_date`
 FROM {sources[topic]}
-WHERE `user_id` IS NOT NULL AND {is_late(self.deadline())}""" for topic in ("bid_events", "user_events")]
+WHERE `user_id` IS NOT NULL AND {is_late(self.deadline())}"""
+            for topic in ("bid_events", "user_events")
+        ]
         return "\n" + "\nUNION ALL\n".join(branches) + "\n"

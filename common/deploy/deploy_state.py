@@ -48,16 +48,28 @@ def compile_with_job(config_dir: Path, properties: Path, previous: StateMap | No
     """The job's own planning (a local JVM, no AWS, no Kafka): ``streaming_job.py --dry-run``."""
     with tempfile.TemporaryDirectory(prefix="deploy-plan-") as work:
         out, before = Path(work) / "new.json", Path(work) / "previous.json"
-        command = [sys.executable, str(APP_DIR / "streaming_job.py"), "--dry-run", "--properties", str(properties),
-                   "--config-dir", str(config_dir), "--write-state-map", str(out)]
+        command = [
+            sys.executable,
+            str(APP_DIR / "streaming_job.py"),
+            "--dry-run",
+            "--properties",
+            str(properties),
+            "--config-dir",
+            str(config_dir),
+            "--write-state-map",
+            str(out),
+        ]
         if previous:
             before.write_text(previous.to_json())
             command += ["--state-map", str(before)]
         env = {k: v for k, v in os.environ.items() if k != "PYFLINK_GATEWAY_PORT"}
         done = subprocess.run(command, cwd=APP_DIR, env=env, capture_output=True, text=True)
         if done.returncode != 0:
-            raise ConfigError("--zip", "config/", "the zip's pipelines do not plan:\n"
-                              + "\n".join(done.stderr.strip().splitlines()[-5:]))
+            raise ConfigError(
+                "--zip",
+                "config/",
+                "the zip's pipelines do not plan:\n" + "\n".join(done.stderr.strip().splitlines()[-5:]),
+            )
         return StateMap.read(out)
 
 
@@ -83,15 +95,17 @@ class PlanStep:
             raise
         return StateMap.from_json(body.decode())
 
-    def prepare(self, s3, bucket: str, key: str, deployed: bool,
-                zip_path: Path) -> tuple[Path, StateMap | None, dict[str, Any] | None, PlanDiff | None]:
+    def prepare(
+        self, s3, bucket: str, key: str, deployed: bool, zip_path: Path
+    ) -> tuple[Path, StateMap | None, dict[str, Any] | None, PlanDiff | None]:
         """(zip to upload, its state map, RunConfigurationUpdate for an update, the diff).
         A zip without config/ (not built by this project) is uploaded as it is."""
         with zipfile.ZipFile(zip_path) as archive:
             members = [n for n in archive.namelist() if n.startswith(CONFIG_IN_ZIP)]
             if f"{CONFIG_IN_ZIP}transformations.yaml" not in members:
-                log.warning("%s has no %stransformations.yaml: no plan diff, no state map", zip_path.name,
-                            CONFIG_IN_ZIP)
+                log.warning(
+                    "%s has no %stransformations.yaml: no plan diff, no state map", zip_path.name, CONFIG_IN_ZIP
+                )
                 return zip_path, None, None, None
             work = Path(tempfile.mkdtemp(prefix="deploy-"))
             archive.extractall(work, members)
@@ -104,10 +118,14 @@ class PlanStep:
         restore = None
         if deployed:
             if previous is None:
-                log.warning("the deployed application has no state map: its snapshot's operators cannot be "
-                            "matched, so the update restores what matches and drops the rest")
-            restore = {"ApplicationRestoreConfiguration": {"ApplicationRestoreType": "RESTORE_FROM_LATEST_SNAPSHOT"},
-                       "FlinkRunConfiguration": {"AllowNonRestoredState": previous is None or bool(plan_diff.unclaimed)}}
+                log.warning(
+                    "the deployed application has no state map: its snapshot's operators cannot be "
+                    "matched, so the update restores what matches and drops the rest"
+                )
+            restore = {
+                "ApplicationRestoreConfiguration": {"ApplicationRestoreType": "RESTORE_FROM_LATEST_SNAPSHOT"},
+                "FlinkRunConfiguration": {"AllowNonRestoredState": previous is None or bool(plan_diff.unclaimed)},
+            }
         return with_state_map(zip_path, current, work), current, restore, plan_diff
 
 
@@ -125,4 +143,3 @@ def with_state_map(zip_path: Path, state_map: StateMap, work: Path) -> Path:
                     shutil.copyfileobj(data, out, 1 << 20)
         target.writestr(zipfile.ZipInfo(STATE_MAP_FILE, FIXED_ZIP_TIME), text)
     return copy
-

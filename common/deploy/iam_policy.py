@@ -22,8 +22,18 @@ from typing import Any, Iterable, Mapping
 from common.load.config import CONFIG_DIR, load_topics
 from common.load.properties import APP_DIR
 
-PLACEHOLDERS = ("Partition", "AccountId", "Region", "CodeBucket", "CodeKey", "MskClusterName", "MskClusterUuid",
-                "TableBucketName", "LogGroupName", "LogStreamName")
+PLACEHOLDERS = (
+    "Partition",
+    "AccountId",
+    "Region",
+    "CodeBucket",
+    "CodeKey",
+    "MskClusterName",
+    "MskClusterUuid",
+    "TableBucketName",
+    "LogGroupName",
+    "LogStreamName",
+)
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 PARTITION_NAME = re.compile(r"^aws(-[a-z]+)*$")
 POLICY_FILE = APP_DIR / "iam" / "execution-role-policy.json"
@@ -44,16 +54,20 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-CLUSTER_ARN = re.compile(r"^arn:(?P<Partition>aws(-[a-z]+)*):kafka:(?P<Region>[a-z0-9-]+):(?P<AccountId>\d{12}):"
-                         r"cluster/(?P<MskClusterName>[A-Za-z0-9-]+)/(?P<MskClusterUuid>[A-Za-z0-9-]+)$")
+CLUSTER_ARN = re.compile(
+    r"^arn:(?P<Partition>aws(-[a-z]+)*):kafka:(?P<Region>[a-z0-9-]+):(?P<AccountId>\d{12}):"
+    r"cluster/(?P<MskClusterName>[A-Za-z0-9-]+)/(?P<MskClusterUuid>[A-Za-z0-9-]+)$"
+)
 
 
 def cluster_values(cluster_arn: str) -> dict[str, str]:
     """The placeholders an MSK cluster ARN fills (Partition, Region, AccountId, cluster name and uuid)."""
     match = CLUSTER_ARN.match(cluster_arn)
     if not match:
-        raise ValueError(f"not an MSK cluster ARN: {cluster_arn!r} "
-                         "(valid: arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>)")
+        raise ValueError(
+            f"not an MSK cluster ARN: {cluster_arn!r} "
+            "(valid: arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>)"
+        )
     return {k: v for k, v in match.groupdict().items() if k[0].isupper()}
 
 
@@ -74,31 +88,56 @@ def execution_role_policy(topics: Iterable[str], groups: Iterable[str]) -> dict[
     return {
         "Version": "2012-10-17",
         "Statement": [
-            statement("ReadApplicationCode", ["s3:GetObject", "s3:GetObjectVersion"],
-                      _ARN + "s3:::${CodeBucket}/${CodeKey}"),
-            statement("ConnectToMskCluster", ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
-                      _MSK % "cluster"),
-            statement("ReadTopics", ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
-                      [f"{_MSK % 'topic'}/{name}" for name in topics]),
+            statement(
+                "ReadApplicationCode", ["s3:GetObject", "s3:GetObjectVersion"], _ARN + "s3:::${CodeBucket}/${CodeKey}"
+            ),
+            statement(
+                "ConnectToMskCluster", ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], _MSK % "cluster"
+            ),
+            statement(
+                "ReadTopics",
+                ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
+                [f"{_MSK % 'topic'}/{name}" for name in topics],
+            ),
             # The sources commit their offsets to these groups on every checkpoint.
-            statement("UseConsumerGroups", ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
-                      [f"{_MSK % 'group'}/{name}" for name in groups]),
-            statement("WriteIcebergTablesInTableBucket",
-                      ["s3tables:GetNamespace", "s3tables:CreateNamespace", "s3tables:CreateTable",
-                       "s3tables:GetTableMetadataLocation", "s3tables:UpdateTableMetadataLocation",
-                       "s3tables:GetTableData", "s3tables:PutTableData"],
-                      [_S3TABLES, _S3TABLES + "/table/*"]),
+            statement(
+                "UseConsumerGroups",
+                ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"],
+                [f"{_MSK % 'group'}/{name}" for name in groups],
+            ),
+            statement(
+                "WriteIcebergTablesInTableBucket",
+                [
+                    "s3tables:GetNamespace",
+                    "s3tables:CreateNamespace",
+                    "s3tables:CreateTable",
+                    "s3tables:GetTableMetadataLocation",
+                    "s3tables:UpdateTableMetadataLocation",
+                    "s3tables:GetTableData",
+                    "s3tables:PutTableData",
+                ],
+                [_S3TABLES, _S3TABLES + "/table/*"],
+            ),
             statement("FindLogGroup", ["logs:DescribeLogGroups"], _LOGS + "*"),
             statement("FindLogStream", ["logs:DescribeLogStreams"], _LOGS + "${LogGroupName}:log-stream:*"),
             statement("WriteLogs", ["logs:PutLogEvents"], _LOGS + "${LogGroupName}:log-stream:${LogStreamName}"),
             # Describe actions take no resource.
-            statement("DescribeVpcForNetworkInterfaces",
-                      ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
-                       "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces"], "*"),
-            statement("ManageNetworkInterfacesInVpc",
-                      ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-                       "ec2:DeleteNetworkInterface"],
-                      [_EC2 + "network-interface/*", _EC2 + "subnet/*", _EC2 + "security-group/*"]),
+            statement(
+                "DescribeVpcForNetworkInterfaces",
+                [
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeNetworkInterfaces",
+                ],
+                "*",
+            ),
+            statement(
+                "ManageNetworkInterfacesInVpc",
+                ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface"],
+                [_EC2 + "network-interface/*", _EC2 + "subnet/*", _EC2 + "security-group/*"],
+            ),
         ],
     }
 
@@ -116,8 +155,9 @@ def policy_text(policy: dict[str, Any]) -> str:
     return json.dumps(policy, indent=2) + "\n"
 
 
-def policy_for(config_dir: Path = CONFIG_DIR, environment: str | None = None,
-               values: Mapping[str, str] | None = None) -> dict[str, Any]:
+def policy_for(
+    config_dir: Path = CONFIG_DIR, environment: str | None = None, values: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The policy for one environment's topics and groups, with ``values`` filled in."""
     return fill(execution_role_policy(*kafka_names(config_dir, environment)), values or {})
 
@@ -133,7 +173,10 @@ def allowed(policy: Mapping[str, Any], action: str, arn: str) -> bool:
     for stmt in policy["Statement"]:
         actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
         resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
-        if stmt["Effect"] == "Allow" and any(matches(a, action) for a in actions) \
-                and any(matches(r, arn) for r in resources):
+        if (
+            stmt["Effect"] == "Allow"
+            and any(matches(a, action) for a in actions)
+            and any(matches(r, arn) for r in resources)
+        ):
             return True
     return False

@@ -53,12 +53,30 @@ WATERMARK_EMIT = ("on-periodic", "on-event")
 SOURCE_ADDED_COLUMNS = RESERVED  # the records table adds these itself
 TYPE_EXAMPLES = "e.g. STRING, BIGINT, DECIMAL(10, 2), TIMESTAMP(3), TIMESTAMP_LTZ(3), ARRAY<STRING>, ROW<a INT>"
 
-TOPIC_KEYS = {"topic_name": True, "consumer_group": True, "startup_mode": True, "startup_timestamp_ms": False,
-              "event_time": True, "schema": True, "enabled": False}
-OVERLAY_TOPIC_KEYS = {"topic_name": False, "consumer_group": False, "startup_mode": False,
-                      "startup_timestamp_ms": False}
-EVENT_TIME_KEYS = {"field": True, "max_out_of_orderness": True, "emit": False, "valid_from": False,
-                   "valid_until": False, "idle_timeout": False, "release_after": False}
+TOPIC_KEYS = {
+    "topic_name": True,
+    "consumer_group": True,
+    "startup_mode": True,
+    "startup_timestamp_ms": False,
+    "event_time": True,
+    "schema": True,
+    "enabled": False,
+}
+OVERLAY_TOPIC_KEYS = {
+    "topic_name": False,
+    "consumer_group": False,
+    "startup_mode": False,
+    "startup_timestamp_ms": False,
+}
+EVENT_TIME_KEYS = {
+    "field": True,
+    "max_out_of_orderness": True,
+    "emit": False,
+    "valid_from": False,
+    "valid_until": False,
+    "idle_timeout": False,
+    "release_after": False,
+}
 # A partition with no record for this long stops holding the watermark back (0: never).
 DEFAULT_IDLE_TIMEOUT_MS = 30_000
 # Event times outside [valid_from, valid_until) are dead letters. The defaults catch the usual
@@ -67,9 +85,16 @@ DEFAULT_VALID_FROM = "2000-01-01T00:00:00Z"
 DEFAULT_VALID_UNTIL = "2100-01-01T00:00:00Z"
 CLASS_ROUTE_KEYS = ("transformer_class", "options")
 SQL_ROUTE_KEYS = ("sql", "sql_file", "view_sql", "sink_schema", "partition_by", "primary_key")
-PIPELINE_KEYS = {"name": True, "enabled": False, "source_topic": True, "source_table": False,
-                 "additional_sources": False, "sink_table": True, "description": False,
-                 **{k: False for k in CLASS_ROUTE_KEYS + SQL_ROUTE_KEYS}}
+PIPELINE_KEYS = {
+    "name": True,
+    "enabled": False,
+    "source_topic": True,
+    "source_table": False,
+    "additional_sources": False,
+    "sink_table": True,
+    "description": False,
+    **{k: False for k in CLASS_ROUTE_KEYS + SQL_ROUTE_KEYS},
+}
 
 
 @dataclass(frozen=True)
@@ -141,6 +166,7 @@ def source_table_name(topic_key: str) -> str:
 
 # --- names and types ---------------------------------------------------------------------------------
 
+
 def _identifier(at: At, value: Any = None) -> str:
     """A name used in SQL (always quoted in generated SQL, so reserved words are fine)."""
     name = string(at) if value is None else str(value)
@@ -166,8 +192,10 @@ def _schema(at: At, reserved: Mapping[str, str] | None = None) -> dict[str, Flin
     for column in at.value:
         col_at = at.child(column)
         if not isinstance(column, str):
-            raise col_at.error(f"column name {column!r} is not text (YAML reads on, off, yes, no as true/false "
-                               "and digits as numbers): quote it")
+            raise col_at.error(
+                f"column name {column!r} is not text (YAML reads on, off, yes, no as true/false "
+                "and digits as numbers): quote it"
+            )
         name = _identifier(col_at, column)
         if reserved and name in reserved:
             raise col_at.error(reserved[name])
@@ -190,6 +218,7 @@ def _columns(at: At, schema: Mapping[str, Any], what: str) -> tuple[str, ...]:
 
 # --- topics ------------------------------------------------------------------------------------------
 
+
 def _event_time(at: At, schema: Mapping[str, FlinkType]) -> EventTime:
     mapping(at, EVENT_TIME_KEYS)
     emit_at = at.child("emit")
@@ -199,8 +228,10 @@ def _event_time(at: At, schema: Mapping[str, FlinkType]) -> EventTime:
     if column not in schema:
         raise field_at.error(f"'{column}' is not in the schema{did_you_mean(column, schema)}", ", ".join(schema))
     if schema[column].root not in EVENT_TIME_ROOTS:
-        raise field_at.error(f"'{column}' has type {schema[column].text}, not a time type: no watermark possible",
-                             "BIGINT (epoch millis), TIMESTAMP(p), TIMESTAMP_LTZ(p)")
+        raise field_at.error(
+            f"'{column}' has type {schema[column].text}, not a time type: no watermark possible",
+            "BIGINT (epoch millis), TIMESTAMP(p), TIMESTAMP_LTZ(p)",
+        )
     delay_at = at.child("max_out_of_orderness")
     delay = parse_duration_ms(delay_at.value)
     if delay is None:
@@ -214,8 +245,16 @@ def _event_time(at: At, schema: Mapping[str, FlinkType]) -> EventTime:
     valid_until = _instant(at.child("valid_until"), DEFAULT_VALID_UNTIL)
     if valid_from >= valid_until:
         raise at.child("valid_until").error(f"valid_until {valid_until} is not after valid_from {valid_from}")
-    return EventTime(field=column, field_type=schema[column].text, max_out_of_orderness_ms=delay, emit=emit,
-                     valid_from=valid_from, valid_until=valid_until, idle_timeout_ms=idle, release_after_ms=release)
+    return EventTime(
+        field=column,
+        field_type=schema[column].text,
+        max_out_of_orderness_ms=delay,
+        emit=emit,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        idle_timeout_ms=idle,
+        release_after_ms=release,
+    )
 
 
 def _release_after(at: At, idle_timeout_ms: int) -> int:
@@ -258,25 +297,41 @@ def _topic(at: At, overlay: At | None) -> TopicConfig:
 
     topic_name = string(setting("topic_name"))
     if not KAFKA_TOPIC_NAME.match(topic_name):
-        raise setting("topic_name").error(f"'{topic_name}' is not a valid Kafka topic name",
-                                          "letters, digits, '.', '_' and '-', at most 249 characters")
-    reserved = {c: f"'{c}' is a column the source adds itself ({what}): rename this field"
-                for c, what in SOURCE_ADDED_COLUMNS.items()}
+        raise setting("topic_name").error(
+            f"'{topic_name}' is not a valid Kafka topic name",
+            "letters, digits, '.', '_' and '-', at most 249 characters",
+        )
+    reserved = {
+        c: f"'{c}' is a column the source adds itself ({what}): rename this field"
+        for c, what in SOURCE_ADDED_COLUMNS.items()
+    }
     schema = _schema(at.child("schema"), reserved)
     for column, flink_type in schema.items():
         if flink_type.root in NESTED_TYPES:
-            raise at.child("schema").child(column).error(
-                f"{flink_type.text}: nested types are not parsed from JSON topics",
-                "a scalar type; for a nested value declare STRING and use JSON_VALUE / JSON_QUERY in the pipeline")
+            raise (
+                at.child("schema")
+                .child(column)
+                .error(
+                    f"{flink_type.text}: nested types are not parsed from JSON topics",
+                    "a scalar type; for a nested value declare STRING and use JSON_VALUE / JSON_QUERY in the pipeline",
+                )
+            )
         if flink_type.root in UNREADABLE_TYPES:
-            raise at.child("schema").child(column).error(
-                f"{flink_type.text}: the record decoder has no JSON reading for this type",
-                f"one of {', '.join(READABLE_TYPES)}")
+            raise (
+                at.child("schema")
+                .child(column)
+                .error(
+                    f"{flink_type.text}: the record decoder has no JSON reading for this type",
+                    f"one of {', '.join(READABLE_TYPES)}",
+                )
+            )
     mode = choice(setting("startup_mode"), STARTUP_MODES, "a startup mode")
     ts_at = setting("startup_timestamp_ms")
     if mode == "timestamp" and (not isinstance(ts_at.value, int) or isinstance(ts_at.value, bool) or ts_at.value < 0):
-        raise ts_at.error("startup_mode timestamp needs startup_timestamp_ms (epoch millis), "
-                          f"found {found(ts_at.value)}", "e.g. 1767225600000")
+        raise ts_at.error(
+            f"startup_mode timestamp needs startup_timestamp_ms (epoch millis), found {found(ts_at.value)}",
+            "e.g. 1767225600000",
+        )
     return TopicConfig(
         key=key,
         topic_name=topic_name,
@@ -297,8 +352,13 @@ def _overlay(config_dir: Path, environment: str | None, topic_keys: list[str]) -
     known = sorted(p.stem for p in folder.glob("*.yaml"))
     path = folder / f"{environment}.yaml"
     if not ENVIRONMENT_NAME.match(environment) or not path.is_file():
-        raise ConfigError(str(path), "(file)", f"no overlay for environment '{environment}' (from $APP_ENV or "
-                          f"the app.env property){did_you_mean(environment, known)}", ", ".join(known) or "none yet")
+        raise ConfigError(
+            str(path),
+            "(file)",
+            f"no overlay for environment '{environment}' (from $APP_ENV or "
+            f"the app.env property){did_you_mean(environment, known)}",
+            ", ".join(known) or "none yet",
+        )
     root = read_yaml(path)
     if not root.present:
         return {}
@@ -310,7 +370,8 @@ def _overlay(config_dir: Path, environment: str | None, topic_keys: list[str]) -
     for key in topics_at.value:
         if key not in topic_keys:
             raise topics_at.child(key).error(
-                f"'{key}' is not a topic in {TOPICS_FILE}{did_you_mean(str(key), topic_keys)}", ", ".join(topic_keys))
+                f"'{key}' is not a topic in {TOPICS_FILE}{did_you_mean(str(key), topic_keys)}", ", ".join(topic_keys)
+            )
         mapping(topics_at.child(key), OVERLAY_TOPIC_KEYS)
         overlays[key] = topics_at.child(key)
     return overlays
@@ -328,6 +389,7 @@ def _topics(config_dir: Path, environment: str | None) -> dict[str, TopicConfig]
 
 # --- pipelines ---------------------------------------------------------------------------------------
 
+
 def import_transformer(name: str, class_name: str, options: Mapping[str, Any], origin: Origin) -> BaseTransformer:
     """Import transformations.<name> and instantiate the class; errors show the import error."""
     module_name = f"{TRANSFORMATIONS_PACKAGE}.{name}"
@@ -336,20 +398,27 @@ def import_transformer(name: str, class_name: str, options: Mapping[str, Any], o
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise origin.error(f"cannot import module {module_name}: {type(exc).__name__}: {exc}") from None
-        raise origin.error(f"cannot import module {module_name}: there is no transformations/{name}.py",
-                           f"a module transformations/{name}.py holding class {class_name}, "
-                           "or a SQL-only pipeline (sql: / sql_file:)") from None
+        raise origin.error(
+            f"cannot import module {module_name}: there is no transformations/{name}.py",
+            f"a module transformations/{name}.py holding class {class_name}, or a SQL-only pipeline (sql: / sql_file:)",
+        ) from None
     except Exception as exc:  # a syntax error or a failing import inside the module
         raise origin.error(f"cannot import module {module_name}: {type(exc).__name__}: {exc}") from None
     cls = getattr(module, class_name, None)
     if cls is None:
-        found = [n for n, v in vars(module).items()
-                 if inspect.isclass(v) and issubclass(v, BaseTransformer) and v is not BaseTransformer]
-        raise origin.error(f"module {module_name} has no class {class_name}{did_you_mean(class_name, found)}",
-                           ", ".join(found) or "a BaseTransformer subclass")
+        found = [
+            n
+            for n, v in vars(module).items()
+            if inspect.isclass(v) and issubclass(v, BaseTransformer) and v is not BaseTransformer
+        ]
+        raise origin.error(
+            f"module {module_name} has no class {class_name}{did_you_mean(class_name, found)}",
+            ", ".join(found) or "a BaseTransformer subclass",
+        )
     if not (inspect.isclass(cls) and issubclass(cls, BaseTransformer)):
-        raise origin.error(f"{class_name} in {module_name} is not a BaseTransformer subclass "
-                           f"(found {type(cls).__name__} {cls!r})")
+        raise origin.error(
+            f"{class_name} in {module_name} is not a BaseTransformer subclass (found {type(cls).__name__} {cls!r})"
+        )
     try:
         return cls(options)
     except Exception as exc:
@@ -365,16 +434,19 @@ def build_transformer(pipeline: PipelineConfig) -> BaseTransformer:
     return import_transformer(pipeline.name, pipeline.transformer_class or "", pipeline.options, origin)
 
 
-def _check_sink(schema_at: At, partition_at: At, key_at: At) -> tuple[dict[str, FlinkType], tuple[str, ...],
-                                                                      tuple[str, ...]]:
+def _check_sink(
+    schema_at: At, partition_at: At, key_at: At
+) -> tuple[dict[str, FlinkType], tuple[str, ...], tuple[str, ...]]:
     """Sink schema, partition columns and primary key: the same rules for both routes."""
     schema = _schema(schema_at)
     partition_by = _columns(partition_at, schema, "partition_by")
     primary_key = _columns(key_at, schema, "primary_key")
     missing = [c for c in partition_by if primary_key and c not in primary_key]
     if missing:
-        raise key_at.error(f"the partition column(s) {', '.join(missing)} must be part of the primary key "
-                           "(Iceberg upserts need them in the equality fields)")
+        raise key_at.error(
+            f"the partition column(s) {', '.join(missing)} must be part of the primary key "
+            "(Iceberg upserts need them in the equality fields)"
+        )
     return schema, partition_by, primary_key
 
 
@@ -427,10 +499,13 @@ def _check_placeholders(at: At, text: SqlText, allowed: list[str]) -> None:
         where = Origin(text.file, at.label, text.file_line(line) or at.doc.line(at.path))
         valid = ", ".join(f"{{{a}}}" for a in allowed)
         if name.startswith(SOURCES_PREFIX):
-            topic = name[len(SOURCES_PREFIX):]
-            raise where.error(f"{{{name}}}: the pipeline does not read a topic '{topic}'"
-                              f"{did_you_mean(name, allowed)} (a topic read through {{sources.<key>}} must be "
-                              f"the source_topic or in additional_sources: {source_table_name(topic)})", valid)
+            topic = name[len(SOURCES_PREFIX) :]
+            raise where.error(
+                f"{{{name}}}: the pipeline does not read a topic '{topic}'"
+                f"{did_you_mean(name, allowed)} (a topic read through {{sources.<key>}} must be "
+                f"the source_topic or in additional_sources: {source_table_name(topic)})",
+                valid,
+            )
         hint = " ({view} is the view of view_sql: only sql can read it)" if name == "view" else ""
         raise where.error(f"unknown placeholder {{{name}}}{did_you_mean(name, allowed)}{hint}", valid)
 
@@ -439,14 +514,18 @@ def _sql_definition(at: At, topics: tuple[str, ...], config_dir: Path) -> SqlDef
     select = _sql(at, config_dir)
     view_at = at.child("view_sql")
     view = _inline_sql(view_at) if view_at.present else None
-    _check_placeholders(at.child("sql" if at.child("sql").present else "sql_file"), select,
-                        allowed_placeholders(topics, with_view=view is not None))
+    _check_placeholders(
+        at.child("sql" if at.child("sql").present else "sql_file"),
+        select,
+        allowed_placeholders(topics, with_view=view is not None),
+    )
     if view:
         _check_placeholders(view_at, view, allowed_placeholders(topics, with_view=False))
     if not at.child("sink_schema").present:
         raise at.child("sink_schema").error("missing: a SQL-only pipeline declares its sink columns (column: TYPE)")
-    schema, partition_by, primary_key = _check_sink(at.child("sink_schema"), at.child("partition_by"),
-                                                    at.child("primary_key"))
+    schema, partition_by, primary_key = _check_sink(
+        at.child("sink_schema"), at.child("partition_by"), at.child("primary_key")
+    )
     return SqlDefinition(
         select=select,
         view=view,
@@ -462,16 +541,22 @@ def _route(at: At) -> str:
     has_class, has_sql = "transformer_class" in data, "sql" in data or "sql_file" in data
     if has_class and has_sql:
         raise at.child("sql" if "sql" in data else "sql_file").error(
-            "give either transformer_class (a Python class) or sql / sql_file (SQL-only), not both")
+            "give either transformer_class (a Python class) or sql / sql_file (SQL-only), not both"
+        )
     if not has_class and not has_sql:
         raise at.child("transformer_class").error(
-            "missing: give transformer_class (a class in transformations/<name>.py) or sql / sql_file (SQL-only)")
+            "missing: give transformer_class (a class in transformations/<name>.py) or sql / sql_file (SQL-only)"
+        )
     wrong = [k for k in (SQL_ROUTE_KEYS if has_class else CLASS_ROUTE_KEYS) if k in data]
     if wrong:
-        reason = ("the class declares these itself (get_sink_schema, get_partition_by, get_primary_key, "
-                  "get_view_sql)" if has_class else "options are handed to a transformer class; SQL has none")
-        raise at.child(wrong[0]).error(f"'{wrong[0]}' does not go with "
-                                       f"{'transformer_class' if has_class else 'sql'}: {reason}")
+        reason = (
+            "the class declares these itself (get_sink_schema, get_partition_by, get_primary_key, get_view_sql)"
+            if has_class
+            else "options are handed to a transformer class; SQL has none"
+        )
+        raise at.child(wrong[0]).error(
+            f"'{wrong[0]}' does not go with {'transformer_class' if has_class else 'sql'}: {reason}"
+        )
     return "class" if has_class else "sql"
 
 
@@ -480,12 +565,14 @@ def _source_topics(at: At, topics: dict[str, TopicConfig]) -> tuple[str, tuple[s
     topic_at = at.child("source_topic")
     source_topic = string(topic_at)
     if source_topic not in topics:
-        raise topic_at.error(f"'{source_topic}' is not a topic in {TOPICS_FILE}{did_you_mean(source_topic, topics)}",
-                             ", ".join(topics))
+        raise topic_at.error(
+            f"'{source_topic}' is not a topic in {TOPICS_FILE}{did_you_mean(source_topic, topics)}", ", ".join(topics)
+        )
     table_at = at.child("source_table")
     if table_at.present and table_at.value != topics[source_topic].source_table:
-        raise table_at.error(f"'{table_at.value}' is not the source table of topic '{source_topic}'",
-                             topics[source_topic].source_table)
+        raise table_at.error(
+            f"'{table_at.value}' is not the source table of topic '{source_topic}'", topics[source_topic].source_table
+        )
     tables = {t.source_table: k for k, t in topics.items()}
     additional: list[str] = []
     for item in items_of(at.child("additional_sources"), "source tables (kafka_<topic key>)"):
@@ -515,7 +602,9 @@ def _pipeline(at: At, topics: dict[str, TopicConfig], config_dir: Path) -> Pipel
         if disabled:
             raise at.child("source_topic").error(
                 f"reads topic(s) {', '.join(disabled)}, disabled in {TOPICS_FILE} (enabled: false): "
-                "the pipeline has no enabled source", "enable the topic or disable this pipeline")
+                "the pipeline has no enabled source",
+                "enable the topic or disable this pipeline",
+            )
         if route == "class":
             _check_class(at, name)
     return PipelineConfig(
@@ -540,7 +629,8 @@ def _check_across(pipelines: list[tuple[At, PipelineConfig]], topics: dict[str, 
         if p.sink_table in sources:
             raise at.child("sink_table").error(
                 f"'{p.sink_table}' is the name of the source table of topic '{sources[p.sink_table]}'; "
-                "choose another sink name")
+                "choose another sink name"
+            )
         for key, value in (("name", p.name), ("sink_table", p.sink_table)):
             if (key, value) in owner:
                 what = "two pipelines cannot write one table" if key == "sink_table" else "names must be unique"

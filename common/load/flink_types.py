@@ -23,21 +23,62 @@ from dataclasses import dataclass, replace
 
 from common.errors import did_you_mean
 
-_TOKEN = re.compile(r"\s*(?:(?P<word>[A-Za-z_][A-Za-z0-9_$]*)|(?P<number>\d+)|(?P<quoted>`(?:[^`]|``)+`)"
-                    r"|(?P<string>'(?:[^']|'')*')|(?P<symbol>[(),<>]))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<word>[A-Za-z_][A-Za-z0-9_$]*)|(?P<number>\d+)|(?P<quoted>`(?:[^`]|``)+`)"
+    r"|(?P<string>'(?:[^']|'')*')|(?P<symbol>[(),<>]))"
+)
 _NULLABILITY = re.compile(r"^(?P<type>.*?)\s+(?P<not>NOT\s+)?NULL\s*$", re.IGNORECASE | re.DOTALL)
 
-SIMPLE = {"STRING": "STRING", "BYTES": "BYTES", "BOOLEAN": "BOOLEAN", "TINYINT": "TINYINT",
-          "SMALLINT": "SMALLINT", "INT": "INT", "INTEGER": "INT", "BIGINT": "BIGINT", "FLOAT": "FLOAT",
-          "DATE": "DATE"}
+SIMPLE = {
+    "STRING": "STRING",
+    "BYTES": "BYTES",
+    "BOOLEAN": "BOOLEAN",
+    "TINYINT": "TINYINT",
+    "SMALLINT": "SMALLINT",
+    "INT": "INT",
+    "INTEGER": "INT",
+    "BIGINT": "BIGINT",
+    "FLOAT": "FLOAT",
+    "DATE": "DATE",
+}
 SIZED = ("CHAR", "VARCHAR", "BINARY", "VARBINARY")  # optional (n), n >= 1
 DECIMALS = ("DECIMAL", "DEC", "NUMERIC")
 INTERVAL_UNITS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND")
-TYPE_NAMES = (*SIMPLE, *SIZED, *DECIMALS, "DOUBLE", "TIME", "TIMESTAMP", "TIMESTAMP_LTZ", "INTERVAL",
-              "ARRAY", "MULTISET", "MAP", "ROW")
+TYPE_NAMES = (
+    *SIMPLE,
+    *SIZED,
+    *DECIMALS,
+    "DOUBLE",
+    "TIME",
+    "TIMESTAMP",
+    "TIMESTAMP_LTZ",
+    "INTERVAL",
+    "ARRAY",
+    "MULTISET",
+    "MAP",
+    "ROW",
+)
 # Every keyword of Flink's LogicalTypeParser: an unquoted ROW field name may not be one of them.
-KEYWORDS = frozenset((*TYPE_NAMES, "PRECISION", "WITH", "WITHOUT", "LOCAL", "ZONE", *INTERVAL_UNITS, "TO", "NULL",
-                      "NOT", "RAW", "LEGACY", "DESCRIPTOR", "STRUCTURED", "VARIANT", "BITMAP"))
+KEYWORDS = frozenset(
+    (
+        *TYPE_NAMES,
+        "PRECISION",
+        "WITH",
+        "WITHOUT",
+        "LOCAL",
+        "ZONE",
+        *INTERVAL_UNITS,
+        "TO",
+        "NULL",
+        "NOT",
+        "RAW",
+        "LEGACY",
+        "DESCRIPTOR",
+        "STRUCTURED",
+        "VARIANT",
+        "BITMAP",
+    )
+)
 # Names from other SQL dialects that Flink lacks (its DDL says "Type is not supported: REAL"): say what to write.
 OTHER_DIALECTS = {"REAL": "FLOAT", "TEXT": "STRING", "DATETIME": "TIMESTAMP"}
 MAX_DECIMAL_PRECISION = 38
@@ -50,9 +91,17 @@ BINARY_ROOTS = ("BINARY", "VARBINARY", "BYTES")
 TIME_ROOTS = ("TIME", "TIMESTAMP", "TIMESTAMP_LTZ", "TIMESTAMP_TZ")  # the roots with a fractional precision
 # Flink's defaults when no parameter is written (DECIMAL(10, 0), CHAR(1), TIME(0), TIMESTAMP(6), ...).
 # Bare VARCHAR / VARBINARY: what Flink's SQL DDL makes of them (unbounded), not LogicalTypeParser's 1.
-DEFAULT_PARAMS = {"DECIMAL": (10, 0), "CHAR": (1,), "BINARY": (1,), "VARCHAR": (MAX_LENGTH,),
-                  "VARBINARY": (MAX_LENGTH,), "TIME": (0,), "TIMESTAMP": (6,), "TIMESTAMP_LTZ": (6,),
-                  "TIMESTAMP_TZ": (6,)}
+DEFAULT_PARAMS = {
+    "DECIMAL": (10, 0),
+    "CHAR": (1,),
+    "BINARY": (1,),
+    "VARCHAR": (MAX_LENGTH,),
+    "VARBINARY": (MAX_LENGTH,),
+    "TIME": (0,),
+    "TIMESTAMP": (6,),
+    "TIMESTAMP_LTZ": (6,),
+    "TIMESTAMP_TZ": (6,),
+}
 
 
 class FlinkTypeError(ValueError):
@@ -201,8 +250,10 @@ class _Parser:
             raise FlinkTypeError("empty type")
         result = self._type()
         if self.pos < len(self.tokens):
-            raise FlinkTypeError(f"unexpected '{self.tokens[self.pos][2]}' after a complete type "
-                                 f"(position {self.tokens[self.pos][3] + 1})")
+            raise FlinkTypeError(
+                f"unexpected '{self.tokens[self.pos][2]}' after a complete type "
+                f"(position {self.tokens[self.pos][3] + 1})"
+            )
         return result
 
     def _type(self) -> FlinkType:
@@ -254,12 +305,14 @@ class _Parser:
             return FlinkType(name, f"{name}<{element.text}>", False, children=(("", element),))
         if name == "MAP":
             key, value = self._angle_types(2)
-            return FlinkType("MAP", f"MAP<{key.text}, {value.text}>", False,
-                             children=(("key", key), ("value", value)))
+            return FlinkType("MAP", f"MAP<{key.text}, {value.text}>", False, children=(("key", key), ("value", value)))
         if name == "ROW":
             return self._row()
-        hint = (f"; Flink has no {name}, use {OTHER_DIALECTS[name]}" if name in OTHER_DIALECTS
-                else did_you_mean(name, TYPE_NAMES))
+        hint = (
+            f"; Flink has no {name}, use {OTHER_DIALECTS[name]}"
+            if name in OTHER_DIALECTS
+            else did_you_mean(name, TYPE_NAMES)
+        )
         raise FlinkTypeError(f"unknown type {name}{hint}")
 
     def _decimal_parameters(self) -> tuple[int, ...]:
@@ -298,8 +351,12 @@ class _Parser:
             text += _parens(self._optional_precision(f"{unit} precision", 1, 4 if unit == "YEAR" else 6))
         elif unit == "SECOND":
             text += _parens(self._optional_precision("fractional precision", 0, MAX_TIME_PRECISION))
-        ends = {"YEAR": ("MONTH",), "DAY": ("HOUR", "MINUTE", "SECOND"), "HOUR": ("MINUTE", "SECOND"),
-                "MINUTE": ("SECOND",)}.get(unit, ())
+        ends = {
+            "YEAR": ("MONTH",),
+            "DAY": ("HOUR", "MINUTE", "SECOND"),
+            "HOUR": ("MINUTE", "SECOND"),
+            "MINUTE": ("SECOND",),
+        }.get(unit, ())
         if ends and self._accept("TO"):
             end = self._peek()
             if end not in ends:
@@ -342,8 +399,9 @@ class _Parser:
             raise FlinkTypeError(f"expected a ROW field name {self._where()}")
         kind, upper, written, start = self.tokens[self.pos]
         if kind == "word" and upper in KEYWORDS:
-            raise FlinkTypeError(f"ROW field name '{written}' (position {start + 1}) is a keyword: "
-                                 f"quote it as `{written}`")
+            raise FlinkTypeError(
+                f"ROW field name '{written}' (position {start + 1}) is a keyword: quote it as `{written}`"
+            )
         name = written if kind == "word" else written[1:-1].replace("``", "`")
         quoted = written if kind == "quoted" else f"`{written}`"
         self.pos += 1
@@ -366,4 +424,4 @@ def _simple(root: str, text: str | None = None) -> FlinkType:
 
 def _with_params(root: str, text: str, written: tuple[int, ...]) -> FlinkType:
     """A parameterised type; the parameters the text leaves out are Flink's defaults."""
-    return FlinkType(root, text, False, params=written + DEFAULT_PARAMS[root][len(written):])
+    return FlinkType(root, text, False, params=written + DEFAULT_PARAMS[root][len(written) :])

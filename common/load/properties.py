@@ -142,8 +142,12 @@ def read_groups(path: Path) -> PropertyGroups:
     except json.JSONDecodeError as exc:
         raise ConfigError(file, f"line {exc.lineno}", f"not valid JSON: {exc.msg}") from None
     if not isinstance(raw, list):
-        raise ConfigError(file, "(top level)", f"expected a list of property groups, found {type(raw).__name__}",
-                          '[{"PropertyGroupId": "...", "PropertyMap": {...}}]')
+        raise ConfigError(
+            file,
+            "(top level)",
+            f"expected a list of property groups, found {type(raw).__name__}",
+            '[{"PropertyGroupId": "...", "PropertyMap": {...}}]',
+        )
     groups: PropertyGroups = {}
     for i, group in enumerate(raw):
         if not isinstance(group, dict) or set(group) != {"PropertyGroupId", "PropertyMap"}:
@@ -176,8 +180,9 @@ def _get(groups: PropertyGroups, file: str, gid: str, key: str, default: str | N
 def _choice(groups: PropertyGroups, file: str, gid: str, key: str, choices: tuple[str, ...]) -> str:
     value = _get(groups, file, gid, key)
     if value not in choices:
-        raise ConfigError(file, f"{gid}.{key}", f"'{value}' is not allowed{did_you_mean(value, choices)}",
-                          ", ".join(choices))
+        raise ConfigError(
+            file, f"{gid}.{key}", f"'{value}' is not allowed{did_you_mean(value, choices)}", ", ".join(choices)
+        )
     return value
 
 
@@ -202,8 +207,12 @@ def _optional_int(groups: PropertyGroups, file: str, gid: str, key: str) -> int 
 def _warehouse(catalog_type: str, value: str, file: str) -> str:
     if catalog_type == "s3tables":
         if not re.match(r"arn:aws[a-z-]*:s3tables:", value):  # any partition: aws, aws-cn, aws-us-gov
-            raise ConfigError(file, f"{ICEBERG}.warehouse", f"'{value}' is not a table bucket ARN",
-                              "arn:aws:s3tables:<region>:<account>:bucket/<name>")
+            raise ConfigError(
+                file,
+                f"{ICEBERG}.warehouse",
+                f"'{value}' is not a table bucket ARN",
+                "arn:aws:s3tables:<region>:<account>:bucket/<name>",
+            )
         return value
     return _local_uri(value)
 
@@ -233,16 +242,26 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
             bootstrap_servers=_get(groups, file, KAFKA, "bootstrap.servers"),
             auth=_choice(groups, file, KAFKA, "auth", KAFKA_AUTH_MODES),
             max_record_bytes=_max_record_bytes(groups, file),
-            client_properties=tuple(sorted((k.removeprefix(KAFKA_PROPERTY), v) for k, v in groups.get(KAFKA, {}).items()
-                                           if k.startswith(KAFKA_PROPERTY))),
+            client_properties=tuple(
+                sorted(
+                    (k.removeprefix(KAFKA_PROPERTY), v)
+                    for k, v in groups.get(KAFKA, {}).items()
+                    if k.startswith(KAFKA_PROPERTY)
+                )
+            ),
         ),
         catalog=CatalogSettings(
             catalog_type=catalog_type,
             name=_get(groups, file, ICEBERG, "catalog.name", "iceberg"),
             warehouse=_warehouse(catalog_type, _get(groups, file, ICEBERG, "warehouse"), file),
             namespace=_get(groups, file, ICEBERG, "namespace"),
-            options=tuple(sorted((k.removeprefix(CATALOG_OPTION), v) for k, v in groups.get(ICEBERG, {}).items()
-                                 if k.startswith(CATALOG_OPTION))),
+            options=tuple(
+                sorted(
+                    (k.removeprefix(CATALOG_OPTION), v)
+                    for k, v in groups.get(ICEBERG, {}).items()
+                    if k.startswith(CATALOG_OPTION)
+                )
+            ),
         ),
         flink=FlinkSettings(
             checkpoint_interval=_get(groups, file, FLINK, "checkpoint.interval", "30s"),
@@ -266,5 +285,9 @@ def local_jar(settings: RuntimeSettings) -> Path:
     for path in candidates:
         if path.is_file():
             return path
-    raise ConfigError(str(settings.source), f"{RUN_OPTIONS}.jarfile",
-                      f"no jar at {' or '.join(str(c) for c in candidates)}", "build it with `mvn package`")
+    raise ConfigError(
+        str(settings.source),
+        f"{RUN_OPTIONS}.jarfile",
+        f"no jar at {' or '.join(str(c) for c in candidates)}",
+        "build it with `mvn package`",
+    )

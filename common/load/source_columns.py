@@ -33,6 +33,23 @@ NESTED_TYPES = ("ARRAY", "MULTISET", "MAP", "ROW")
 # Scalar types Flink's DDL knows but the decoder does not read from JSON (TIMESTAMP WITH TIME
 # ZONE does not even plan in a Flink 2.2 table), and the ones it reads (docs/reference/configuration.md).
 UNREADABLE_TYPES = ("TIMESTAMP_TZ", "INTERVAL")
-READABLE_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE", "DECIMAL(p, s)", "BOOLEAN", "STRING",
-                  "CHAR(n)", "VARCHAR(n)", "BYTES", "BINARY(n)", "VARBINARY(n)", "DATE", "TIME(p)", "TIMESTAMP(p)",
-                  "TIMESTAMP_LTZ(p)")
+READABLE_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INT",
+    "BIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL(p, s)",
+    "BOOLEAN",
+    "STRING",
+    "CHAR(n)",
+    "VARCHAR(n)",
+    "BYTES",
+    "BINARY(n)",
+    "VARBINARY(n)",
+    "DATE",
+    "TIME(p)",
+    "TIMESTAMP(p)",
+    "TIMESTAMP_LTZ(p)",
+)

@@ -46,7 +46,7 @@ class SqlDefinition:
 def sql_text(raw: str, file: str, first_line: int | None) -> SqlText:
     """Trim blank lines around the SQL, keeping first_line on the first non-blank one."""
     body = raw.strip("\n").rstrip()
-    skipped = raw[:len(raw) - len(raw.lstrip("\n"))].count("\n")
+    skipped = raw[: len(raw) - len(raw.lstrip("\n"))].count("\n")
     return SqlText(body, file, first_line + skipped if first_line else None)
 
 
@@ -61,8 +61,11 @@ def allowed_placeholders(topics: tuple[str, ...], with_view: bool) -> list[str]:
 
 
 def placeholder_values(sources: SourceTables) -> dict[str, str]:
-    return {SOURCE: sources.primary, VIEW: sources.view,
-            **{SOURCES_PREFIX + topic: table for topic, table in sources.by_topic.items()}}
+    return {
+        SOURCE: sources.primary,
+        VIEW: sources.view,
+        **{SOURCES_PREFIX + topic: table for topic, table in sources.by_topic.items()},
+    }
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:

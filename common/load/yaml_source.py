@@ -90,9 +90,12 @@ def _index(node: yaml.Node, path: tuple, doc: YamlDoc) -> None:
         for key_node, value_node in node.value:
             sub = (*path, key_node.value)
             if sub in doc.key_lines:
-                raise ConfigError(doc.file, ".".join(map(str, sub)),
-                                  f"appears twice (first on line {doc.key_lines[sub]}); YAML would keep only the last",
-                                  line=key_node.start_mark.line + 1)
+                raise ConfigError(
+                    doc.file,
+                    ".".join(map(str, sub)),
+                    f"appears twice (first on line {doc.key_lines[sub]}); YAML would keep only the last",
+                    line=key_node.start_mark.line + 1,
+                )
             doc.key_lines[sub] = key_node.start_mark.line + 1
             _index(value_node, sub, doc)
     elif isinstance(node, yaml.SequenceNode):
@@ -125,6 +128,7 @@ def read_yaml(path: Path) -> At:
 
 
 # --- checks of one value: each takes its At, so its error names the place --------------------------
+
 
 def found(value: Any) -> str:
     return "nothing" if value is None else f"{value!r} ({type(value).__name__})"

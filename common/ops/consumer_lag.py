@@ -49,8 +49,10 @@ def consumer_lag(admin: Any, pairs: Iterable[tuple[str, str]], timeout_s: float 
 
     def offsets(spec: Any) -> dict[tuple[str, int], int]:
         wanted = {TopicPartition(t, p): spec for t in partitions for p in partitions[t]}
-        return {(tp.topic, tp.partition): future.result(timeout_s).offset
-                for tp, future in admin.list_offsets(wanted, request_timeout=timeout_s).items()}
+        return {
+            (tp.topic, tp.partition): future.result(timeout_s).offset
+            for tp, future in admin.list_offsets(wanted, request_timeout=timeout_s).items()
+        }
 
     high, low = offsets(OffsetSpec.latest()), offsets(OffsetSpec.earliest())
 
@@ -62,5 +64,8 @@ def consumer_lag(admin: Any, pairs: Iterable[tuple[str, str]], timeout_s: float 
                 if tp.offset >= 0:  # OFFSET_INVALID (-1001): nothing committed
                     committed[(topic, group, tp.partition)] = tp.offset
 
-    return [PartitionLag(topic, group, p, high[(topic, p)], committed.get((topic, group, p)), low[(topic, p)])
-            for topic, group in pairs for p in partitions[topic]]
+    return [
+        PartitionLag(topic, group, p, high[(topic, p)], committed.get((topic, group, p)), low[(topic, p)])
+        for topic, group in pairs
+        for p in partitions[topic]
+    ]

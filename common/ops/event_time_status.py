@@ -38,8 +38,12 @@ class TopicEventTime:
     @property
     def quiet(self) -> bool:
         """Nothing to read on any partition for the idle timeout: the topic holds its own watermark."""
-        return (self.partitions > 0 and self.idle_partitions == self.partitions and self.quiet_ms is not None
-                and self.quiet_ms >= self.idle_timeout_ms)
+        return (
+            self.partitions > 0
+            and self.idle_partitions == self.partitions
+            and self.quiet_ms is not None
+            and self.quiet_ms >= self.idle_timeout_ms
+        )
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,13 @@ def _age(ms: int) -> str:
     return f"{seconds:.0f} s"
 
 
-def explain(pipeline: str, watermark_ms: int | None, reads: Iterable[str],
-            topics: Mapping[str, TopicEventTime], lag: Mapping[str, int | None]) -> WindowWait:
+def explain(
+    pipeline: str,
+    watermark_ms: int | None,
+    reads: Iterable[str],
+    topics: Mapping[str, TopicEventTime],
+    lag: Mapping[str, int | None],
+) -> WindowWait:
     """Which topic holds a windowed pipeline, and why, in one sentence a user can act on.
 
     ``reads``: the Kafka topics the pipeline reads; ``lag``: unread records per topic (None: unknown).
@@ -74,8 +83,10 @@ def explain(pipeline: str, watermark_ms: int | None, reads: Iterable[str],
     if lowest.released:
         reason = f"{pipeline} follows the other topics: {name} is released (nothing written for {_age(lowest.quiet_ms or 0)})"
     elif lowest.quiet:
-        reason = (f"{pipeline} waits for {name}: nothing written for {_age(lowest.quiet_ms or 0)}; its windows close "
-                  f"when {name} resumes or the job is drained (event_time.release_after releases it)")
+        reason = (
+            f"{pipeline} waits for {name}: nothing written for {_age(lowest.quiet_ms or 0)}; its windows close "
+            f"when {name} resumes or the job is drained (event_time.release_after releases it)"
+        )
     elif lag.get(name):
         reason = f"{pipeline} waits for {name}: {lag[name]:,} records not yet read (the job is behind or stuck)"
     elif lowest.watermark_ms is None:
@@ -89,15 +100,21 @@ def explain(pipeline: str, watermark_ms: int | None, reads: Iterable[str],
 def topic_event_time(topic: str, idle_timeout_ms: int, per_subtask: list[dict[str, int]]) -> TopicEventTime:
     """One topic from its source subtasks' gauges (subtasks without partitions do not count)."""
     reading = [s for s in per_subtask if s.get("partitions", 0) > 0]
-    marks = [s["currentOutputWatermark"] for s in reading
-             if s.get("currentOutputWatermark", WATERMARK_UNSET) != WATERMARK_UNSET]
+    marks = [
+        s["currentOutputWatermark"]
+        for s in reading
+        if s.get("currentOutputWatermark", WATERMARK_UNSET) != WATERMARK_UNSET
+    ]
     quiet = [s["quietMs"] for s in reading if s.get("quietMs", -1) >= 0]
     return TopicEventTime(
-        topic=topic, watermark_ms=min(marks) if len(marks) == len(reading) and marks else None,
+        topic=topic,
+        watermark_ms=min(marks) if len(marks) == len(reading) and marks else None,
         partitions=sum(s.get("partitions", 0) for s in reading),
         idle_partitions=sum(s.get("idlePartitions", 0) for s in reading),
-        quiet_ms=min(quiet) if quiet else None, released=any(s.get("released", 0) for s in reading),
-        idle_timeout_ms=idle_timeout_ms)
+        quiet_ms=min(quiet) if quiet else None,
+        released=any(s.get("released", 0) for s in reading),
+        idle_timeout_ms=idle_timeout_ms,
+    )
 
 
 class FlinkRest:
@@ -120,7 +137,7 @@ class FlinkRest:
         ids = [m["id"] for m in self.get(base) if wanted(m["id"])]
         values: dict[str, float] = {}
         for start in range(0, len(ids), 20):
-            for m in self.get(base + "?get=" + ",".join(ids[start:start + 20])):
+            for m in self.get(base + "?get=" + ",".join(ids[start : start + 20])):
                 values[m["id"]] = float(m["value"])
         return values
 
@@ -145,8 +162,9 @@ def read_event_time(rest: FlinkRest, idle_timeouts: Mapping[str, int]) -> JobEve
     subtasks: dict[str, dict[tuple[str, str], dict[str, int]]] = {}  # topic -> (subtask, operator) -> gauges
     windows: dict[str, int | None] = {}
     for vertex in rest.get(f"/jobs/{job}")["vertices"]:
-        values = rest.metrics(job, vertex["id"], lambda i: bool(gauge.match(i) or output_wm.match(i)
-                                                               or pipeline_metric.search(i)))
+        values = rest.metrics(
+            job, vertex["id"], lambda i: bool(gauge.match(i) or output_wm.match(i) or pipeline_metric.search(i))
+        )
         operators: dict[tuple[str, str], str] = {}  # (subtask, source operator) -> topic
         for metric, value in values.items():
             if m := gauge.match(metric):

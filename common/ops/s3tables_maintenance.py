@@ -46,17 +46,31 @@ class MaintenanceSettings:
     def table_values(self) -> dict[str, dict[str, Any]]:
         """The `value` of PutTableMaintenanceConfiguration, per type."""
         return {
-            COMPACTION: {"status": "enabled", "settings": {COMPACTION: {
-                "targetFileSizeMB": self.target_file_size_mb, "strategy": "auto"}}},
-            SNAPSHOTS: {"status": "enabled", "settings": {SNAPSHOTS: {
-                "minSnapshotsToKeep": self.min_snapshots_to_keep,
-                "maxSnapshotAgeHours": self.max_snapshot_age_hours}}},
+            COMPACTION: {
+                "status": "enabled",
+                "settings": {COMPACTION: {"targetFileSizeMB": self.target_file_size_mb, "strategy": "auto"}},
+            },
+            SNAPSHOTS: {
+                "status": "enabled",
+                "settings": {
+                    SNAPSHOTS: {
+                        "minSnapshotsToKeep": self.min_snapshots_to_keep,
+                        "maxSnapshotAgeHours": self.max_snapshot_age_hours,
+                    }
+                },
+            },
         }
 
     def bucket_values(self) -> dict[str, dict[str, Any]]:
         """The `value` of PutTableBucketMaintenanceConfiguration, per type."""
-        return {UNREFERENCED: {"status": "enabled", "settings": {UNREFERENCED: {
-            "unreferencedDays": self.unreferenced_days, "nonCurrentDays": self.noncurrent_days}}}}
+        return {
+            UNREFERENCED: {
+                "status": "enabled",
+                "settings": {
+                    UNREFERENCED: {"unreferencedDays": self.unreferenced_days, "nonCurrentDays": self.noncurrent_days}
+                },
+            }
+        }
 
 
 def from_table_properties(properties: dict[str, str] = TABLE_PROPERTIES) -> MaintenanceSettings:
@@ -67,7 +81,8 @@ def from_table_properties(properties: dict[str, str] = TABLE_PROPERTIES) -> Main
     return MaintenanceSettings(
         target_file_size_mb=min(max(target_mb, low), high),
         min_snapshots_to_keep=int(properties["history.expire.min-snapshots-to-keep"]),
-        max_snapshot_age_hours=max(1, -(-age_ms // HOUR_MS)))
+        max_snapshot_age_hours=max(1, -(-age_ms // HOUR_MS)),
+    )
 
 
 def differs(current: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
@@ -75,8 +90,9 @@ def differs(current: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
     if not current or current.get("status") != wanted["status"]:
         return True
     have = current.get("settings") or {}
-    return any((have.get(kind) or {}).get(k) != v
-               for kind, settings in wanted["settings"].items() for k, v in settings.items())
+    return any(
+        (have.get(kind) or {}).get(k) != v for kind, settings in wanted["settings"].items() for k, v in settings.items()
+    )
 
 
 def configure(api: Any, bucket_arn: str, namespace: str, tables: list[str], settings: MaintenanceSettings) -> list[str]:
@@ -87,25 +103,47 @@ def configure(api: Any, bucket_arn: str, namespace: str, tables: list[str], sett
     bucket = api.read("s3tables", "get_table_bucket_maintenance_configuration", tableBucketARN=bucket_arn)
     for kind, value in settings.bucket_values().items():
         if differs((bucket.get("configuration") or {}).get(kind), value):
-            api.change("s3tables", "PutTableBucketMaintenanceConfiguration",
-                       "put_table_bucket_maintenance_configuration", tableBucketARN=bucket_arn, type=kind, value=value)
+            api.change(
+                "s3tables",
+                "PutTableBucketMaintenanceConfiguration",
+                "put_table_bucket_maintenance_configuration",
+                tableBucketARN=bucket_arn,
+                type=kind,
+                value=value,
+            )
         else:
             log.info("table bucket: %s already as configured", kind)
     missing = []
     for table in tables:
         try:
-            current = api.read("s3tables", "get_table_maintenance_configuration", tableBucketARN=bucket_arn,
-                               namespace=namespace, name=table)
+            current = api.read(
+                "s3tables",
+                "get_table_maintenance_configuration",
+                tableBucketARN=bucket_arn,
+                namespace=namespace,
+                name=table,
+            )
         except client.exceptions.NotFoundException:
             missing.append(table)
             continue
         for kind, value in settings.table_values().items():
             if differs((current.get("configuration") or {}).get(kind), value):
-                api.change("s3tables", "PutTableMaintenanceConfiguration", "put_table_maintenance_configuration",
-                           tableBucketARN=bucket_arn, namespace=namespace, name=table, type=kind, value=value)
+                api.change(
+                    "s3tables",
+                    "PutTableMaintenanceConfiguration",
+                    "put_table_maintenance_configuration",
+                    tableBucketARN=bucket_arn,
+                    namespace=namespace,
+                    name=table,
+                    type=kind,
+                    value=value,
+                )
             else:
                 log.info("%s.%s: %s already as configured", namespace, table, kind)
     if missing:
-        log.warning("no table %s in %s yet (the job creates its tables when it starts): run this again then",
-                    ", ".join(f"{namespace}.{t}" for t in missing), bucket_arn)
+        log.warning(
+            "no table %s in %s yet (the job creates its tables when it starts): run this again then",
+            ", ".join(f"{namespace}.{t}" for t in missing),
+            bucket_arn,
+        )
     return missing

@@ -83,13 +83,17 @@ def chart(status: TableStatus, now: dt.datetime) -> str:
     def y(rows: int) -> float:
         return PAD_T + plot_h - rows / top * plot_h
 
-    parts = [f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-             f'aria-label="rows of {escape(status.name)} over time">',
-             f'<rect x="{PAD_L}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" fill="#fafbfc" stroke="#dde1e7"/>']
+    parts = [
+        f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="rows of {escape(status.name)} over time">',
+        f'<rect x="{PAD_L}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" fill="#fafbfc" stroke="#dde1e7"/>',
+    ]
     for c in commits:  # records added by each commit, as thin bars along the bottom quarter
         h = c.added_records / most_added * plot_h / 4
-        parts.append(f'<rect x="{x(c.timestamp_ms) - 1:.1f}" y="{PAD_T + plot_h - h:.1f}" width="2" '
-                     f'height="{h:.1f}" fill="#c9d6f5"/>')
+        parts.append(
+            f'<rect x="{x(c.timestamp_ms) - 1:.1f}" y="{PAD_T + plot_h - h:.1f}" width="2" '
+            f'height="{h:.1f}" fill="#c9d6f5"/>'
+        )
     points, previous = [], None
     for c, total in zip(commits, totals):
         if previous is not None:
@@ -100,17 +104,21 @@ def chart(status: TableStatus, now: dt.datetime) -> str:
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#2f6fe4" stroke-width="2"/>')
     for c, total in zip(commits, totals):
         color = "#2f6fe4" if c.operation == "append" else "#8a93a3"
-        parts.append(f'<circle cx="{x(c.timestamp_ms):.1f}" cy="{y(total):.1f}" r="3" fill="{color}">'
-                     f'<title>{_iso(dt.datetime.fromtimestamp(c.timestamp_ms / 1000, dt.timezone.utc))} '
-                     f'{escape(c.operation)}: {c.total_records} rows (+{c.added_records})</title></circle>')
+        parts.append(
+            f'<circle cx="{x(c.timestamp_ms):.1f}" cy="{y(total):.1f}" r="3" fill="{color}">'
+            f"<title>{_iso(dt.datetime.fromtimestamp(c.timestamp_ms / 1000, dt.timezone.utc))} "
+            f"{escape(c.operation)}: {c.total_records} rows (+{c.added_records})</title></circle>"
+        )
     first = dt.datetime.fromtimestamp(t0 / 1000, dt.timezone.utc)
-    parts += [f'<text x="{PAD_L - 6}" y="{PAD_T + 10}" text-anchor="end">{top:,}</text>',
-              f'<text x="{PAD_L - 6}" y="{PAD_T + plot_h}" text-anchor="end">0</text>',
-              f'<text x="{PAD_L}" y="{HEIGHT - 14}">{_iso(first)}</text>',
-              f'<text x="{PAD_L + plot_w}" y="{HEIGHT - 14}" text-anchor="end">now {_iso(now)}</text>',
-              f'<text x="{PAD_L + plot_w / 2}" y="{HEIGHT - 2}" text-anchor="middle">'
-              f'rows (line), commits (dots), records added per commit (bars)</text>',
-              "</svg>"]
+    parts += [
+        f'<text x="{PAD_L - 6}" y="{PAD_T + 10}" text-anchor="end">{top:,}</text>',
+        f'<text x="{PAD_L - 6}" y="{PAD_T + plot_h}" text-anchor="end">0</text>',
+        f'<text x="{PAD_L}" y="{HEIGHT - 14}">{_iso(first)}</text>',
+        f'<text x="{PAD_L + plot_w}" y="{HEIGHT - 14}" text-anchor="end">now {_iso(now)}</text>',
+        f'<text x="{PAD_L + plot_w / 2}" y="{HEIGHT - 2}" text-anchor="middle">'
+        f"rows (line), commits (dots), records added per commit (bars)</text>",
+        "</svg>",
+    ]
     return "".join(parts)
 
 
@@ -123,23 +131,31 @@ def _state(table: dict[str, Any]) -> tuple[str, str]:
 def overview(report: dict[str, Any]) -> str:
     """One row per table: the figures, and the age of its last commit as a bar against the threshold."""
     limit = max(report["max_staleness_s"], 1.0)
-    rows = ["<table><tr><th>table</th><th>state</th><th>rows</th><th>snapshots</th><th>data files</th>"
-            "<th>mean file</th><th>last commit</th><th>age (bar: of the staleness limit)</th>"
-            "<th>newest event age</th></tr>"]
+    rows = [
+        "<table><tr><th>table</th><th>state</th><th>rows</th><th>snapshots</th><th>data files</th>"
+        "<th>mean file</th><th>last commit</th><th>age (bar: of the staleness limit)</th>"
+        "<th>newest event age</th></tr>"
+    ]
     for t in report["tables"]:
         kind, label = _state(t)
         age = t["commit_age_s"]
         width = 0 if age is None else min(age / limit, 1.0) * 120
         color = "#d64545" if t["stale"] else "#3aa76d"
-        when = _short(t["last_commit"]) if t["last_commit"] else \
-            f'created {_short(t["created"])}' if t.get("created") else "-"
+        when = (
+            _short(t["last_commit"])
+            if t["last_commit"]
+            else f"created {_short(t['created'])}"
+            if t.get("created")
+            else "-"
+        )
         rows.append(
             f'<tr><td>{escape(t["name"])}</td><td><span class="badge {kind}">{label}</span></td>'
             f'<td class="n">{"-" if t["rows"] is None else format(t["rows"], ",")}</td>'
             f'<td class="n">{t["snapshots"]}</td><td class="n">{"-" if t["data_files"] is None else t["data_files"]}</td>'
             f'<td class="n">{_size(t["mean_file_bytes"])}</td><td>{escape(when)}</td>'
             f'<td><span class="fresh" style="width:{width:.0f}px;background:{color}"></span> {_age(age)}</td>'
-            f'<td class="n">{_age(t["event_age_s"])}</td></tr>')
+            f'<td class="n">{_age(t["event_age_s"])}</td></tr>'
+        )
     rows.append("</table>")
     return "".join(rows)
 
@@ -149,27 +165,33 @@ def event_time_section(event: dict[str, Any] | None) -> str:
     if not event or event["skipped"]:
         return "<h2>Event time</h2><p>not asked (no --flink and no flink.rest.port)</p>"
     if event["error"] or event["job"] is None:
-        return f'<h2>Event time</h2><p>{escape(str(event["error"] or "no running job"))}</p>'
-    out = [f'<h2>Event time (job {escape(event["job"])})</h2><table><tr><th>topic</th><th>watermark</th>'
-           "<th>partitions</th><th>idle</th><th>nothing written for</th><th>state</th></tr>"]
+        return f"<h2>Event time</h2><p>{escape(str(event['error'] or 'no running job'))}</p>"
+    out = [
+        f"<h2>Event time (job {escape(event['job'])})</h2><table><tr><th>topic</th><th>watermark</th>"
+        "<th>partitions</th><th>idle</th><th>nothing written for</th><th>state</th></tr>"
+    ]
     for t in event["topics"]:
         state = "released" if t["released"] else "quiet" if t["quiet"] else "reading"
-        out.append(f'<tr><td>{escape(t["topic"])}</td><td>{escape(t["watermark"] or "-")}</td>'
-                   f'<td class="n">{t["partitions"]}</td><td class="n">{t["idle_partitions"]}</td>'
-                   f'<td class="n">{_age(t["quiet_s"])}</td><td>{state}</td></tr>')
-    out.append("</table><ul>" + "".join(f'<li>{escape(w["reason"])}</li>' for w in event["windows"]) + "</ul>")
+        out.append(
+            f"<tr><td>{escape(t['topic'])}</td><td>{escape(t['watermark'] or '-')}</td>"
+            f'<td class="n">{t["partitions"]}</td><td class="n">{t["idle_partitions"]}</td>'
+            f'<td class="n">{_age(t["quiet_s"])}</td><td>{state}</td></tr>'
+        )
+    out.append("</table><ul>" + "".join(f"<li>{escape(w['reason'])}</li>" for w in event["windows"]) + "</ul>")
     return "".join(out)
 
 
 def render(report: dict[str, Any], statuses: list[TableStatus], now: dt.datetime) -> str:
     """The page for one status report (the same dict --json prints) and its tables' history."""
     by_name = {s.name: s for s in statuses}
-    out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-           f"<title>Pipeline status {_iso(now)}</title><style>{CSS}</style></head><body>",
-           "<h1>Pipeline status</h1>",
-           f'<div class="meta">at {_iso(now)} · catalog {escape(str(report["catalog"]["type"]))} '
-           f'{escape(str(report["catalog"]["warehouse"]))} · namespace {escape(str(report["catalog"]["namespace"]))}'
-           f' · stale when the last commit is older than {_age(report["max_staleness_s"])}</div>']
+    out = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        f"<title>Pipeline status {_iso(now)}</title><style>{CSS}</style></head><body>",
+        "<h1>Pipeline status</h1>",
+        f'<div class="meta">at {_iso(now)} · catalog {escape(str(report["catalog"]["type"]))} '
+        f"{escape(str(report['catalog']['warehouse']))} · namespace {escape(str(report['catalog']['namespace']))}"
+        f" · stale when the last commit is older than {_age(report['max_staleness_s'])}</div>",
+    ]
     out.append("<h2>Tables</h2>" + overview(report))
     out.append('<h2>Rows and commits over time</h2><div class="grid">')
     for table in report["tables"]:
@@ -180,43 +202,53 @@ def render(report: dict[str, Any], statuses: list[TableStatus], now: dt.datetime
             out.append(f'<div class="facts">{escape(table["error"])}</div></div>')
             continue
         column = table["event_time_column"] or "-"
-        newest = (f'newest {escape(column)} {_iso(status.newest_event_time)} ({_age(table["event_age_s"])} ago)'
-                  if status.newest_event_time else f"no {escape(column)} yet")
+        newest = (
+            f"newest {escape(column)} {_iso(status.newest_event_time)} ({_age(table['event_age_s'])} ago)"
+            if status.newest_event_time
+            else f"no {escape(column)} yet"
+        )
         out.append(
             f'<div class="facts"><b>{table["rows"]:,}</b> rows · <b>{table["snapshots"]}</b> snapshots · '
-            f'<b>{table["data_files"]}</b> data files, mean {_size(table["mean_file_bytes"])} · {newest}</div>')
+            f"<b>{table['data_files']}</b> data files, mean {_size(table['mean_file_bytes'])} · {newest}</div>"
+        )
         out.append(chart(status, now) + "</div>")
     out.append("</div>")
 
     letters = report["dead_letters"]
-    out.append(f'<h2>Dead letters written since {escape(letters["since"])}: {letters.get("total", "-")}</h2>')
+    out.append(f"<h2>Dead letters written since {escape(letters['since'])}: {letters.get('total', '-')}</h2>")
     if letters.get("error"):
-        out.append(f'<p>{escape(letters["error"])}</p>')
+        out.append(f"<p>{escape(letters['error'])}</p>")
     elif letters["by_topic_reason"]:
         most = max(r["count"] for r in letters["by_topic_reason"])
         out.append("<table><tr><th>topic</th><th>reason</th><th>records</th><th></th></tr>")
         for r in letters["by_topic_reason"]:
-            out.append(f'<tr><td>{escape(r["topic"])}</td><td>{escape(r["reason"])}</td><td class="n">{r["count"]:,}'
-                       f'</td><td><span class="bar" style="width:{max(2, 160 * r["count"] / most):.0f}px"></span>'
-                       "</td></tr>")
+            out.append(
+                f'<tr><td>{escape(r["topic"])}</td><td>{escape(r["reason"])}</td><td class="n">{r["count"]:,}'
+                f'</td><td><span class="bar" style="width:{max(2, 160 * r["count"] / most):.0f}px"></span>'
+                "</td></tr>"
+            )
         out.append("</table>")
 
     out.append(event_time_section(report.get("event_time")))
     lag = report["lag"]
     out.append("<h2>Consumer lag (high watermark − committed offset)</h2>")
     if lag.get("error"):
-        out.append(f'<p>{escape(lag["error"])}</p>')
+        out.append(f"<p>{escape(lag['error'])}</p>")
     elif lag.get("partitions"):
         most = max([p["lag"] or 0 for p in lag["partitions"]] + [1])
-        out.append("<table><tr><th>topic</th><th>group</th><th>partition</th><th>committed</th>"
-                   "<th>high watermark</th><th>lag</th><th></th></tr>")
+        out.append(
+            "<table><tr><th>topic</th><th>group</th><th>partition</th><th>committed</th>"
+            "<th>high watermark</th><th>lag</th><th></th></tr>"
+        )
         for p in lag["partitions"]:
-            committed = "-" if p["committed"] is None else f'{p["committed"]:,}'
-            value = "-" if p["lag"] is None else f'{p["lag"]:,}'
+            committed = "-" if p["committed"] is None else f"{p['committed']:,}"
+            value = "-" if p["lag"] is None else f"{p['lag']:,}"
             width = 0 if not p["lag"] else max(2, 160 * p["lag"] / most)
-            out.append(f'<tr><td>{escape(p["topic"])}</td><td>{escape(p["group"])}</td><td class="n">{p["partition"]}'
-                       f'</td><td class="n">{committed}</td><td class="n">{p["high_watermark"]:,}</td>'
-                       f'<td class="n">{value}</td><td><span class="bar" style="width:{width:.0f}px"></span></td></tr>')
+            out.append(
+                f'<tr><td>{escape(p["topic"])}</td><td>{escape(p["group"])}</td><td class="n">{p["partition"]}'
+                f'</td><td class="n">{committed}</td><td class="n">{p["high_watermark"]:,}</td>'
+                f'<td class="n">{value}</td><td><span class="bar" style="width:{width:.0f}px"></span></td></tr>'
+            )
         out.append("</table>")
     else:
         out.append("<p>not asked (--no-lag)</p>")

@@ -32,8 +32,9 @@ def s3tables_region(catalog: CatalogSettings) -> str:
 def s3tables_client(catalog: CatalogSettings):
     import boto3
 
-    return boto3.client("s3tables", region_name=s3tables_region(catalog),
-                        endpoint_url=dict(catalog.options).get("s3tables.endpoint"))
+    return boto3.client(
+        "s3tables", region_name=s3tables_region(catalog), endpoint_url=dict(catalog.options).get("s3tables.endpoint")
+    )
 
 
 def s3_io_properties(catalog: CatalogSettings) -> dict[str, str]:
@@ -62,8 +63,9 @@ def _open_s3tables_table(catalog: CatalogSettings, name: str, client: Any = None
 
     client = client or s3tables_client(catalog)
     try:
-        location = client.get_table_metadata_location(tableBucketARN=catalog.warehouse, namespace=catalog.namespace,
-                                                      name=name)["metadataLocation"]
+        location = client.get_table_metadata_location(
+            tableBucketARN=catalog.warehouse, namespace=catalog.namespace, name=name
+        )["metadataLocation"]
     except client.exceptions.NotFoundException:
         raise TableNotFound(f"no table {catalog.namespace}.{name} in {catalog.warehouse}") from None
     log.debug("reading %s", location)
@@ -84,5 +86,12 @@ def describe_catalog(catalog: CatalogSettings) -> dict[str, Any]:
     """What to show of the catalog (secrets hidden: options may carry keys)."""
     from common.redact import redact
 
-    return redact({"type": catalog.catalog_type, "name": catalog.name, "warehouse": catalog.warehouse,
-                   "namespace": catalog.namespace, "options": dict(catalog.options)})
+    return redact(
+        {
+            "type": catalog.catalog_type,
+            "name": catalog.name,
+            "warehouse": catalog.warehouse,
+            "namespace": catalog.namespace,
+            "options": dict(catalog.options),
+        }
+    )

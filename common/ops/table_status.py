@@ -93,8 +93,11 @@ def history(table: Any) -> list[Commit]:
     for snapshot in sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms):
         summary = snapshot.summary
         operation = summary.operation.value if summary is not None else "?"
-        commits.append(Commit(snapshot.timestamp_ms, operation, _int(summary, "total-records"),
-                              _int(summary, "added-records") or 0))
+        commits.append(
+            Commit(
+                snapshot.timestamp_ms, operation, _int(summary, "total-records"), _int(summary, "added-records") or 0
+            )
+        )
     return commits
 
 
@@ -115,8 +118,12 @@ def newest_value(table: Any, column: str) -> dt.datetime | None:
             unbounded += 1
     if not unbounded:
         return as_utc(max(bounds)) if bounds else None
-    log.info("%d data file(s) of %s have no upper bound for %s: scanning the column", unbounded,
-             table.metadata.location, column)
+    log.info(
+        "%d data file(s) of %s have no upper bound for %s: scanning the column",
+        unbounded,
+        table.metadata.location,
+        column,
+    )
     newest = pc.max(table.scan(selected_fields=(column,)).to_arrow().column(column)).as_py()
     return as_utc(newest)
 
@@ -158,8 +165,9 @@ def dead_letter_counts(table: Any, since: dt.datetime) -> dict[tuple[str, str], 
     from pyiceberg.expressions import GreaterThanOrEqual
 
     naive_utc = since.astimezone(UTC).replace(tzinfo=None).isoformat()
-    rows = table.scan(row_filter=GreaterThanOrEqual("ingestion_time", naive_utc),
-                      selected_fields=("topic", "reason")).to_arrow()
+    rows = table.scan(
+        row_filter=GreaterThanOrEqual("ingestion_time", naive_utc), selected_fields=("topic", "reason")
+    ).to_arrow()
     return dict(Counter(zip(rows.column("topic").to_pylist(), rows.column("reason").to_pylist())))
 
 

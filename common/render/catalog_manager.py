@@ -38,8 +38,12 @@ S3TABLES_RETRIES = {
 
 def catalog_options(catalog: CatalogSettings) -> dict[str, str]:
     if catalog.catalog_type == "s3tables":
-        options = {"type": CATALOG_FACTORY, "catalog-impl": S3TABLES_CATALOG_IMPL, "warehouse": catalog.warehouse,
-                   **S3TABLES_RETRIES}
+        options = {
+            "type": CATALOG_FACTORY,
+            "catalog-impl": S3TABLES_CATALOG_IMPL,
+            "warehouse": catalog.warehouse,
+            **S3TABLES_RETRIES,
+        }
     else:
         options = {"type": CATALOG_FACTORY, "catalog-type": "hadoop", "warehouse": catalog.warehouse}
     return {**options, **dict(catalog.options)}

@@ -62,5 +62,7 @@ def render_sink_ddl(
         options["write.upsert.enabled"] = "true"
     partition = f"\nPARTITIONED BY ({', '.join(quote(c) for c in partition_by)})" if partition_by else ""
     body = ",\n".join(lines)
-    return (f"CREATE TABLE IF NOT EXISTS {sink_ref(catalog, namespace, table)} (\n{body}\n)"
-            f"{partition}\n{with_clause(options)}")
+    return (
+        f"CREATE TABLE IF NOT EXISTS {sink_ref(catalog, namespace, table)} (\n{body}\n)"
+        f"{partition}\n{with_clause(options)}"
+    )

@@ -76,8 +76,7 @@ class JobPlan:
     def ddl(self) -> list[str]:
         """Every DDL statement, in the order it must run."""
         views = [p.view_ddl for p in self.pipelines if p.view_ddl]
-        return [*self.catalog_ddl, *self.source_ddl, *views, *(p.sink_ddl for p in self.pipelines),
-                *self.function_ddl]
+        return [*self.catalog_ddl, *self.source_ddl, *views, *(p.sink_ddl for p in self.pipelines), *self.function_ddl]
 
 
 def _render(pipeline: PipelineConfig, what: str, method: Callable[[], Any]) -> Any:
@@ -89,8 +88,14 @@ def _render(pipeline: PipelineConfig, what: str, method: Callable[[], Any]) -> A
         raise origin.error(f"{what} failed: {type(exc).__name__}: {exc}") from None
 
 
-def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSettings, bounded: bool,
-               source_overrides: dict[str, dict[str, str]] | None = None, dead_letters: bool = True) -> JobPlan:
+def build_plan(
+    project: ProjectConfig,
+    kafka: KafkaSettings,
+    catalog: CatalogSettings,
+    bounded: bool,
+    source_overrides: dict[str, dict[str, str]] | None = None,
+    dead_letters: bool = True,
+) -> JobPlan:
     """Sources for the topics in use, one sink and one INSERT per enabled pipeline.
 
     ``source_overrides``: topic key -> connector options that replace the rendered ones (a
@@ -104,9 +109,14 @@ def build_plan(project: ProjectConfig, kafka: KafkaSettings, catalog: CatalogSet
     overrides = source_overrides or {}
     return JobPlan(
         catalog_ddl=tuple(render_catalog_ddl(catalog)),
-        source_ddl=tuple(ddl for t in topics
-                         for ddl in (render_source_ddl(t, kafka, bounded, overrides.get(t.key), peers=topics),
-                                     render_good_records_view(t))),
+        source_ddl=tuple(
+            ddl
+            for t in topics
+            for ddl in (
+                render_source_ddl(t, kafka, bounded, overrides.get(t.key), peers=topics),
+                render_good_records_view(t),
+            )
+        ),
         pipelines=tuple(pipelines),
         function_ddl=(metrics.function_ddl(),),
     )
@@ -117,15 +127,22 @@ def render_pipeline(p: PipelineConfig, catalog: CatalogSettings, refs: dict[str,
     transformer = build_transformer(p)
     if p.sink_table == DEAD_LETTER_TABLE:
         raise (p.origin or Origin(TRANSFORMATIONS_FILE, p.name)).error(
-            f"sink_table '{DEAD_LETTER_TABLE}' is the job's own dead-letter table: choose another name")
+            f"sink_table '{DEAD_LETTER_TABLE}' is the job's own dead-letter table: choose another name"
+        )
     name = type(transformer).__name__
     sink = sink_ref(catalog.name, catalog.namespace, p.sink_table)
-    sources = SourceTables(primary_topic=p.source_topic, by_topic={k: refs[k] for k in p.topics},
-                           view=qualified(SOURCE_CATALOG, SOURCE_DATABASE, f"{p.name}_input"))
+    sources = SourceTables(
+        primary_topic=p.source_topic,
+        by_topic={k: refs[k] for k in p.topics},
+        view=qualified(SOURCE_CATALOG, SOURCE_DATABASE, f"{p.name}_input"),
+    )
     view_sql = _render(p, f"{name}.get_view_sql()", lambda: transformer.get_view_sql(sources))
     select_sql = _render(p, f"{name}.get_select_sql()", lambda: transformer.get_select_sql(sources))
-    insert_sql = _render(p, f"{name}.get_transformation_sql()",  # with the pipeline's metrics
-                         lambda: metrics.metered_insert(transformer, sources, sink, p.name))
+    insert_sql = _render(
+        p,
+        f"{name}.get_transformation_sql()",  # with the pipeline's metrics
+        lambda: metrics.metered_insert(transformer, sources, sink, p.name),
+    )
     schema = tuple(transformer.get_sink_schema().items())  # checked by the load phase
     primary_key = tuple(transformer.get_primary_key())
     written = transformer.definition if isinstance(transformer, SqlTransformer) else None
@@ -137,8 +154,9 @@ def render_pipeline(p: PipelineConfig, catalog: CatalogSettings, refs: dict[str,
         sink_table=p.sink_table,
         sink_path=f"{catalog.name}.{catalog.namespace}.{p.sink_table}",
         view_ddl=f"CREATE TEMPORARY VIEW {sources.view} AS\n{view_sql.strip()}" if view_sql else None,
-        sink_ddl=render_sink_ddl(catalog.name, catalog.namespace, p.sink_table, list(schema),
-                                 transformer.get_partition_by(), primary_key),
+        sink_ddl=render_sink_ddl(
+            catalog.name, catalog.namespace, p.sink_table, list(schema), transformer.get_partition_by(), primary_key
+        ),
         insert_sql=insert_sql,
         primary_key=primary_key,
         sink_schema=schema,

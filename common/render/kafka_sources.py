@@ -103,8 +103,9 @@ def idleness_options(topic: TopicConfig, peers: Sequence[TopicConfig]) -> dict[s
     return options
 
 
-def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool,
-                   peers: Sequence[TopicConfig] = ()) -> dict[str, str]:
+def source_options(
+    topic: TopicConfig, kafka: KafkaSettings, bounded: bool, peers: Sequence[TopicConfig] = ()
+) -> dict[str, str]:
     """The connector options of a topic's records table."""
     options = {
         "connector": CONNECTOR,
@@ -129,8 +130,13 @@ def source_options(topic: TopicConfig, kafka: KafkaSettings, bounded: bool,
     return options
 
 
-def render_source_ddl(topic: TopicConfig, kafka: KafkaSettings, bounded: bool,
-                      overrides: Mapping[str, str] | None = None, peers: Sequence[TopicConfig] = ()) -> str:
+def render_source_ddl(
+    topic: TopicConfig,
+    kafka: KafkaSettings,
+    bounded: bool,
+    overrides: Mapping[str, str] | None = None,
+    peers: Sequence[TopicConfig] = (),
+) -> str:
     """CREATE TABLE kafka_<topic>_records: key, decoded fields, event time, reason, raw value, metadata, watermark.
 
     ``peers``: every topic the job reads (default: this one), whose logs tell idle partitions
@@ -145,7 +151,9 @@ def render_source_ddl(topic: TopicConfig, kafka: KafkaSettings, bounded: bool,
         f"  {quote(RAW_VALUE)} BYTES",
         f"  {quote(RAW_TEXT)} STRING",
     ]
-    lines += [f"  {quote(name)} {sql_type} METADATA FROM {literal(key)} VIRTUAL" for name, sql_type, key in METADATA_COLUMNS]
+    lines += [
+        f"  {quote(name)} {sql_type} METADATA FROM {literal(key)} VIRTUAL" for name, sql_type, key in METADATA_COLUMNS
+    ]
     lines.append(f"  WATERMARK FOR {quote(EVENT_TIME_COLUMN)} AS {quote(EVENT_TIME_COLUMN)} - {interval(delay_ms)}")
     body = ",\n".join(lines)
     options = {**source_options(topic, kafka, bounded, peers), **(overrides or {})}
@@ -156,5 +164,7 @@ def render_good_records_view(topic: TopicConfig) -> str:
     """The view pipelines read: the topic's schema plus event_time and kafka_partition (the late
     pipelines name the partition of each late record), good records only."""
     columns = ", ".join(quote(c) for c, _ in topic.schema) + f", {quote(EVENT_TIME_COLUMN)}, {quote(KAFKA_PARTITION)}"
-    return (f"CREATE TEMPORARY VIEW {source_ref(topic)} AS\n"
-            f"SELECT {columns}\nFROM {records_table(topic)}\nWHERE {quote(REASON)} IS NULL")
+    return (
+        f"CREATE TEMPORARY VIEW {source_ref(topic)} AS\n"
+        f"SELECT {columns}\nFROM {records_table(topic)}\nWHERE {quote(REASON)} IS NULL"
+    )

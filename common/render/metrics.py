@@ -81,13 +81,20 @@ def event_time_column(schema: Sequence[tuple[str, str]], declared: str | None = 
     """The sink column whose newest value is the table's freshness (rule: freshness_column)."""
     types = dict(schema)
     if declared is not None and (declared not in types or not _is_timestamp(types[declared])):
-        raise ValueError(f"get_event_time_column() names '{declared}', which is not a TIMESTAMP or "
-                         f"TIMESTAMP_LTZ column of the sink schema ({', '.join(types)})")
+        raise ValueError(
+            f"get_event_time_column() names '{declared}', which is not a TIMESTAMP or "
+            f"TIMESTAMP_LTZ column of the sink schema ({', '.join(types)})"
+        )
     return freshness_column([name for name, sql_type in schema if _is_timestamp(sql_type)], declared)
 
 
-def metrics_call(pipeline: str, column: str, time_column: str | None, window: str | None = None,
-                 late_origin: tuple[str, str] | None = None) -> str:
+def metrics_call(
+    pipeline: str,
+    column: str,
+    time_column: str | None,
+    window: str | None = None,
+    late_origin: tuple[str, str] | None = None,
+) -> str:
     """The call that returns `column` and counts the row (and a window's late records, also per
     topic and partition when `late_origin` gives their SQL expressions)."""
     arguments = [literal(pipeline), quote(column)]
@@ -115,14 +122,22 @@ def carrier_column(columns: Sequence[str], primary_key: Sequence[str]) -> str:
     return next((c for c in columns if c not in primary_key), columns[0])
 
 
-def metered_select(select_sql: str, columns: Sequence[str], primary_key: Sequence[str], pipeline: str,
-                   time_column: str | None, window: str | None = None,
-                   origin: tuple[str, str] | None = None) -> str:
+def metered_select(
+    select_sql: str,
+    columns: Sequence[str],
+    primary_key: Sequence[str],
+    pipeline: str,
+    time_column: str | None,
+    window: str | None = None,
+    origin: tuple[str, str] | None = None,
+) -> str:
     """The SELECT as a sub-query whose columns pass through the metrics call (a newline before
     the closing parenthesis, so a trailing -- comment in the SELECT cannot swallow it)."""
     carrier = carrier_column(columns, primary_key)
-    projected = ", ".join(f"{metrics_call(pipeline, c, time_column, window, origin)} AS {quote(c)}" if c == carrier
-                          else quote(c) for c in columns)
+    projected = ", ".join(
+        f"{metrics_call(pipeline, c, time_column, window, origin)} AS {quote(c)}" if c == carrier else quote(c)
+        for c in columns
+    )
     return f"SELECT {projected}\nFROM (\n{select_sql.strip()}\n)"
 
 
@@ -131,14 +146,24 @@ def metered_insert(transformer: BaseTransformer, sources: SourceTables, sink: st
     (the sink's columns named) over the metered SELECT. A transformer that writes its own INSERT
     keeps it, unmetered."""
     if type(transformer).get_transformation_sql is not BaseTransformer.get_transformation_sql:
-        log.warning("pipeline %s: %s writes its own INSERT; it has no rowsOut / newestEventTime metrics",
-                    pipeline, type(transformer).__name__)
+        log.warning(
+            "pipeline %s: %s writes its own INSERT; it has no rowsOut / newestEventTime metrics",
+            pipeline,
+            type(transformer).__name__,
+        )
         return transformer.get_transformation_sql(sources, sink)
     schema = list(transformer.get_sink_schema().items())
     columns = [c for c, _ in schema]
     time_column = event_time_column(schema, transformer.get_event_time_column())
     window = transformer.get_late_records_of()
     origin = late_origin(columns, sources.primary_topic) if window else None
-    select = metered_select(transformer.get_select_sql(sources), columns, transformer.get_primary_key(), pipeline,
-                            time_column, window, origin)
+    select = metered_select(
+        transformer.get_select_sql(sources),
+        columns,
+        transformer.get_primary_key(),
+        pipeline,
+        time_column,
+        window,
+        origin,
+    )
     return f"INSERT INTO {sink} ({', '.join(quote(c) for c in columns)})\n{select}"

@@ -23,20 +23,26 @@ from common.state.stable_ids import SOURCE, StateMap
 log = logging.getLogger(__name__)
 
 
-def backfill_overrides(pipeline: str, project: ProjectConfig, settings: RuntimeSettings,
-                       until_file: Path | None, from_file: Path | None) -> dict[str, dict[str, str]]:
+def backfill_overrides(
+    pipeline: str, project: ProjectConfig, settings: RuntimeSettings, until_file: Path | None, from_file: Path | None
+) -> dict[str, dict[str, str]]:
     """The backfill's sources: from earliest (or ``from_file``) up to the switch offsets."""
     until_file = until_file or switch_offsets.switch_file(settings.flink.checkpoint_dir, pipeline)
     if not until_file.is_file():
-        raise ConfigError("--backfill-until", str(until_file), "no switch offsets file",
-                          "the switch-<pipeline>.json a restore with the new pipeline wrote, or a file of your own")
+        raise ConfigError(
+            "--backfill-until",
+            str(until_file),
+            "no switch offsets file",
+            "the switch-<pipeline>.json a restore with the new pipeline wrote, or a file of your own",
+        )
     until = switch_offsets.read_offsets(until_file, "--backfill-until")
     start = switch_offsets.read_offsets(from_file, "--backfill-from") if from_file else None
     return switch_offsets.source_overrides(pipeline, project.topics_in_use(), until, start)
 
 
-def record_switches(names: list[str], project: ProjectConfig, settings: RuntimeSettings, restore: str,
-                    previous: StateMap | None) -> None:
+def record_switches(
+    names: list[str], project: ProjectConfig, settings: RuntimeSettings, restore: str, previous: StateMap | None
+) -> None:
     """A restore that adds pipelines: keep each one's switch offsets (the snapshot's Kafka source
     state of its topics) for its backfill."""
     from common.load.properties import local_jar
@@ -55,23 +61,30 @@ def record_switches(names: list[str], project: ProjectConfig, settings: RuntimeS
             if topic.topic_name not in read:
                 source_id = sources.get(records_table(topic).replace("`", ""))
                 if source_id is None:  # the topic is new too: nothing before the switch
-                    log.info("%s read no topic %s before the switch: nothing to backfill there", name,
-                             topic.topic_name)
+                    log.info("%s read no topic %s before the switch: nothing to backfill there", name, topic.topic_name)
                     continue
                 state = snapshot_offsets(restore, f"{source_id}_source", local_jar(settings).as_uri())
-                read[topic.topic_name] = resolve_markers(settings.kafka, topic.topic_name,
-                                                         state.get(topic.topic_name, {}))
+                read[topic.topic_name] = resolve_markers(
+                    settings.kafka, topic.topic_name, state.get(topic.topic_name, {})
+                )
             offsets[topic.topic_name] = read[topic.topic_name]
         switch_offsets.record_switch(settings.flink.checkpoint_dir, name, offsets)
 
 
 def consumer_config(kafka: KafkaSettings, group: str) -> dict[str, Any]:
     """A confluent-kafka consumer that only reads offsets (never commits)."""
-    target = Target(kafka.bootstrap_servers, kafka.auth, resolve_region(None, os.environ, kafka.bootstrap_servers),
-                    client_id="streaming_job", ca_location=ca_location(kafka.client_properties))
-    config = {k: v for k, v in client_config(target).items()
-              if k in ("bootstrap.servers", "client.id", "security.protocol", "sasl.mechanism", "oauth_cb",
-                       "ssl.ca.location")}
+    target = Target(
+        kafka.bootstrap_servers,
+        kafka.auth,
+        resolve_region(None, os.environ, kafka.bootstrap_servers),
+        client_id="streaming_job",
+        ca_location=ca_location(kafka.client_properties),
+    )
+    config = {
+        k: v
+        for k, v in client_config(target).items()
+        if k in ("bootstrap.servers", "client.id", "security.protocol", "sasl.mechanism", "oauth_cb", "ssl.ca.location")
+    }
     config.update({"group.id": group, "enable.auto.commit": False})
     return config
 

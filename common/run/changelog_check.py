@@ -55,15 +55,23 @@ def check_changelog(plan: JobPlan, modes: dict[str, str]) -> None:
     (modes: sink path -> mode letters, from sink_input_modes or compiled_sink_modes)."""
     unseen = [p.name for p in plan.pipelines if not modes.get(p.sink_path)]
     if unseen:  # fail closed: a sink the check cannot read is not "insert-only"
-        raise ConfigError("transformations", ", ".join(unseen),
-                          "the changelog check found no sink with its input's changelog mode in the optimized plan "
-                          "(a sink the planner merged or reused cannot be checked)",
-                          "one sink table per pipeline, each written by exactly one INSERT")
-    bad = [f"{p.name} (produces [{modes[p.sink_path]}] into {p.sink_table})"
-           for p in plan.pipelines
-           if not p.primary_key and modes[p.sink_path] != INSERT_ONLY]
+        raise ConfigError(
+            "transformations",
+            ", ".join(unseen),
+            "the changelog check found no sink with its input's changelog mode in the optimized plan "
+            "(a sink the planner merged or reused cannot be checked)",
+            "one sink table per pipeline, each written by exactly one INSERT",
+        )
+    bad = [
+        f"{p.name} (produces [{modes[p.sink_path]}] into {p.sink_table})"
+        for p in plan.pipelines
+        if not p.primary_key and modes[p.sink_path] != INSERT_ONLY
+    ]
     if bad:
-        raise ConfigError("transformations", ", ".join(bad),
-                          "an updating query cannot write to an append-only table",
-                          "make the query final (a window aggregation) or give the transformer a primary key "
-                          "(get_primary_key) so its table is an upsert table")
+        raise ConfigError(
+            "transformations",
+            ", ".join(bad),
+            "an updating query cannot write to an append-only table",
+            "make the query final (a window aggregation) or give the transformer a primary key "
+            "(get_primary_key) so its table is an upsert table",
+        )

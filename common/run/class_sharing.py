@@ -73,8 +73,12 @@ def gateway_jvm(launch_env: dict[str, str]) -> GatewayJvm:
     env = dict(launch_env)
     gateway.prepare_environment_variables(env)
     configured = [o for o in gateway.get_jvm_opts(env) if not o.startswith(OWN_OPTIONS)]
-    options = [*env.get("JVM_ARGS", "").split(), "-XX:+IgnoreUnrecognizedVMOptions",
-               "--add-opens=jdk.proxy2/jdk.proxy2=ALL-UNNAMED", *configured]
+    options = [
+        *env.get("JVM_ARGS", "").split(),
+        "-XX:+IgnoreUnrecognizedVMOptions",
+        "--add-opens=jdk.proxy2/jdk.proxy2=ALL-UNNAMED",
+        *configured,
+    ]
     classpath = os.pathsep.join([gateway.construct_flink_classpath(env), gateway.construct_hadoop_classpath(env)])
     return GatewayJvm(gateway.find_java_executable(), configured, options, classpath)
 
@@ -93,8 +97,7 @@ def archive_key(jvm: GatewayJvm) -> str:
 def _jvm_starts(jvm: GatewayJvm, *sharing: str) -> bool:
     """True if ``java <options> <sharing> -cp <class path> -version`` exits 0. A JVM given a truncated
     archive can crash while mapping it: its crash report goes nowhere, not into the run's folder."""
-    command = [jvm.java, *jvm.options, *sharing, QUIET, f"-XX:ErrorFile={os.devnull}", "-cp", jvm.classpath,
-               "-version"]
+    command = [jvm.java, *jvm.options, *sharing, QUIET, f"-XX:ErrorFile={os.devnull}", "-cp", jvm.classpath, "-version"]
     try:
         return subprocess.run(command, capture_output=True, timeout=CHECK_TIMEOUT_S).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -153,7 +156,7 @@ def promote_finished(archive: Path, jvm: GatewayJvm) -> None:
     """Move an archive a finished JVM wrote into place if the JVM can map it; delete it otherwise."""
     for pending in sorted(archive.parent.glob(f"{archive.name}.*.tmp")):
         writer = writer_file(pending)
-        owner = pending.name[len(archive.name) + 1:-len(".tmp")]
+        owner = pending.name[len(archive.name) + 1 : -len(".tmp")]
         jvm_pid = _read_int(writer)
         if jvm_pid is not None and _pid_alive(jvm_pid):
             continue  # still writing
@@ -171,7 +174,7 @@ def promote_finished(archive: Path, jvm: GatewayJvm) -> None:
             refused_file(archive).write_text(str((_read_int(refused_file(archive)) or 0) + 1))
         writer.unlink(missing_ok=True)
     for writer in archive.parent.glob(f"{archive.name}.*.tmp.jvm"):  # its JVM was killed before writing
-        pending = writer.with_name(writer.name[:-len(".jvm")])
+        pending = writer.with_name(writer.name[: -len(".jvm")])
         if not pending.exists() and not _pid_alive(_read_int(writer) or 0):  # no pid: nobody
             writer.unlink(missing_ok=True)
 

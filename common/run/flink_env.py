@@ -75,8 +75,14 @@ LOCAL_RESTART_ATTEMPTS = "10"
 FINAL_CHECKPOINT_AFTER_MS = 1000
 
 
-def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = False, restore_from: str | None = None,
-                     bounded: bool = False, runs_job: bool = False):
+def create_table_env(
+    settings: RuntimeSettings,
+    job_name: str,
+    batch: bool = False,
+    restore_from: str | None = None,
+    bounded: bool = False,
+    runs_job: bool = False,
+):
     """A streaming TableEnvironment in UTC with exactly-once checkpoints (or a batch one).
 
     ``restore_from``: a checkpoint or savepoint folder the job resumes from (local runs).
@@ -120,13 +126,19 @@ def create_table_env(settings: RuntimeSettings, job_name: str, batch: bool = Fal
             config.set("execution.state-recovery.path", restore_from)
             log.info("restoring from %s", restore_from)
     if settings.managed:
-        log.info("TableEnvironment ready: Flink runs the job (checkpointing, parallelism and restarts "
-                 "from its configuration)")
+        log.info(
+            "TableEnvironment ready: Flink runs the job (checkpointing, parallelism and restarts "
+            "from its configuration)"
+        )
     else:
         # A second environment of the same run (the record summary) says nothing new.
-        log.log(logging.DEBUG if batch else logging.INFO,
-                "TableEnvironment ready (local, parallelism=%s, checkpoint every %s); Flink's log: %s",
-                settings.flink.parallelism, settings.flink.checkpoint_interval, console.flink_log_file())
+        log.log(
+            logging.DEBUG if batch else logging.INFO,
+            "TableEnvironment ready (local, parallelism=%s, checkpoint every %s); Flink's log: %s",
+            settings.flink.parallelism,
+            settings.flink.checkpoint_interval,
+            console.flink_log_file(),
+        )
     return t_env
 
 
@@ -145,8 +157,10 @@ def final_checkpoint_options(checkpoint_interval: str) -> dict[str, str]:
     interval_ms = parse_duration_ms(checkpoint_interval)
     if interval_ms is None or interval_ms <= FINAL_CHECKPOINT_AFTER_MS:
         return {}
-    return {"execution.checkpointing.interval": f"{FINAL_CHECKPOINT_AFTER_MS} ms",
-            "execution.checkpointing.interval-during-backlog": f"{interval_ms} ms"}
+    return {
+        "execution.checkpointing.interval": f"{FINAL_CHECKPOINT_AFTER_MS} ms",
+        "execution.checkpointing.interval-during-backlog": f"{interval_ms} ms",
+    }
 
 
 def web_ui_address(job_client) -> str | None:

@@ -54,20 +54,26 @@ class JobOptions:
         return self.dry_run or self.validate
 
 
-def state_context(options: JobOptions, settings: RuntimeSettings, project: ProjectConfig,
-                  restore: str | None) -> StateContext:
+def state_context(
+    options: JobOptions, settings: RuntimeSettings, project: ProjectConfig, restore: str | None
+) -> StateContext:
     """The previous deployment's state map, and where this run keeps its own (common/state/state_restore.py)."""
     if options.backfill:  # a side run: no state to keep, and it must not replace the deployment's map
         return StateContext(savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints")
-    found = options.state_map or find_state_map(restore, settings.flink.checkpoint_dir, settings.managed,
-                                                options.planning_only)
+    found = options.state_map or find_state_map(
+        restore, settings.flink.checkpoint_dir, settings.managed, options.planning_only
+    )
     previous = load_previous(found)
     return StateContext(
-        previous=previous, restoring=bool(restore), allowed_losses=tuple(options.allow_state_loss),
+        previous=previous,
+        restoring=bool(restore),
+        allowed_losses=tuple(options.allow_state_loss),
         checkpoint_dir=None if settings.managed else settings.flink.checkpoint_dir,
         savepoint_dir=f"{settings.flink.checkpoint_dir}/savepoints",
-        on_new_pipelines=None if settings.managed or not restore else
-        lambda names: record_switches(names, project, settings, restore, previous))
+        on_new_pipelines=None
+        if settings.managed or not restore
+        else lambda names: record_switches(names, project, settings, restore, previous),
+    )
 
 
 def restore_path(restore: str | None, settings: RuntimeSettings) -> str | None:
@@ -113,8 +119,10 @@ def report_plan_diff(t_env, plan: JobPlan, state: StateContext, write_to: Path |
 
 def print_validated(plan: JobPlan, started: float) -> None:
     names = ", ".join(p.name for p in plan.pipelines)
-    sys.stdout.write(f"OK: {len(plan.pipelines)} pipeline(s) checked (YAML, SQL, sink columns, changelog) "
-                     f"in {time.monotonic() - started:.1f} s: {names}\n")
+    sys.stdout.write(
+        f"OK: {len(plan.pipelines)} pipeline(s) checked (YAML, SQL, sink columns, changelog) "
+        f"in {time.monotonic() - started:.1f} s: {names}\n"
+    )
 
 
 def run(options: JobOptions, started: float | None = None) -> int:
@@ -122,8 +130,10 @@ def run(options: JobOptions, started: float | None = None) -> int:
     started = time.monotonic() if started is None else started
     if options.backfill:
         if options.restore:
-            log.error("bad configuration: %s", ConfigError("--backfill", options.backfill, "a backfill is a run of "
-                                                           "its own", "leave out --restore"))
+            log.error(
+                "bad configuration: %s",
+                ConfigError("--backfill", options.backfill, "a backfill is a run of its own", "leave out --restore"),
+            )
             return ExitCode.BAD_INPUT
         options = JobOptions(**{**vars(options), "bounded": True, "only": [options.backfill]})
     planning_only = options.planning_only
@@ -133,20 +143,40 @@ def run(options: JobOptions, started: float | None = None) -> int:
         catalog = settings.catalog
         if planning_only:
             # Plan against a throw-away local catalog: no warehouse, no AWS.
-            catalog = CatalogSettings("hadoop", catalog.name, Path(tempfile.mkdtemp(prefix="dry-run-")).as_uri(),
-                                      catalog.namespace)
-        overrides = backfill_overrides(options.backfill, project, settings, options.backfill_until,
-                                       options.backfill_from) if options.backfill else None
-        plan = build_plan(project, settings.kafka, catalog, bounded=options.bounded, source_overrides=overrides,
-                          dead_letters=not options.backfill)
-        log.info("loaded %d topic(s) and %d pipeline(s) from %s (environment %s); properties from %s",
-                 len(project.topics_in_use()), len(plan.pipelines), options.config_dir,
-                 project.environment or "default: no overlay", settings.source)
+            catalog = CatalogSettings(
+                "hadoop", catalog.name, Path(tempfile.mkdtemp(prefix="dry-run-")).as_uri(), catalog.namespace
+            )
+        overrides = (
+            backfill_overrides(options.backfill, project, settings, options.backfill_until, options.backfill_from)
+            if options.backfill
+            else None
+        )
+        plan = build_plan(
+            project,
+            settings.kafka,
+            catalog,
+            bounded=options.bounded,
+            source_overrides=overrides,
+            dead_letters=not options.backfill,
+        )
+        log.info(
+            "loaded %d topic(s) and %d pipeline(s) from %s (environment %s); properties from %s",
+            len(project.topics_in_use()),
+            len(plan.pipelines),
+            options.config_dir,
+            project.environment or "default: no overlay",
+            settings.source,
+        )
         from common.run import flink_env, plan_check, py4j_errors, record_summary, runner  # deferred: imports PyFlink
 
         restore = restore_path(options.restore, settings)
-        t_env = flink_env.create_table_env(settings, JOB_NAME, restore_from=restore,
-                                           bounded=options.bounded and not planning_only, runs_job=not planning_only)
+        t_env = flink_env.create_table_env(
+            settings,
+            JOB_NAME,
+            restore_from=restore,
+            bounded=options.bounded and not planning_only,
+            runs_job=not planning_only,
+        )
         state = state_context(options, settings, project, restore)
     except ConfigError as exc:
         log.error("bad configuration: %s", exc)
@@ -164,10 +194,15 @@ def run(options: JobOptions, started: float | None = None) -> int:
             if needs_check(settings.kafka):
                 check_access(project.topics_in_use(), settings.kafka)
             try:
-                runner.execute(t_env, plan, wait=not settings.managed, state=state,
-                               drain_on_stop=options.bounded or options.drain,
-                               # column names and types, which Flink's positional INSERT would accept
-                               pre_submit=lambda: plan_check.check_pipelines(t_env, plan, optimize=False))
+                runner.execute(
+                    t_env,
+                    plan,
+                    wait=not settings.managed,
+                    state=state,
+                    drain_on_stop=options.bounded or options.drain,
+                    # column names and types, which Flink's positional INSERT would accept
+                    pre_submit=lambda: plan_check.check_pipelines(t_env, plan, optimize=False),
+                )
             except Exception as exc:
                 plan_check.explain_failure(t_env, plan, exc)  # a ConfigError naming the pipeline, if it can
                 raise

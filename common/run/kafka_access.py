@@ -32,8 +32,11 @@ class KafkaAccessError(Exception):
 def client_properties(topic: TopicConfig, kafka: KafkaSettings) -> dict[str, str]:
     """The Kafka client properties every source of the job uses (security, TLS, SASL, extras)."""
     options = source_options(topic, kafka, bounded=False)
-    return {k[len(CLIENT_PREFIX):]: v for k, v in options.items()
-            if k.startswith(CLIENT_PREFIX) and k[len(CLIENT_PREFIX):] not in SOURCE_ONLY}
+    return {
+        k[len(CLIENT_PREFIX) :]: v
+        for k, v in options.items()
+        if k.startswith(CLIENT_PREFIX) and k[len(CLIENT_PREFIX) :] not in SOURCE_ONLY
+    }
 
 
 def needs_check(kafka: KafkaSettings) -> bool:
@@ -53,8 +56,12 @@ def check_access(topics: Iterable[TopicConfig], kafka: KafkaSettings, timeout_ms
         props.put(key, value)
     for topic in topics:
         groups.put(topic.topic_name, topic.consumer_group)
-    log.info("checking access to %d topic(s) at %s (auth %s) before submitting", len(topics),
-             kafka.bootstrap_servers, kafka.auth)
+    log.info(
+        "checking access to %d topic(s) at %s (auth %s) before submitting",
+        len(topics),
+        kafka.bootstrap_servers,
+        kafka.auth,
+    )
     problems = jvm.mskiceberg.streaming.kafka.KafkaAccessCheck.check(props, groups, timeout_ms)
     if problems:
         raise KafkaAccessError(problems)

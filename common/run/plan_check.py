@@ -124,12 +124,14 @@ def check_columns(pipeline: PipelinePlan, query: list[tuple[str, Any]]) -> None:
     parse, fits = _java_types()
     sink = [(name, parse(text)) for name, text in pipeline.sink_schema]
     castable = [bool(fits(q.copy(True), s.copy(True))) for (_, q), (_, s) in zip(query, sink)]
-    printed_query, printed_sink = ([(name, logical.asSummaryString()) for name, logical in columns]
-                                   for columns in (query, sink))
+    printed_query, printed_sink = (
+        [(name, logical.asSummaryString()) for name, logical in columns] for columns in (query, sink)
+    )
     problems = column_problems(printed_query, printed_sink, castable)
     if problems:
-        raise _origin(pipeline).error(f"the SELECT does not match sink table {pipeline.sink_table}:\n  - "
-                                      + "\n  - ".join(problems))
+        raise _origin(pipeline).error(
+            f"the SELECT does not match sink table {pipeline.sink_table}:\n  - " + "\n  - ".join(problems)
+        )
 
 
 def column_problems(query: list[tuple[str, str]], sink: list[tuple[str, str]], castable: list[bool]) -> list[str]:
@@ -149,8 +151,10 @@ def column_problems(query: list[tuple[str, str]], sink: list[tuple[str, str]], c
             hint = f" (alias the expression: AS `{s_name}`)" if q_name.startswith("EXPR$") else ""
             problems.append(f"column {i}: the SELECT names it '{q_name}', the sink declares '{s_name}'{hint}")
         if not ok:
-            problems.append(f"column {i} '{s_name}': the SELECT gives {q_type}, the sink declares {s_type} "
-                            "(not an implicit cast: CAST it in the SELECT or change the sink type)")
+            problems.append(
+                f"column {i} '{s_name}': the SELECT gives {q_type}, the sink declares {s_type} "
+                "(not an implicit cast: CAST it in the SELECT or change the sink type)"
+            )
     return problems
 
 
@@ -167,5 +171,6 @@ def _optimize(pipeline: PipelinePlan, table) -> None:
             raise _origin(pipeline).error(
                 f"a window over {name}, which is not a time attribute (no watermark): window over a source's "
                 "`event_time` (it carries the watermark), or a view column passed through unchanged (a CAST or "
-                f"an aggregation drops the time attribute). Flink: {message}") from None
+                f"an aggregation drops the time attribute). Flink: {message}"
+            ) from None
         raise _origin(pipeline).error(f"the SELECT cannot be planned: {message}") from None

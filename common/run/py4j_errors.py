@@ -11,8 +11,9 @@ import re
 
 # A Flink exception and its whole message, up to the Java stack ("\tat ...") or the parser's
 # long "Was expecting one of" list. Messages span lines: a sink mismatch lists both schemas.
-_JAVA_ERROR = re.compile(r"(org\.apache\.flink\.[\w.$]*(?:Exception|Error)): (.*?)(?=\n\s+at |\nWas expecting|\Z)",
-                         re.S)
+_JAVA_ERROR = re.compile(
+    r"(org\.apache\.flink\.[\w.$]*(?:Exception|Error)): (.*?)(?=\n\s+at |\nWas expecting|\Z)", re.S
+)
 _ANY_JAVA_ERROR = re.compile(r"^: ([\w.$]+(?:Exception|Error)): (.*)$", re.M)  # py4j's ": java.lang.X: ..." line
 
 
@@ -28,8 +29,12 @@ def java_message(exc: Exception) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-PLANNING_ERRORS = ("org.apache.flink.table.api.ValidationException", "org.apache.flink.table.api.SqlParserException",
-                   "org.apache.flink.table.api.TableException", "Error while applying rule")
+PLANNING_ERRORS = (
+    "org.apache.flink.table.api.ValidationException",
+    "org.apache.flink.table.api.SqlParserException",
+    "org.apache.flink.table.api.TableException",
+    "Error while applying rule",
+)
 
 
 def is_planning_error(exc: Exception) -> bool:

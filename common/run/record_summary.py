@@ -35,7 +35,9 @@ class TopicCounts:
 def summary_query(topics: list[TopicConfig]) -> str:
     return "\nUNION ALL\n".join(
         f"SELECT {literal(t.topic_name)} AS `topic`, {quote(REASON)} AS `reason`, COUNT(*) AS `records` "
-        f"FROM {records_table(t)} GROUP BY {quote(REASON)}" for t in topics)
+        f"FROM {records_table(t)} GROUP BY {quote(REASON)}"
+        for t in topics
+    )
 
 
 def count_records(t_env, topics: list[TopicConfig], kafka: KafkaSettings) -> dict[str, TopicCounts]:

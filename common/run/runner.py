@@ -18,6 +18,7 @@ from common.state.state_restore import StateContext
 
 log = logging.getLogger(__name__)
 
+
 def create_tables(t_env, plan: JobPlan) -> None:
     """Catalog, namespace, sources and sinks, in that order. A statement Flink refuses is
     reported as itself (not later, as a pipeline whose table is missing). Once the catalog
@@ -33,8 +34,9 @@ def create_tables(t_env, plan: JobPlan) -> None:
             if not is_planning_error(exc):
                 raise
             # the innermost cause too: "Could not execute CreateTable" alone hides an S3 403
-            raise ConfigError("generated DDL", statement.splitlines()[0].rstrip(" ("),
-                              java_message(exc) + root_cause(exc)) from None
+            raise ConfigError(
+                "generated DDL", statement.splitlines()[0].rstrip(" ("), java_message(exc) + root_cause(exc)
+            ) from None
 
 
 def statement_set(t_env, plan: JobPlan):
@@ -56,8 +58,14 @@ def explain(t_env, plan: JobPlan) -> str:
     return explained
 
 
-def execute(t_env, plan: JobPlan, wait: bool, state: StateContext = StateContext(), drain_on_stop: bool = False,
-            pre_submit: Callable[[], None] | None = None) -> None:
+def execute(
+    t_env,
+    plan: JobPlan,
+    wait: bool,
+    state: StateContext = StateContext(),
+    drain_on_stop: bool = False,
+    pre_submit: Callable[[], None] | None = None,
+) -> None:
     """Submit the job; locally, wait until it ends or is stopped.
 
     A local run stops on SIGTERM / Ctrl-C with a savepoint: ``drain_on_stop`` first advances
@@ -86,8 +94,12 @@ def execute(t_env, plan: JobPlan, wait: bool, state: StateContext = StateContext
     result = compiled_plan.execute_plan(t_env, compiled)
     job_client = result.get_job_client()
     job_id = str(job_client.get_job_id()) if job_client else "?"
-    log.info("submitted job %s with %d pipeline(s): %s", job_id, len(plan.pipelines),
-             ", ".join(p.name for p in plan.pipelines))
+    log.info(
+        "submitted job %s with %d pipeline(s): %s",
+        job_id,
+        len(plan.pipelines),
+        ", ".join(p.name for p in plan.pipelines),
+    )
     if wait:  # a local run: its mini cluster's web UI
         flink_env.log_web_ui(job_client)
     if state.checkpoint_dir and job_client:

@@ -53,9 +53,17 @@ def targets(plan) -> list[SinkTarget]:
         if not p.sink_schema:
             continue
         catalog, namespace, table = p.sink_path.rsplit(".", 2)
-        result.append(SinkTarget(p.name, catalog, namespace, table,
-                                 TableSchema(tuple(p.sink_schema), tuple(p.partition_by), tuple(p.primary_key)),
-                                 p.origin, keep_incompatible=p.name == DEAD_LETTER_PIPELINE))
+        result.append(
+            SinkTarget(
+                p.name,
+                catalog,
+                namespace,
+                table,
+                TableSchema(tuple(p.sink_schema), tuple(p.partition_by), tuple(p.primary_key)),
+                p.origin,
+                keep_incompatible=p.name == DEAD_LETTER_PIPELINE,
+            )
+        )
     return result
 
 
@@ -116,8 +124,8 @@ def apply(t_env, target: SinkTarget, evolution: Evolution) -> None:
             t_env.execute_sql(statement).wait()
         except Exception as exc:
             raise (target.origin or Origin(TRANSFORMATIONS_FILE, f"pipeline {target.pipeline}")).error(
-                f"evolving sink table {target.path} failed at `{statement}`: {java_message(exc)}"
-                f"{root_cause(exc)}") from None
+                f"evolving sink table {target.path} failed at `{statement}`: {java_message(exc)}{root_cause(exc)}"
+            ) from None
     for change in evolution.changes:
         log.info("sink %s of pipeline %s: %s", target.path, target.pipeline, change.describe())
 
@@ -133,6 +141,10 @@ def evolve_sinks(t_env, plan) -> Report:
             continue
         apply(t_env, target, evolution)
         if evolution.unwritten:
-            log.info("sink %s of pipeline %s: column(s) %s no longer written: kept, NULL in new rows",
-                     target.path, target.pipeline, ", ".join(evolution.unwritten))
+            log.info(
+                "sink %s of pipeline %s: column(s) %s no longer written: kept, NULL in new rows",
+                target.path,
+                target.pipeline,
+                ", ".join(evolution.unwritten),
+            )
     return report

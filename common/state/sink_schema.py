@@ -41,9 +41,22 @@ from common.sql import quote
 log = logging.getLogger(__name__)
 
 # Iceberg types of Flink's roots (FlinkTypeToType); parameterised and nested ones are built below.
-_ICEBERG = {"BOOLEAN": "boolean", "TINYINT": "int", "SMALLINT": "int", "INT": "int", "BIGINT": "long",
-            "FLOAT": "float", "DOUBLE": "double", "DATE": "date", "TIME": "time", "CHAR": "string",
-            "VARCHAR": "string", "STRING": "string", "VARBINARY": "binary", "BYTES": "binary"}
+_ICEBERG = {
+    "BOOLEAN": "boolean",
+    "TINYINT": "int",
+    "SMALLINT": "int",
+    "INT": "int",
+    "BIGINT": "long",
+    "FLOAT": "float",
+    "DOUBLE": "double",
+    "DATE": "date",
+    "TIME": "time",
+    "CHAR": "string",
+    "VARCHAR": "string",
+    "STRING": "string",
+    "VARBINARY": "binary",
+    "BYTES": "binary",
+}
 NEW_TABLE = "or write to a new sink_table"
 
 
@@ -99,8 +112,11 @@ class Evolution:
     def statements(self, table: str) -> list[str]:
         """Flink ALTER TABLE statements for ``table`` (qualified, quoted): each rename, then one
         MODIFY and one ADD holding all their columns (each statement is one Iceberg commit)."""
-        result = [f"ALTER TABLE {table} RENAME {quote(c.column)} TO {quote(c.before or '')}"
-                  for c in self.changes if c.kind == "rename"]
+        result = [
+            f"ALTER TABLE {table} RENAME {quote(c.column)} TO {quote(c.before or '')}"
+            for c in self.changes
+            if c.kind == "rename"
+        ]
         modify = [c for c in self.changes if c.kind in ("widen", "make nullable")]
         if modify:
             result.append(f"ALTER TABLE {table} MODIFY ({', '.join(f'{quote(c.column)} {c.type}' for c in modify)})")
@@ -158,8 +174,7 @@ def promotable(old: FlinkType, new: FlinkType) -> bool:
     old_ice, new_ice = iceberg_type(old), iceberg_type(new)
     if (old_ice, new_ice) in (("int", "long"), ("float", "double")):
         return True
-    return (old.root == new.root == "DECIMAL" and old.decimal[1] == new.decimal[1]
-            and new.decimal[0] > old.decimal[0])
+    return old.root == new.root == "DECIMAL" and old.decimal[1] == new.decimal[1] and new.decimal[0] > old.decimal[0]
 
 
 def _widenings(old: FlinkType) -> str:
@@ -187,17 +202,23 @@ def compare(existing: TableSchema, declared: TableSchema, keep_incompatible: boo
     keys = set(declared.primary_key) | set(declared.partition_by)
 
     if sorted(existing.primary_key) != sorted(declared.primary_key):
-        problems.append(Problem(
-            _first_difference(existing.primary_key, declared.primary_key),
-            f"primary key {_columns(declared.primary_key)} differs from the table's {_columns(existing.primary_key)}"
-            ": Iceberg cannot re-key the rows already written",
-            f"primary key {_columns(existing.primary_key)} as the table has it, {NEW_TABLE}"))
+        problems.append(
+            Problem(
+                _first_difference(existing.primary_key, declared.primary_key),
+                f"primary key {_columns(declared.primary_key)} differs from the table's {_columns(existing.primary_key)}"
+                ": Iceberg cannot re-key the rows already written",
+                f"primary key {_columns(existing.primary_key)} as the table has it, {NEW_TABLE}",
+            )
+        )
     if tuple(existing.partition_by) != tuple(declared.partition_by):
-        problems.append(Problem(
-            _first_difference(existing.partition_by, declared.partition_by),
-            f"partition_by {_columns(declared.partition_by)} differs from the table's "
-            f"{_columns(existing.partition_by)}: the files already written are laid out by the old spec",
-            f"partition_by {_columns(existing.partition_by)} as the table has it, {NEW_TABLE}"))
+        problems.append(
+            Problem(
+                _first_difference(existing.partition_by, declared.partition_by),
+                f"partition_by {_columns(declared.partition_by)} differs from the table's "
+                f"{_columns(existing.partition_by)}: the files already written are laid out by the old spec",
+                f"partition_by {_columns(existing.partition_by)} as the table has it, {NEW_TABLE}",
+            )
+        )
 
     renames: list[Change] = []
     modifies: list[Change] = []
@@ -210,17 +231,26 @@ def compare(existing: TableSchema, declared: TableSchema, keep_incompatible: boo
             new = parse_type(f"{new.text} NOT NULL")  # Flink makes key columns NOT NULL
         if name not in table_cols:
             if new.not_null and name not in declared.primary_key:  # a new key column is reported above
-                problems.append(Problem(name, f"new column `{name}` is {new.text}: rows already in the table "
-                                              "have no value for it",
-                                        f"declare it nullable: `{name}` {_without_not_null(new)}, {NEW_TABLE}"))
+                problems.append(
+                    Problem(
+                        name,
+                        f"new column `{name}` is {new.text}: rows already in the table have no value for it",
+                        f"declare it nullable: `{name}` {_without_not_null(new)}, {NEW_TABLE}",
+                    )
+                )
             elif not new.not_null:
                 adds.append(Change("add", name, new.text))
             continue
         old = table_cols[name]
         if old is None:  # a type this grammar cannot read: only the very same text is accepted
             if table_text[name].removesuffix(" NOT NULL") != _without_not_null(new):
-                problems.append(Problem(name, f"column `{name}` is {table_text[name]} in the table, declared {text}",
-                                        f"declare `{name}` {table_text[name]}, {NEW_TABLE}"))
+                problems.append(
+                    Problem(
+                        name,
+                        f"column `{name}` is {table_text[name]} in the table, declared {text}",
+                        f"declare `{name}` {table_text[name]}, {NEW_TABLE}",
+                    )
+                )
             continue
         nullable_after = not (old.not_null and new.not_null)
         if iceberg_type(old) == iceberg_type(new):
@@ -234,9 +264,14 @@ def compare(existing: TableSchema, declared: TableSchema, keep_incompatible: boo
         if keep_incompatible and not old.not_null and name not in keys:
             kept_as = f"{name}_{iceberg_type(old).split('(')[0].split('<')[0].split('[')[0]}"
             if kept_as in table_cols or kept_as in declared_names:
-                problems.append(Problem(name, f"column `{name}` changed from {old.text} to {new.text} and "
-                                              f"`{kept_as}`, the name to keep the old one under, is taken",
-                                        f"`{name}` {old.text}"))
+                problems.append(
+                    Problem(
+                        name,
+                        f"column `{name}` changed from {old.text} to {new.text} and "
+                        f"`{kept_as}`, the name to keep the old one under, is taken",
+                        f"`{name}` {old.text}",
+                    )
+                )
                 continue
             renames.append(Change("rename", name, old.text, before=kept_as))
             adds.append(Change("add", name, _without_not_null(new)))
@@ -248,9 +283,14 @@ def compare(existing: TableSchema, declared: TableSchema, keep_incompatible: boo
         if name in declared_names or any(c.before == name for c in renames):
             continue
         if text.endswith(" NOT NULL"):
-            problems.append(Problem(name, f"the table's column `{name}` {text} is required and the pipeline "
-                                          "no longer writes it: its new rows would have no value there",
-                                    f"keep `{name}` {text} in the sink schema, {NEW_TABLE}"))
+            problems.append(
+                Problem(
+                    name,
+                    f"the table's column `{name}` {text} is required and the pipeline "
+                    "no longer writes it: its new rows would have no value there",
+                    f"keep `{name}` {text} in the sink schema, {NEW_TABLE}",
+                )
+            )
         else:
             unwritten.append(name)
     if problems:
@@ -264,8 +304,11 @@ def _type_problem(name: str, old: FlinkType, new: FlinkType, key: bool) -> Probl
         valid = f"declare `{name}` {old.text}, {NEW_TABLE}"
     else:
         narrowing = promotable(new, old)
-        what = ("a narrowing, which Iceberg cannot do (values already written may not fit)" if narrowing
-                else "a type change Iceberg cannot make (old files cannot be read as the new type)")
+        what = (
+            "a narrowing, which Iceberg cannot do (values already written may not fit)"
+            if narrowing
+            else "a type change Iceberg cannot make (old files cannot be read as the new type)"
+        )
         valid = f"declare `{name}` {_without_not_null(old)}{'' if key else _widenings(old)}, {NEW_TABLE}"
     return Problem(name, f"column `{name}` is {old.text} in the table, declared {new.text}: {what}", valid)
 

@@ -39,11 +39,20 @@ SOURCE = "stream-exec-table-source-scan"
 SINK = "stream-exec-sink"
 # Exec nodes that keep no state of their own; every other kind (sources, sinks, windows,
 # aggregates, joins, ...) does.
-STATELESS = frozenset({
-    "stream-exec-calc", "stream-exec-exchange", "stream-exec-union", "stream-exec-expand",
-    "stream-exec-correlate", "stream-exec-watermark-assigner", "stream-exec-drop-update-before",
-    "stream-exec-values", "stream-exec-mini-batch-assigner", "stream-exec-python-calc",
-})
+STATELESS = frozenset(
+    {
+        "stream-exec-calc",
+        "stream-exec-exchange",
+        "stream-exec-union",
+        "stream-exec-expand",
+        "stream-exec-correlate",
+        "stream-exec-watermark-assigner",
+        "stream-exec-drop-update-before",
+        "stream-exec-values",
+        "stream-exec-mini-batch-assigner",
+        "stream-exec-python-calc",
+    }
+)
 
 
 def kind(node: dict[str, Any]) -> str:
@@ -75,8 +84,10 @@ def signatures(plan: dict[str, Any]) -> dict[int, str]:
             if kind(node) in (SOURCE, SINK):
                 own: Any = [kind(node), table_of(node)]
             else:
-                own = [{k: v for k, v in node.items() if k not in ("id", "description")},
-                       [(sign(e["source"]), e.get("shuffle"), e.get("shuffleMode")) for e in inputs[node_id]]]
+                own = [
+                    {k: v for k, v in node.items() if k not in ("id", "description")},
+                    [(sign(e["source"]), e.get("shuffle"), e.get("shuffleMode")) for e in inputs[node_id]],
+                ]
             signed[node_id] = _digest(own)
         return signed[node_id]
 
@@ -129,20 +140,36 @@ class StateMap:
     sink_schemas: dict[str, list[list[str]]] = field(default_factory=dict)  # pipeline -> [[column, type]]
 
     def to_json(self) -> str:
-        return json.dumps({
-            "format": STATE_MAP_FORMAT,
-            "nodes": [{"id": n.id, "signature": n.signature, "kind": n.kind, "pipelines": list(n.pipelines),
-                       **({"table": n.table} if n.table else {})} for n in self.nodes],
-            "sink_schemas": self.sink_schemas,
-        }, indent=1)
+        return json.dumps(
+            {
+                "format": STATE_MAP_FORMAT,
+                "nodes": [
+                    {
+                        "id": n.id,
+                        "signature": n.signature,
+                        "kind": n.kind,
+                        "pipelines": list(n.pipelines),
+                        **({"table": n.table} if n.table else {}),
+                    }
+                    for n in self.nodes
+                ],
+                "sink_schemas": self.sink_schemas,
+            },
+            indent=1,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "StateMap":
         data = json.loads(text)
         if data.get("format") != STATE_MAP_FORMAT:
             raise ValueError(f"unknown state map format {data.get('format')!r} (expected {STATE_MAP_FORMAT})")
-        return cls(tuple(NodeEntry(n["id"], n["signature"], n["kind"], tuple(n["pipelines"]), n.get("table"))
-                         for n in data["nodes"]), data.get("sink_schemas", {}))
+        return cls(
+            tuple(
+                NodeEntry(n["id"], n["signature"], n["kind"], tuple(n["pipelines"]), n.get("table"))
+                for n in data["nodes"]
+            ),
+            data.get("sink_schemas", {}),
+        )
 
     @classmethod
     def read(cls, path: Path) -> "StateMap":
@@ -188,8 +215,12 @@ class PlanDiff:
         return [f"{p.name.ljust(width)}  {p.describe()}" for p in self.pipelines]
 
 
-def assign_ids(plan: dict[str, Any], sinks: dict[str, str], previous: StateMap | None,
-               sink_schemas: dict[str, list[list[str]]] | None = None) -> tuple[dict[str, Any], StateMap, PlanDiff]:
+def assign_ids(
+    plan: dict[str, Any],
+    sinks: dict[str, str],
+    previous: StateMap | None,
+    sink_schemas: dict[str, list[list[str]]] | None = None,
+) -> tuple[dict[str, Any], StateMap, PlanDiff]:
     """Renumber a compiled plan so every node the previous deployment had keeps its id.
 
     Returns the plan to execute, the state map to keep with it, and the diff against the
@@ -215,10 +246,15 @@ def assign_ids(plan: dict[str, Any], sinks: dict[str, str], previous: StateMap |
     renumbered["nodes"] = [{**n, "id": new_id[n["id"]]} for n in plan["nodes"]]
     renumbered["edges"] = [{**e, "source": new_id[e["source"]], "target": new_id[e["target"]]} for e in plan["edges"]]
     nodes_by_id = {n["id"]: n for n in plan["nodes"]}
-    state_map = StateMap(tuple(
-        NodeEntry(new_id[i], signed[i], kind(nodes_by_id[i]), tuple(sorted(owners.get(i, ()))),
-                  table_of(nodes_by_id[i]))
-        for i in order), dict(sink_schemas or {}))
+    state_map = StateMap(
+        tuple(
+            NodeEntry(
+                new_id[i], signed[i], kind(nodes_by_id[i]), tuple(sorted(owners.get(i, ()))), table_of(nodes_by_id[i])
+            )
+            for i in order
+        ),
+        dict(sink_schemas or {}),
+    )
     return renumbered, state_map, diff(previous, state_map, sinks.values())
 
 

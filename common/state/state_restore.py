@@ -68,19 +68,25 @@ def load_previous(path: Path | None) -> StateMap | None:
     try:
         return StateMap.read(path)
     except (ValueError, KeyError, json.JSONDecodeError) as exc:
-        raise ConfigError(str(path), "state map", f"unreadable: {exc}",
-                          "the state-ids.json a run of this job wrote, or none (a first deployment)") from None
+        raise ConfigError(
+            str(path),
+            "state map",
+            f"unreadable: {exc}",
+            "the state-ids.json a run of this job wrote, or none (a first deployment)",
+        ) from None
 
 
 def refuse_unnamed_losses(diff: PlanDiff, allowed: Sequence[str], action: str) -> None:
     """A pipeline that keeps running but loses state must be named by the user (restore, deploy)."""
     unnamed = [p for p in diff.state_lost if p not in allowed]
     if unnamed:
-        raise ConfigError(ALLOW_LOSS_FLAG, ", ".join(unnamed),
-                          "this change drops the state of pipelines that keep running "
-                          "(their windows and sessions restart empty at the switch)",
-                          f"{action} with {ALLOW_LOSS_FLAG} {' '.join(unnamed)} to accept that, "
-                          "or keep their SQL unchanged")
+        raise ConfigError(
+            ALLOW_LOSS_FLAG,
+            ", ".join(unnamed),
+            "this change drops the state of pipelines that keep running "
+            "(their windows and sessions restart empty at the switch)",
+            f"{action} with {ALLOW_LOSS_FLAG} {' '.join(unnamed)} to accept that, or keep their SQL unchanged",
+        )
 
 
 def restore_settings(diff: PlanDiff, restoring: bool, allowed: Sequence[str]) -> bool:

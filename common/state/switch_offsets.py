@@ -46,9 +46,16 @@ def record_switch(checkpoint_dir: str, pipeline: str, offsets: dict[str, dict[in
     """Write the switch offsets of a new pipeline (topic -> partition -> offset)."""
     path = switch_file(checkpoint_dir, pipeline)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"pipeline": pipeline, "recorded_at_ms": int(time.time() * 1000),
-                                "offsets": {t: {str(p): o for p, o in parts.items()} for t, parts in offsets.items()}},
-                               indent=1))
+    path.write_text(
+        json.dumps(
+            {
+                "pipeline": pipeline,
+                "recorded_at_ms": int(time.time() * 1000),
+                "offsets": {t: {str(p): o for p, o in parts.items()} for t, parts in offsets.items()},
+            },
+            indent=1,
+        )
+    )
     log.info("switch point of new pipeline %s recorded in %s: %s", pipeline, path, offsets)
     return path
 
@@ -59,12 +66,20 @@ def read_offsets(path: Path, option: str) -> dict[str, dict[int, int]]:
         data = json.loads(path.read_text())
         offsets = {topic: {int(p): int(o) for p, o in parts.items()} for topic, parts in data["offsets"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(str(path), option, f"not a readable offsets file ({exc})",
-                          '{"offsets": {"<topic>": {"<partition>": <offset>, ...}}}') from None
+        raise ConfigError(
+            str(path),
+            option,
+            f"not a readable offsets file ({exc})",
+            '{"offsets": {"<topic>": {"<partition>": <offset>, ...}}}',
+        ) from None
     unknown = [f"{t}:{p}" for t, parts in offsets.items() for p, o in parts.items() if o < 0]
     if unknown:
-        raise ConfigError(str(path), option, f"no committed offset for {', '.join(unknown)}",
-                          "offsets >= 0 (Kafka's 'latest'/'committed' markers are no position)")
+        raise ConfigError(
+            str(path),
+            option,
+            f"no committed offset for {', '.join(unknown)}",
+            "offsets >= 0 (Kafka's 'latest'/'committed' markers are no position)",
+        )
     return offsets
 
 
@@ -73,23 +88,32 @@ def specific_offsets(offsets: Mapping[int, int]) -> str:
     return ";".join(f"partition:{p},offset:{o}" for p, o in sorted(offsets.items()))
 
 
-def source_overrides(pipeline: str, topics: list[TopicConfig], until: dict[str, dict[int, int]],
-                     start: dict[str, dict[int, int]] | None) -> dict[str, dict[str, str]]:
+def source_overrides(
+    pipeline: str, topics: list[TopicConfig], until: dict[str, dict[int, int]], start: dict[str, dict[int, int]] | None
+) -> dict[str, dict[str, str]]:
     """topic key -> source options of the backfill run: own group, from earliest (or ``start``),
     bounded at the switch offsets."""
     overrides = {}
     for topic in topics:
         if topic.topic_name not in until:
-            raise ConfigError("--backfill-until", topic.topic_name, "no switch offsets for this topic",
-                              f"a file with offsets of: {', '.join(t.topic_name for t in topics)}")
+            raise ConfigError(
+                "--backfill-until",
+                topic.topic_name,
+                "no switch offsets for this topic",
+                f"a file with offsets of: {', '.join(t.topic_name for t in topics)}",
+            )
         options = {
             "properties.group.id": f"{topic.consumer_group}-backfill-{pipeline}",
             "scan.bounded.mode": "specific-offsets",
             "scan.bounded.specific-offsets": specific_offsets(until[topic.topic_name]),
         }
         if start and topic.topic_name in start:
-            options.update({"scan.startup.mode": "specific-offsets",
-                            "scan.startup.specific-offsets": specific_offsets(start[topic.topic_name])})
+            options.update(
+                {
+                    "scan.startup.mode": "specific-offsets",
+                    "scan.startup.specific-offsets": specific_offsets(start[topic.topic_name]),
+                }
+            )
         else:
             options["scan.startup.mode"] = "earliest-offset"
         overrides[topic.key] = options

@@ -34,8 +34,9 @@ def add_to_config(config_dir: Path, pipeline_block: str, topic_name: str | None 
     """Step 1 and step 2: append the topic and the pipeline to the YAML files."""
     topic = examples()["topics.yaml"]
     if topic_name:
-        topic = topic.replace("topic_name: page-views", f"topic_name: {topic_name}") \
-                     .replace("consumer_group: flink-page-views-consumer", f"consumer_group: {topic_name}-group")
+        topic = topic.replace("topic_name: page-views", f"topic_name: {topic_name}").replace(
+            "consumer_group: flink-page-views-consumer", f"consumer_group: {topic_name}-group"
+        )
     with open(config_dir / "topics.yaml", "a") as f:
         f.write("\n" + topic)
     with open(config_dir / "transformations.yaml", "a") as f:
@@ -45,18 +46,29 @@ def add_to_config(config_dir: Path, pipeline_block: str, topic_name: str | None 
 def page_views(seed: int = 7) -> list[dict]:
     rng = random.Random(seed)
     sites = ["https://shop.example.com", "http://news.example.org", "https://example.net"]
-    return [{"user_id": rng.randint(1, 20), "url": f"{rng.choice(sites)}/p/{rng.randint(1, 50)}",
-             "duration_ms": rng.choice([0, 1200, 4999, 5000, 5001, 61_000, rng.randint(0, 600_000)]),
-             "timestamp_ms": START_MS + i * 60_000 + rng.randint(0, 3000)} for i in range(EVENTS)]
+    return [
+        {
+            "user_id": rng.randint(1, 20),
+            "url": f"{rng.choice(sites)}/p/{rng.randint(1, 50)}",
+            "duration_ms": rng.choice([0, 1200, 4999, 5000, 5001, 61_000, rng.randint(0, 600_000)]),
+            "timestamp_ms": START_MS + i * 60_000 + rng.randint(0, 3000),
+        }
+        for i in range(EVENTS)
+    ]
 
 
 def expected_row(event: dict) -> dict:
     """The pipeline's definition (the doc's SQL) in plain Python."""
     at = dt.datetime.fromtimestamp(event["timestamp_ms"] / 1000, dt.timezone.utc).replace(tzinfo=None)
-    return {"user_id": event["user_id"], "url": event["url"],
-            "site": re.match(r"^https?://([^/]+)", event["url"]).group(1),
-            "seconds_on_page": event["duration_ms"] / 1000, "bounced": event["duration_ms"] < 5000,
-            "view_time": at, "view_date": at.date()}
+    return {
+        "user_id": event["user_id"],
+        "url": event["url"],
+        "site": re.match(r"^https?://([^/]+)", event["url"]).group(1),
+        "seconds_on_page": event["duration_ms"] / 1000,
+        "bounced": event["duration_ms"] < 5000,
+        "view_time": at,
+        "view_date": at.date(),
+    }
 
 
 def test_the_class_route_of_the_doc_renders_like_its_sql_route(tmp_path, monkeypatch):
@@ -120,6 +132,11 @@ def test_adding_a_sql_pipeline_end_to_end(tmp_path, kafka_broker):
 
 
 def test_doc_names_every_example_the_tests_use():
-    assert set(examples()) == {"topics.yaml", "transformations.yaml", "page_views_enriched.py",
-                               "transformations.yaml (class)", "overlays/prod.yaml"}
+    assert set(examples()) == {
+        "topics.yaml",
+        "transformations.yaml",
+        "page_views_enriched.py",
+        "transformations.yaml (class)",
+        "overlays/prod.yaml",
+    }
     assert textwrap.dedent(examples()["transformations.yaml"]).startswith(f"- name: {PIPELINE}")

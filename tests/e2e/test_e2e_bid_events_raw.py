@@ -19,13 +19,29 @@ COUNT = 400
 def expected_row(event: dict) -> tuple:
     """The definition of bid_events_raw, computed in Python from the produced event."""
     event_time = dt.datetime.fromtimestamp(event["timestamp_ms"] / 1000, UTC).replace(tzinfo=None)
-    return (event["event_name"], event["user_id"], event["city_id"], event["platform"], event["session_id"],
-            event["bid_amount"], event_time, event_time.date())
+    return (
+        event["event_name"],
+        event["user_id"],
+        event["city_id"],
+        event["platform"],
+        event["session_id"],
+        event["bid_amount"],
+        event_time,
+        event_time.date(),
+    )
 
 
 def actual_row(row: dict) -> tuple:
-    return (row["event_name"], row["user_id"], row["city_id"], row["platform"], row["session_id"],
-            row["bid_amount"], row["event_time"], row["event_date"])
+    return (
+        row["event_name"],
+        row["user_id"],
+        row["city_id"],
+        row["platform"],
+        row["session_id"],
+        row["bid_amount"],
+        row["event_time"],
+        row["event_date"],
+    )
 
 
 def test_every_bid_event_lands_once_with_utc_event_time_and_day_partition(workspace):
@@ -53,8 +69,11 @@ def test_every_bid_event_lands_once_with_utc_event_time_and_day_partition(worksp
         partition_day = task.file.partition[0]
         if isinstance(partition_day, int):  # Iceberg stores a date as days since the epoch
             partition_day = dt.date(1970, 1, 1) + dt.timedelta(days=partition_day)
-        file_days = set(pq.read_table(task.file.file_path.removeprefix("file:"), columns=["event_date"])
-                        .column("event_date").to_pylist())
+        file_days = set(
+            pq.read_table(task.file.file_path.removeprefix("file:"), columns=["event_date"])
+            .column("event_date")
+            .to_pylist()
+        )
         assert file_days == {partition_day}
         days_seen |= file_days
     assert days_seen == {dt.date(2025, 12, 31), dt.date(2026, 1, 1)}

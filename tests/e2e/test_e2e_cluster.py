@@ -66,8 +66,9 @@ class Cluster:
     moto: str = ""  # the S3 endpoint the cluster keeps its state in
 
     def script(self, *args: str, cwd: Path = ROOT, timeout: int = TIMEOUT_S) -> subprocess.CompletedProcess:
-        return subprocess.run([str(CLUSTER_SCRIPT), *args], cwd=cwd, env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [str(CLUSTER_SCRIPT), *args], cwd=cwd, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
 
     def get(self, path: str):
         with urllib.request.urlopen(f"{self.rest}{path}", timeout=10) as response:
@@ -103,15 +104,25 @@ def cluster(tmp_path_factory, moto_server, iam_broker):
     rest_port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("AWS_")}
     env.update(iam_broker.job.env())
-    boto3.client("s3", endpoint_url=moto_server, region_name=env["AWS_REGION"],
-                 aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]
-                 ).create_bucket(Bucket=STATE_BUCKET)
-    env.update(FLINK_CLUSTER_DIR=str(folder), FLINK_CLUSTER_REST_PORT=str(rest_port),
-               FLINK_CLUSTER_RPC_PORT=str(free_port()), FLINK_CLUSTER_CHECKPOINT_INTERVAL="2 s",
-               FLINK_CLUSTER_PYTHON=str(SERVICE_PYTHON), FLINK_CLUSTER_STATE_DIR=STATE_DIR,
-               FLINK_CLUSTER_S3_ENDPOINT=moto_server,
-               # must not reach the cluster: the script unsets them
-               HADOOP_CLASSPATH="/nowhere/hadoop.jar", HADOOP_CONF_DIR="/nowhere")
+    boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    ).create_bucket(Bucket=STATE_BUCKET)
+    env.update(
+        FLINK_CLUSTER_DIR=str(folder),
+        FLINK_CLUSTER_REST_PORT=str(rest_port),
+        FLINK_CLUSTER_RPC_PORT=str(free_port()),
+        FLINK_CLUSTER_CHECKPOINT_INTERVAL="2 s",
+        FLINK_CLUSTER_PYTHON=str(SERVICE_PYTHON),
+        FLINK_CLUSTER_STATE_DIR=STATE_DIR,
+        FLINK_CLUSTER_S3_ENDPOINT=moto_server,
+        # must not reach the cluster: the script unsets them
+        HADOOP_CLASSPATH="/nowhere/hadoop.jar",
+        HADOOP_CONF_DIR="/nowhere",
+    )
     c = Cluster(env, f"http://localhost:{rest_port}", folder)
     c.iam, c.moto = iam_broker, moto_server
     started = c.script("start")
@@ -131,8 +142,9 @@ def test_cluster_is_a_jobmanager_and_two_taskmanagers_without_hadoop(cluster):
     # the driver's Python is the service's: 3.12 with PyFlink and its dependencies only (none of
     # the tools' packages): the job loads nothing else but what the zip brings
     assert conf["python.client.executable"] == str(SERVICE_PYTHON)
-    version = subprocess.run([str(SERVICE_PYTHON), "-c", "import sys; print(sys.version_info[:2])"],
-                             capture_output=True, text=True)
+    version = subprocess.run(
+        [str(SERVICE_PYTHON), "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True
+    )
     assert version.stdout.strip() == "(3, 12)"
     for package in ("confluent_kafka", "rich", "pyiceberg", "moto"):
         assert subprocess.run([str(SERVICE_PYTHON), "-c", f"import {package}"], capture_output=True).returncode != 0
@@ -152,30 +164,57 @@ def test_cluster_is_a_jobmanager_and_two_taskmanagers_without_hadoop(cluster):
 def service_properties(path: Path, ws, iam) -> Path:
     """The application's runtime properties, in the service's format: MSK IAM over TLS, the
     brokers' private CA as the truststore; the job's role gets exactly the generated policy."""
-    iam.set_policies({iam.job.principal: iam_policy.policy_for(ws.config_dir, None,
-                                                               iam_policy.cluster_values(iam.cluster_arn)),
-                      iam.tools.principal: iam.tools_policy()})
+    iam.set_policies(
+        {
+            iam.job.principal: iam_policy.policy_for(ws.config_dir, None, iam_policy.cluster_values(iam.cluster_arn)),
+            iam.tools.principal: iam.tools_policy(),
+        }
+    )
     groups = {
         RUN_OPTIONS: {"python": "streaming_job.py", "jarfile": "lib/pyflink-dependencies.jar", "pyFiles": "lib/python"},
         "app": {"env": ENVIRONMENT},
-        "kafka": {"bootstrap.servers": iam.bootstrap, "auth": "iam", "property.ssl.truststore.type": "PEM",
-                  "property.ssl.truststore.location": str(iam.ca)},
+        "kafka": {
+            "bootstrap.servers": iam.bootstrap,
+            "auth": "iam",
+            "property.ssl.truststore.type": "PEM",
+            "property.ssl.truststore.location": str(iam.ca),
+        },
         "iceberg": {"catalog.type": "hadoop", "warehouse": str(ws.warehouse), "namespace": "sink"},
     }
     path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()], indent=2))
     return path
 
 
-def submit(cluster: Cluster, app: Path, properties: Path, log: Path, *flink_options: str,
-           program_args: tuple[str, ...] = ()) -> str:
+def submit(
+    cluster: Cluster, app: Path, properties: Path, log: Path, *flink_options: str, program_args: tuple[str, ...] = ()
+) -> str:
     """flink run, the way the service runs the application's run options; the job id."""
     run = read_groups(properties)[RUN_OPTIONS]
     env = {k: v for k, v in cluster.env.items() if k not in {*ENV_OVERRIDES, "APP_PROPERTIES_FILE"}}
     env["APP_PROPERTIES_FILE"] = str(properties)
     result = subprocess.run(
-        [str(CLUSTER_SCRIPT), "flink", "run", "--detached", "--parallelism", str(PARALLELISM), *flink_options,
-         "--python", run["python"], "--pyFiles", run["pyFiles"], "--jarfile", run["jarfile"], *program_args],
-        cwd=app, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+        [
+            str(CLUSTER_SCRIPT),
+            "flink",
+            "run",
+            "--detached",
+            "--parallelism",
+            str(PARALLELISM),
+            *flink_options,
+            "--python",
+            run["python"],
+            "--pyFiles",
+            run["pyFiles"],
+            "--jarfile",
+            run["jarfile"],
+            *program_args,
+        ],
+        cwd=app,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
     output = result.stdout + result.stderr  # the CLI passes the driver's output on
     log.write_text(output)
     assert result.returncode == 0, output[-5000:]
@@ -268,9 +307,16 @@ def s3_keys(cluster: Cluster, prefix: str) -> list[str]:
     import boto3
 
     env = cluster.env
-    s3 = boto3.client("s3", endpoint_url=cluster.moto, region_name=env["AWS_REGION"],
-                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-    listed = s3.list_objects_v2(Bucket=STATE_BUCKET, Prefix=f"{STATE_DIR.removeprefix(f's3://{STATE_BUCKET}/')}/{prefix}")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=cluster.moto,
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    listed = s3.list_objects_v2(
+        Bucket=STATE_BUCKET, Prefix=f"{STATE_DIR.removeprefix(f's3://{STATE_BUCKET}/')}/{prefix}"
+    )
     return [o["Key"] for o in listed.get("Contents", [])]
 
 
@@ -328,8 +374,11 @@ def test_zip_on_the_cluster_survives_a_killed_taskmanager_exactly_once(cluster, 
 
     producer.join(TIMEOUT_S)
     progress("second part produced")
-    expected = {"bid_events_raw": len(traffic.bid_events), "user_events_processed": len(traffic.user_events),
-                "order_events_enriched": len(traffic.order_events)}
+    expected = {
+        "bid_events_raw": len(traffic.bid_events),
+        "user_events_processed": len(traffic.user_events),
+        "order_events_enriched": len(traffic.order_events),
+    }
     wait_for("every event committed", lambda: all(committed(ws, n) >= c for n, c in expected.items()), every=2)
 
     assert restarts(cluster, job_id) >= 1
@@ -355,14 +404,22 @@ def test_zip_on_the_cluster_survives_a_killed_taskmanager_exactly_once(cluster, 
     wait_for("the job to finish", lambda: job_state(cluster, job_id) == "FINISHED")
 
     assert_same_rows(ref.columns(table(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(traffic.bid_events))
-    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
-                     ref.bid_events_hourly_agg(traffic.bid_events))
-    assert_same_rows(ref.columns(table(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS),
-                     ref.user_events_processed(traffic.user_events))
-    assert_same_rows(ref.columns(table(ws, "order_events_enriched"), ref.ORDER_COLUMNS),
-                     ref.order_events_enriched(traffic.order_events))
-    assert_same_rows(ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
-                     ref.session_analytics(traffic.bid_events, traffic.user_events, SESSION_GAP_MS))
+    assert_same_rows(
+        ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
+        ref.bid_events_hourly_agg(traffic.bid_events),
+    )
+    assert_same_rows(
+        ref.columns(table(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS),
+        ref.user_events_processed(traffic.user_events),
+    )
+    assert_same_rows(
+        ref.columns(table(ws, "order_events_enriched"), ref.ORDER_COLUMNS),
+        ref.order_events_enriched(traffic.order_events),
+    )
+    assert_same_rows(
+        ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
+        ref.session_analytics(traffic.bid_events, traffic.user_events, SESSION_GAP_MS),
+    )
     for name in table_names(str(ws.warehouse), "sink"):
         if name.endswith("_late") or name == "dead_letters":
             assert table(ws, name) == [], name
@@ -379,13 +436,23 @@ def test_bounded_run_at_parallelism_2_commits_the_files_of_every_writer(cluster,
     bids = list(bid_events(SKEWED_BIDS, seed=5))
     producer = Producer({"bootstrap.servers": ws.bootstrap})
     for i, bid in enumerate(bids):  # 50 bids to partition 0 (subtask 0), the rest to partition 1
-        producer.produce(ws.topics["bid_events"], json.dumps(bid).encode(), str(bid["user_id"]).encode(),
-                         partition=0 if i < 50 else 1)
+        producer.produce(
+            ws.topics["bid_events"],
+            json.dumps(bid).encode(),
+            str(bid["user_id"]).encode(),
+            partition=0 if i < 50 else 1,
+        )
     assert producer.flush(30) == 0
     app = unpack_zip(tmp_path / "app", ws)
     properties = service_properties(tmp_path / "application_properties.json", ws, cluster.iam)
-    job_id = submit(cluster, app, properties, tmp_path / "flink-run.log",
-                    "-Dexecution.checkpointing.interval=300ms", program_args=("--bounded", "--only", "bid_events_raw"))
+    job_id = submit(
+        cluster,
+        app,
+        properties,
+        tmp_path / "flink-run.log",
+        "-Dexecution.checkpointing.interval=300ms",
+        program_args=("--bounded", "--only", "bid_events_raw"),
+    )
     wait_for("the bounded job to end", lambda: job_state(cluster, job_id) in ("FINISHED", "FAILED", "CANCELED"))
     assert job_state(cluster, job_id) == "FINISHED"
     assert len(table(ws, "bid_events_raw")) == len(bids)

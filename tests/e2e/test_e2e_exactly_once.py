@@ -24,13 +24,19 @@ RUN_TIMEOUT_S = 300
 
 def start_job(ws, checkpoint_dir: Path, log: Path, restore: bool) -> subprocess.Popen:
     """The job in its own process group (Python + its JVM), checkpointing every second."""
-    env = dict(os.environ, ICEBERG_WAREHOUSE=str(ws.warehouse), KAFKA_BOOTSTRAP_SERVERS=ws.bootstrap,
-               FLINK_CHECKPOINT_INTERVAL="1s", FLINK_CHECKPOINT_DIR=str(checkpoint_dir))
+    env = dict(
+        os.environ,
+        ICEBERG_WAREHOUSE=str(ws.warehouse),
+        KAFKA_BOOTSTRAP_SERVERS=ws.bootstrap,
+        FLINK_CHECKPOINT_INTERVAL="1s",
+        FLINK_CHECKPOINT_DIR=str(checkpoint_dir),
+    )
     args = [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(ws.config_dir), "--bounded"]
     if restore:
         args += ["--restore", "latest"]
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
-                            start_new_session=True)
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True
+    )
 
 
 def kill_after_next_checkpoint(proc: subprocess.Popen, checkpoint_dir: Path) -> bool:
@@ -55,8 +61,11 @@ def wait_until_caught_up(ws, proc: subprocess.Popen, traffic) -> None:
 
     (The consumer group's committed offsets cannot tell: a bounded split that reached its end
     is no longer tracked, so its last offsets are never committed.)"""
-    expected = {"bid_events_raw": len(traffic.bid_events), "user_events_processed": len(traffic.user_events),
-                "order_events_enriched": len(traffic.order_events)}
+    expected = {
+        "bid_events_raw": len(traffic.bid_events),
+        "user_events_processed": len(traffic.user_events),
+        "order_events_enriched": len(traffic.order_events),
+    }
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the job ended before it caught up"
@@ -101,10 +110,14 @@ def test_three_kills_and_restores_lose_nothing_and_duplicate_nothing(tmp_path, k
             os.killpg(final.pid, signal.SIGKILL)
 
     assert_same_rows(ref.columns(table(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(traffic.bid_events))
-    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
-                     ref.bid_events_hourly_agg(traffic.bid_events))
-    assert_same_rows(ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
-                     ref.session_analytics(traffic.bid_events, traffic.user_events, 30 * 60_000))
+    assert_same_rows(
+        ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
+        ref.bid_events_hourly_agg(traffic.bid_events),
+    )
+    assert_same_rows(
+        ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
+        ref.session_analytics(traffic.bid_events, traffic.user_events, 30 * 60_000),
+    )
     assert len(table(ws, "user_events_processed")) == len(traffic.user_events)
     assert len(table(ws, "order_events_enriched")) == len(traffic.order_events)
     assert table(ws, "dead_letters") == []

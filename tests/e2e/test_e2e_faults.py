@@ -44,8 +44,11 @@ IDLE_TIMEOUT_S = 5
 QUIET_S = 3 * IDLE_TIMEOUT_S  # every quiet spell is well past the idle timeout
 DEADLINE_S = 240
 JOB_ENV = {"FLINK_PARALLELISM": "2", "FLINK_CHECKPOINT_INTERVAL": "2s"}
-RAW_TABLES = {"bid_events": "bid_events_raw", "user_events": "user_events_processed",
-              "order_events": "order_events_enriched"}
+RAW_TABLES = {
+    "bid_events": "bid_events_raw",
+    "user_events": "user_events_processed",
+    "order_events": "order_events_enriched",
+}
 
 
 def kafka(command: str) -> None:
@@ -55,8 +58,9 @@ def kafka(command: str) -> None:
 def send_interleaved(ws, by_topic: dict[str, list[dict]]) -> None:
     """One producer, every topic's events in event-time order, keyed by user; all confirmed.
     Retries until the broker answers, so it also rides out a broker that is coming back."""
-    merged = sorted(((e["timestamp_ms"], key, e) for key, events in by_topic.items() for e in events),
-                    key=lambda item: item[0])
+    merged = sorted(
+        ((e["timestamp_ms"], key, e) for key, events in by_topic.items() for e in events), key=lambda item: item[0]
+    )
     sink = KafkaSink({**client_config(Target(ws.bootstrap)), "message.timeout.ms": 300_000})
     for _, key, event in merged:
         sink.send(ws.topics[key], str(event["user_id"]).encode(), json.dumps(event).encode())
@@ -85,8 +89,12 @@ def wait_for_raw(ws, job, expected: dict[str, int]) -> None:
     def raw_counts() -> dict[str, int]:
         return {key: len(rows(ws, table)) for key, table in RAW_TABLES.items()}
 
-    wait_until(ws, job, lambda: all(n >= expected.get(k, 0) for k, n in raw_counts().items()),
-               lambda: f"{raw_counts()} of {expected} raw rows")
+    wait_until(
+        ws,
+        job,
+        lambda: all(n >= expected.get(k, 0) for k, n in raw_counts().items()),
+        lambda: f"{raw_counts()} of {expected} raw rows",
+    )
 
 
 def split_by_event_time(traffic) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
@@ -109,24 +117,31 @@ def assert_exact(ws, parts: list[dict[str, list[dict]]]) -> None:
     session_late = rows(ws, "session_analytics_late")
     assert (len(late), len(session_late)) == (0, 0), (
         f"{len(late)} bids late for the windows, {len(session_late)} events late for the sessions, e.g. "
-        f"{(late or session_late)[:3]}")
+        f"{(late or session_late)[:3]}"
+    )
     assert_same_rows(ref.columns(rows(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(bids))
-    assert_same_rows(ref.columns(rows(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS),
-                     ref.user_events_processed(user_events))
-    assert_same_rows(ref.columns(rows(ws, "order_events_enriched"), ref.ORDER_COLUMNS),
-                     ref.order_events_enriched(orders))
-    assert_same_rows(ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
-                     ref.bid_events_hourly_agg(bids))
-    assert_same_rows(ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS),
-                     ref.session_analytics(bids, user_events, SESSION_GAP_MS))
+    assert_same_rows(
+        ref.columns(rows(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS), ref.user_events_processed(user_events)
+    )
+    assert_same_rows(
+        ref.columns(rows(ws, "order_events_enriched"), ref.ORDER_COLUMNS), ref.order_events_enriched(orders)
+    )
+    assert_same_rows(
+        ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(bids)
+    )
+    assert_same_rows(
+        ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS),
+        ref.session_analytics(bids, user_events, SESSION_GAP_MS),
+    )
     assert rows(ws, "dead_letters") == []
 
 
 def run_with_fault(tmp_path, broker: str, fault: Callable[[], None], seed: int) -> None:
     """First half, the fault, second half; drained; every table exact."""
     ws = make_workspace(tmp_path, broker, partitions=PARTITIONS)
-    ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s")
-                                for t in doc["kafka_topics"].values()])
+    ws.edit_topics(
+        lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s") for t in doc["kafka_topics"].values()]
+    )
     first, second = split_by_event_time(generate(seed=seed, users=16, days=1))
     send_interleaved(ws, first)
     job = ws.start_job("--drain", env=JOB_ENV)
@@ -149,6 +164,7 @@ def broker_down(seconds: float) -> Callable[[], None]:
             time.sleep(seconds)
         finally:
             kafka("start")
+
     return fault
 
 
@@ -181,8 +197,9 @@ def live_bursts(traffic, bursts: int, every_s: float, start_ms: int) -> list[dic
 
 def test_d_a_bursty_producer_makes_nothing_late(tmp_path, kafka_broker):
     ws = make_workspace(tmp_path, kafka_broker, partitions=PARTITIONS)
-    ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s")
-                                for t in doc["kafka_topics"].values()])
+    ws.edit_topics(
+        lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s") for t in doc["kafka_topics"].values()]
+    )
     job = ws.start_job("--drain", env=JOB_ENV)
     try:
         time.sleep(20)  # the job is up and every partition idle before the first burst
@@ -204,58 +221,97 @@ def behind_the_watermark(seed: int, per_partition: int) -> dict[int, list[dict]]
     """Bids for the second hour of the on-time bids' span, per partition: once the watermark is
     past START + 3 h, their hourly windows and their sessions (event time + gap) are closed."""
     rng = random.Random(seed)
-    return {p: [{"event_name": "bid_placed", "user_id": rng.randint(1, 20), "city_id": rng.choice(CITIES),
-                 "platform": rng.choice(PLATFORMS), "session_id": f"behind-{p}-{j}",
-                 "timestamp_ms": START_MS + ref.HOUR_MS + p * 600_000 + j * 60_000 + rng.randint(0, 999),
-                 "bid_amount": round(rng.uniform(1, 300), 2)}
-                for j in range(per_partition)]
-            for p in range(PARTITIONS)}
+    return {
+        p: [
+            {
+                "event_name": "bid_placed",
+                "user_id": rng.randint(1, 20),
+                "city_id": rng.choice(CITIES),
+                "platform": rng.choice(PLATFORMS),
+                "session_id": f"behind-{p}-{j}",
+                "timestamp_ms": START_MS + ref.HOUR_MS + p * 600_000 + j * 60_000 + rng.randint(0, 999),
+                "bid_amount": round(rng.uniform(1, 300), 2),
+            }
+            for j in range(per_partition)
+        ]
+        for p in range(PARTITIONS)
+    }
 
 
 def late_by_table_partition(ws) -> dict[tuple, int]:
     """The status command's late records per (table, window, topic, partition)."""
-    status = subprocess.run([sys.executable, str(ROOT / "scripts" / "status.py"), "--config-dir", str(ws.config_dir),
-                             "--json", "--no-lag", "--max-staleness", "1d", "--only", *LATE_PIPELINES],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse)})
+    status = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "status.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--json",
+            "--no-lag",
+            "--max-staleness",
+            "1d",
+            "--only",
+            *LATE_PIPELINES,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse)},
+    )
     assert status.returncode == 0, status.stdout + status.stderr
-    return {(r["table"], r["window"], r["topic"], r["partition"]): r["records"]
-            for r in json.loads(status.stdout)["late"]["by_table_partition"]}
+    return {
+        (r["table"], r["window"], r["topic"], r["partition"]): r["records"]
+        for r in json.loads(status.stdout)["late"]["by_table_partition"]
+    }
 
 
 def test_e_events_sent_behind_the_watermark_are_late_exactly_those_in_every_partition(tmp_path, kafka_broker):
     ws = make_workspace(tmp_path, kafka_broker, partitions=PARTITIONS)
-    ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s")
-                                for t in doc["kafka_topics"].values()])
+    ws.edit_topics(
+        lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s") for t in doc["kafka_topics"].values()]
+    )
     on_time = late_bids(seed=12, count=600, late_every=10**9)  # in event-time order: none late
     closed_by = START_MS + 3 * ref.HOUR_MS
     assert max(b["timestamp_ms"] for b in on_time) > closed_by + ref.HOUR_MS
     must_close = {r[:4] for r in ref.bid_events_hourly_agg(on_time) if r[1] <= ref.utc(closed_by)}
-    sessions_must_close = {r[:3] for r in ref.session_analytics(on_time, [], SESSION_GAP_MS)
-                           if r[3] + dt.timedelta(milliseconds=SESSION_GAP_MS) <= ref.utc(closed_by)}
+    sessions_must_close = {
+        r[:3]
+        for r in ref.session_analytics(on_time, [], SESSION_GAP_MS)
+        if r[3] + dt.timedelta(milliseconds=SESSION_GAP_MS) <= ref.utc(closed_by)
+    }
     behind = behind_the_watermark(seed=13, per_partition=2)
     late = [b for p in sorted(behind) for b in behind[p]]
 
     send_interleaved(ws, {"bid_events": on_time})
     job = ws.start_job("--drain", "--only", *LATE_PIPELINES, env=JOB_ENV)
     try:
+
         def not_written() -> tuple[int, int]:
             windows = {r[:4] for r in ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS)}
             sessions = {r[:3] for r in ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS)}
             return len(must_close - windows), len(sessions_must_close - sessions)
 
-        wait_until(ws, job, lambda: not_written() == (0, 0),
-                   lambda: "%d windows, %d sessions not written" % not_written())
+        wait_until(
+            ws, job, lambda: not_written() == (0, 0), lambda: "%d windows, %d sessions not written" % not_written()
+        )
         sink = KafkaSink(client_config(Target(ws.bootstrap)))
         for partition, bids in behind.items():
             for b in bids:
-                sink.send(ws.topics["bid_events"], str(b["user_id"]).encode(), json.dumps(b).encode(), partition=partition)
+                sink.send(
+                    ws.topics["bid_events"], str(b["user_id"]).encode(), json.dumps(b).encode(), partition=partition
+                )
         assert sink.flush(60) == 0 and sink.tracker.failed_total == 0
+
         def late_rows_written() -> tuple[int, int]:
             return len(rows(ws, "bid_events_hourly_agg_late")), len(rows(ws, "session_analytics_late"))
 
-        wait_until(ws, job, lambda: late_rows_written() == (len(late), len(late)),
-                   lambda: f"late rows {late_rows_written()} of {len(late)} each")
+        wait_until(
+            ws,
+            job,
+            lambda: late_rows_written() == (len(late), len(late)),
+            lambda: f"late rows {late_rows_written()} of {len(late)} each",
+        )
     finally:
         job.send_signal(signal.SIGTERM)
         code = job.wait(timeout=180)
@@ -265,14 +321,19 @@ def test_e_events_sent_behind_the_watermark_are_late_exactly_those_in_every_part
     late_rows = rows(ws, "bid_events_hourly_agg_late")
     assert_same_rows(ref.columns(late_rows, ref.LATE_COLUMNS), ref.bid_events_late(late))
     assert all(r["watermark_at_arrival"] >= r["window_end"] for r in late_rows)
-    assert_same_rows(ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
-                     ref.bid_events_hourly_agg(on_time))
+    assert_same_rows(
+        ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(on_time)
+    )
     session_rows = rows(ws, "session_analytics_late")
-    assert_same_rows(ref.columns(session_rows, ref.SESSION_LATE_COLUMNS),
-                     ref.session_analytics_late({"bid_events": late}, SESSION_GAP_MS))
+    assert_same_rows(
+        ref.columns(session_rows, ref.SESSION_LATE_COLUMNS),
+        ref.session_analytics_late({"bid_events": late}, SESSION_GAP_MS),
+    )
     assert all(r["watermark_at_arrival"] >= r["session_deadline"] for r in session_rows)
-    assert_same_rows(ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS),
-                     ref.session_analytics(on_time, [], SESSION_GAP_MS))
+    assert_same_rows(
+        ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS),
+        ref.session_analytics(on_time, [], SESSION_GAP_MS),
+    )
 
     # each late row names the partition its event was sent to; the status command counts them so
     partition_of = {b["session_id"]: p for p, bids in behind.items() for b in bids}
@@ -280,37 +341,60 @@ def test_e_events_sent_behind_the_watermark_are_late_exactly_those_in_every_part
     by_time = {(b["user_id"], ref.utc(b["timestamp_ms"])): p for p, bids in behind.items() for b in bids}
     assert all(r["kafka_partition"] == by_time[(r["user_id"], r["event_time"])] for r in session_rows)
     topic = ws.topics["bid_events"]
-    late_tables = (("bid_events_hourly_agg_late", "bid_events_aggregated"), ("session_analytics_late", "session_analytics"))
-    assert late_by_table_partition(ws) == {(table, window, topic, p): len(bids)
-                                           for table, window in late_tables for p, bids in behind.items()}
+    late_tables = (
+        ("bid_events_hourly_agg_late", "bid_events_aggregated"),
+        ("session_analytics_late", "session_analytics"),
+    )
+    assert late_by_table_partition(ws) == {
+        (table, window, topic, p): len(bids) for table, window in late_tables for p, bids in behind.items()
+    }
 
 
 def on_clocks(by_topic: dict[str, list[dict]], ahead_ms: dict[str, int]) -> list[tuple[int, str, dict]]:
     """Every event in the order topics on different clocks send them: a topic ahead by d sends an
     event of time t when the others send t - d; each topic stays in its own order."""
-    return sorted(((e["timestamp_ms"] - ahead_ms.get(key, 0), key, e) for key, events in by_topic.items() for e in events),
-                  key=lambda item: item[0])
+    return sorted(
+        ((e["timestamp_ms"] - ahead_ms.get(key, 0), key, e) for key, events in by_topic.items() for e in events),
+        key=lambda item: item[0],
+    )
 
 
 def status_event_time(ws, port: int) -> dict:
-    status = subprocess.run([sys.executable, str(ROOT / "scripts" / "status.py"), "--config-dir", str(ws.config_dir),
-                             "--json", "--no-lag", "--max-staleness", "1d", "--flink", f"http://127.0.0.1:{port}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse)})
+    status = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "status.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--json",
+            "--no-lag",
+            "--max-staleness",
+            "1d",
+            "--flink",
+            f"http://127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse)},
+    )
     event = json.loads(status.stdout)["event_time"]  # tables may not all be written yet: only this part counts
     assert event["error"] is None, event
     return event
 
 
 def test_f_topics_on_different_clocks_and_a_pause_make_nothing_late_and_the_status_names_the_quiet_topic(
-        tmp_path, kafka_broker):
+    tmp_path, kafka_broker
+):
     """Issue 28's case: the user events are 54 min ahead of the bids, the orders 84 min; all three
     pause at once, longer than the idle timeout; then the bids and orders go on while the user
     events stay quiet (the status must name them as what the sessions wait for), then they go on
     too. With the idle rule across topics, the bids after the pause were late (the orders' clock)."""
     ws = make_workspace(tmp_path, kafka_broker, partitions=PARTITIONS)
-    ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s")
-                                for t in doc["kafka_topics"].values()])
+    ws.edit_topics(
+        lambda doc: [t["event_time"].update(idle_timeout=f"{IDLE_TIMEOUT_S}s") for t in doc["kafka_topics"].values()]
+    )
     traffic = generate(seed=175, users=16, days=1)
     order = on_clocks(traffic.topics(), {"user_events": 54 * 60_000, "order_events": 84 * 60_000})
     cut = order[len(order) // 3][0]

@@ -35,7 +35,9 @@ def rows(ws, name: str) -> list[dict]:
 
 def test_unbounded_run_with_an_idle_partition_closes_every_window(workspace):
     ws = workspace
-    ws.edit_topics(lambda doc: [t["event_time"].update(idle_timeout=IDLE_TIMEOUT) for t in doc["kafka_topics"].values()])
+    ws.edit_topics(
+        lambda doc: [t["event_time"].update(idle_timeout=IDLE_TIMEOUT) for t in doc["kafka_topics"].values()]
+    )
     history = generate(seed=31, users=12, days=1)
     for key, events in history.topics().items():
         report = produce(ws.bootstrap, ws.topics[key], events, partition=0)
@@ -43,8 +45,7 @@ def test_unbounded_run_with_an_idle_partition_closes_every_window(workspace):
 
     job = ws.start_job(env={"FLINK_PARALLELISM": "2", "FLINK_CHECKPOINT_INTERVAL": "2s"})
     try:
-        live = feed(ws.bootstrap, duration_s=LIVE_SECONDS, rate=60, live=True, partition=0,
-                    config_dir=ws.config_dir)
+        live = feed(ws.bootstrap, duration_s=LIVE_SECONDS, rate=60, live=True, partition=0, config_dir=ws.config_dir)
         assert live.complete and {r.partition for r in live.records} == {0}
         assert all(r.fault is None for r in live.records)
         live_events = {key: [r.record for r in live.of_topic(key)] for key in ws.topics}
@@ -67,17 +68,22 @@ def test_unbounded_run_with_an_idle_partition_closes_every_window(workspace):
             if len(agg) >= len(expected_agg) and len(sessions) >= len(expected_sessions) and len(raw) >= len(bids):
                 break
             assert job.poll() is None, "the job stopped"
-            assert time.monotonic() < deadline, (f"after {DEADLINE_S}s: {len(agg)}/{len(expected_agg)} windows, "
-                                                 f"{len(sessions)}/{len(expected_sessions)} sessions, "
-                                                 f"{len(raw)}/{len(bids)} raw bids")
+            assert time.monotonic() < deadline, (
+                f"after {DEADLINE_S}s: {len(agg)}/{len(expected_agg)} windows, "
+                f"{len(sessions)}/{len(expected_sessions)} sessions, "
+                f"{len(raw)}/{len(bids)} raw bids"
+            )
             time.sleep(2)
         assert_same_rows(agg, expected_agg)
         assert_same_rows(sessions, expected_sessions)
         assert_same_rows(ref.columns(raw, ref.RAW_COLUMNS), ref.bid_events_raw(bids))
-        assert_same_rows(ref.columns(rows(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS),
-                         ref.user_events_processed(user_events))
-        assert_same_rows(ref.columns(rows(ws, "order_events_enriched"), ref.ORDER_COLUMNS),
-                         ref.order_events_enriched(orders))
+        assert_same_rows(
+            ref.columns(rows(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS),
+            ref.user_events_processed(user_events),
+        )
+        assert_same_rows(
+            ref.columns(rows(ws, "order_events_enriched"), ref.ORDER_COLUMNS), ref.order_events_enriched(orders)
+        )
         assert rows(ws, "bid_events_hourly_agg_late") == [] and rows(ws, "dead_letters") == []
     finally:
         job.send_signal(signal.SIGTERM)

@@ -28,8 +28,17 @@ from tests.support.harness import free_port
 
 DEADLINE_S = 300  # from start: planning alone took 2 min on a loaded 2-core machine
 LATE_MS = START_MS + 3_600_000  # an hour into the traffic: far behind the watermark once a day of it is read
-DEAD_KINDS = ("no_value", "too_large", "not_utf8", "not_json_object", "trailing_content", "duplicate_key",
-              "invalid_field", "missing_required_field", "event_time_out_of_range")
+DEAD_KINDS = (
+    "no_value",
+    "too_large",
+    "not_utf8",
+    "not_json_object",
+    "trailing_content",
+    "duplicate_key",
+    "invalid_field",
+    "missing_required_field",
+    "event_time_out_of_range",
+)
 
 
 def bad_records(good: dict, kinds: list[str]) -> list[tuple[str, bytes | None]]:
@@ -50,8 +59,16 @@ def bad_records(good: dict, kinds: list[str]) -> list[tuple[str, bytes | None]]:
 
 # per topic, the bad records produced (the counts differ per topic, so a mix-up shows)
 BAD_KINDS = {
-    "bid_events": ["no_value", "not_utf8", "not_json_object", "trailing_content", "duplicate_key", "invalid_field",
-                   "missing_required_field", "event_time_out_of_range"],
+    "bid_events": [
+        "no_value",
+        "not_utf8",
+        "not_json_object",
+        "trailing_content",
+        "duplicate_key",
+        "invalid_field",
+        "missing_required_field",
+        "event_time_out_of_range",
+    ],
     "user_events": ["not_json_object", "not_json_object", "invalid_field"],
     "order_events": ["no_value", "event_time_out_of_range", "event_time_out_of_range", "event_time_out_of_range"],
 }
@@ -84,7 +101,7 @@ def job_metrics(port: int) -> dict[str, int]:
         base = f"/jobs/{job}/vertices/{vertex['id']}/metrics"
         ids = [m["id"] for m in get(port, base) if f".{metric_sql.SERVICE_GROUP}." in m["id"]]
         for start in range(0, len(ids), 20):
-            for m in get(port, base + "?get=" + ",".join(ids[start:start + 20])):
+            for m in get(port, base + "?get=" + ",".join(ids[start : start + 20])):
                 name = m["id"].split(f".{metric_sql.SERVICE_GROUP}.", 1)[1]
                 value = int(m["value"])
                 if name.endswith(".newestEventTime"):
@@ -100,8 +117,11 @@ def partitions_add_up(values: dict[str, int]) -> bool:
     answers a request from the metrics it has, then fetches newer ones in the background, so
     job_metrics may list the names before a partition's counter was first registered and read
     the values after it (seen once in CI: the window's 6 late records and no partition counter)."""
-    late = {name[:-len(".lateRecords")]: v for name, v in values.items()
-            if name.startswith("window.") and name.endswith(".lateRecords")}
+    late = {
+        name[: -len(".lateRecords")]: v
+        for name, v in values.items()
+        if name.startswith("window.") and name.endswith(".lateRecords")
+    }
     windows = {name for name in late if ".topic." not in name}
     return all(late[w] == sum(v for name, v in late.items() if name.startswith(w + ".topic.")) for w in windows)
 
@@ -131,8 +151,14 @@ def test_metrics_of_a_running_job_match_what_was_produced_and_written(workspace)
         good[key] += len(events)
 
     port = free_port()
-    job = ws.start_job(env={"FLINK_PARALLELISM": "2", "FLINK_CHECKPOINT_INTERVAL": "2s", "FLINK_REST_PORT": str(port),
-                            "FLINK_CHECKPOINT_DIR": str(ws.warehouse.parent / "checkpoints")})
+    job = ws.start_job(
+        env={
+            "FLINK_PARALLELISM": "2",
+            "FLINK_CHECKPOINT_INTERVAL": "2s",
+            "FLINK_REST_PORT": str(port),
+            "FLINK_CHECKPOINT_DIR": str(ws.warehouse.parent / "checkpoints"),
+        }
+    )
     try:
         deadline = time.monotonic() + DEADLINE_S
 
@@ -166,8 +192,13 @@ def test_metrics_of_a_running_job_match_what_was_produced_and_written(workspace)
         def settled(values: dict[str, int]) -> bool:
             """Every record read, every table holds what its pipeline handed to the sink, and the
             snapshot is whole (see partitions_add_up)."""
-            return read_all(values) and partitions_add_up(values) and all(
-                values.get(f"pipeline.{name}.rowsOut", -1) == len(rows(ws, table)) for name, table in tables.items())
+            return (
+                read_all(values)
+                and partitions_add_up(values)
+                and all(
+                    values.get(f"pipeline.{name}.rowsOut", -1) == len(rows(ws, table)) for name, table in tables.items()
+                )
+            )
 
         values = poll(settled, "metrics and tables do not agree")
         tables_now = {name: rows(ws, table) for name, table in tables.items()}
@@ -179,8 +210,9 @@ def test_metrics_of_a_running_job_match_what_was_produced_and_written(workspace)
     # per topic: good and dead records by reason kind, exactly as produced
     for key, topic in ws.topics.items():
         assert values[f"topic.{topic}.goodRecords"] == good[key]
-        assert {kind: values[f"topic.{topic}.reason.{kind}.deadRecords"] for kind in DEAD_KINDS} == \
-               {kind: dead[key][kind] for kind in DEAD_KINDS}, key
+        assert {kind: values[f"topic.{topic}.reason.{kind}.deadRecords"] for kind in DEAD_KINDS} == {
+            kind: dead[key][kind] for kind in DEAD_KINDS
+        }, key
     dead_letters = Counter(r["topic"] for r in rows(ws, "dead_letters"))
     assert dead_letters == {ws.topics[k]: sum(dead[k].values()) for k in ws.topics}
 
@@ -200,15 +232,20 @@ def test_metrics_of_a_running_job_match_what_was_produced_and_written(workspace)
 
     # per window: its late records = its late table = the late events produced
     assert values["window.bid_events_aggregated.lateRecords"] == len(tables_now["bid_events_late"]) == len(late_bids)
-    assert values["window.session_analytics.lateRecords"] == len(tables_now["session_late"]) == \
-           len(late_bids) + len(late_users)
+    assert (
+        values["window.session_analytics.lateRecords"]
+        == len(tables_now["session_late"])
+        == len(late_bids) + len(late_users)
+    )
     # ... and per topic and partition: the late table's rows from that partition
     for window, late_table in (("bid_events_aggregated", "bid_events_late"), ("session_analytics", "session_late")):
-        by_partition = Counter((r.get("source_topic", "bid_events"), r["kafka_partition"]) for r in tables_now[late_table])
+        by_partition = Counter(
+            (r.get("source_topic", "bid_events"), r["kafka_partition"]) for r in tables_now[late_table]
+        )
         prefix = f"window.{window}.topic."
         reported = {}
         for name, value in values.items():  # window.<w>.topic.<t>.partition.<p>.lateRecords
             if name.startswith(prefix) and name.endswith(".lateRecords"):
-                topic, _, partition, _ = name[len(prefix):].split(".")
+                topic, _, partition, _ = name[len(prefix) :].split(".")
                 reported[(topic, int(partition))] = value
         assert by_partition and reported == by_partition, window

@@ -49,10 +49,12 @@ def iam_properties(path, iam, ws, truststore: bool = True):
     kafka = {"bootstrap.servers": iam.bootstrap, "auth": "iam"}
     if truststore:
         kafka.update({"property.ssl.truststore.type": "PEM", "property.ssl.truststore.location": str(iam.ca)})
-    groups = {RUN_OPTIONS: {"python": "streaming_job.py", "jarfile": "lib/pyflink-dependencies.jar",
-                            "pyFiles": "lib/python"},
-              "kafka": kafka, "iceberg": {"catalog.type": "hadoop", "warehouse": str(ws.warehouse), "namespace": "sink"},
-              "flink": {"checkpoint.interval": "2 s", "parallelism": "2"}}
+    groups = {
+        RUN_OPTIONS: {"python": "streaming_job.py", "jarfile": "lib/pyflink-dependencies.jar", "pyFiles": "lib/python"},
+        "kafka": kafka,
+        "iceberg": {"catalog.type": "hadoop", "warehouse": str(ws.warehouse), "namespace": "sink"},
+        "flink": {"checkpoint.interval": "2 s", "parallelism": "2"},
+    }
     path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()]))
     return path
 
@@ -63,14 +65,28 @@ def clean_env(identity_env: dict[str, str]) -> dict[str, str]:
 
 
 def tool(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def run_job(ws, properties, identity_env, *args):
-    return subprocess.run([sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(ws.config_dir),
-                           "--properties", str(properties), *args],
-                          cwd=ROOT, env=clean_env(identity_env), capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "streaming_job.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--properties",
+            str(properties),
+            *args,
+        ],
+        cwd=ROOT,
+        env=clean_env(identity_env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +94,34 @@ def iam_run(tmp_path_factory, iam_broker, kafka_broker):
     """sample_gen through IAM, then the job (bounded) through IAM with exactly the generated policy."""
     base = tmp_path_factory.mktemp("iam")
     ws = make_workspace(base, kafka_broker)
-    iam_broker.set_policies({iam_broker.job.principal: job_policy(iam_broker, ws),
-                             iam_broker.tools.principal: iam_broker.tools_policy()})
+    iam_broker.set_policies(
+        {iam_broker.job.principal: job_policy(iam_broker, ws), iam_broker.tools.principal: iam_broker.tools_policy()}
+    )
     records = base / "sent.jsonl"
-    sent = tool("sample_gen.py", "--config-dir", str(ws.config_dir), "--count", str(EVENTS), "--seed", "11",
-                "--malformed", str(MALFORMED), "--malformed-kinds", "bad_json", "--records", str(records), "--progress", "none",
-                "--bootstrap-servers", iam_broker.bootstrap, "--auth", "iam",
-                "-X", f"ssl.ca.location={iam_broker.ca}", env=clean_env(iam_broker.tools.env()))
+    sent = tool(
+        "sample_gen.py",
+        "--config-dir",
+        str(ws.config_dir),
+        "--count",
+        str(EVENTS),
+        "--seed",
+        "11",
+        "--malformed",
+        str(MALFORMED),
+        "--malformed-kinds",
+        "bad_json",
+        "--records",
+        str(records),
+        "--progress",
+        "none",
+        "--bootstrap-servers",
+        iam_broker.bootstrap,
+        "--auth",
+        "iam",
+        "-X",
+        f"ssl.ca.location={iam_broker.ca}",
+        env=clean_env(iam_broker.tools.env()),
+    )
     assert sent.returncode == 0, sent.stderr[-3000:]
     properties = iam_properties(base / "iam.json", iam_broker, ws)
     result = run_job(ws, properties, iam_broker.job.env(), "--bounded")
@@ -109,14 +146,21 @@ def good(sent, topic: str) -> list[dict]:
 def test_the_job_reads_through_iam_with_exactly_the_generated_policy(iam_run):
     ws, _, _, sent, result = iam_run
     assert "Kafka access checked" in result.stderr
-    tables = {name: open_table(str(ws.warehouse), "sink", name).scan().to_arrow().to_pylist()
-              for name in ("bid_events_raw", "user_events_processed", "order_events_enriched", "dead_letters")}
-    assert_same_rows(ref.columns(tables["bid_events_raw"], ref.RAW_COLUMNS),
-                     ref.bid_events_raw(good(sent, ws.topics["bid_events"])))
-    assert_same_rows(ref.columns(tables["user_events_processed"], ref.USER_EVENTS_COLUMNS),
-                     ref.user_events_processed(good(sent, ws.topics["user_events"])))
-    assert_same_rows(ref.columns(tables["order_events_enriched"], ref.ORDER_COLUMNS),
-                     ref.order_events_enriched(good(sent, ws.topics["order_events"])))
+    tables = {
+        name: open_table(str(ws.warehouse), "sink", name).scan().to_arrow().to_pylist()
+        for name in ("bid_events_raw", "user_events_processed", "order_events_enriched", "dead_letters")
+    }
+    assert_same_rows(
+        ref.columns(tables["bid_events_raw"], ref.RAW_COLUMNS), ref.bid_events_raw(good(sent, ws.topics["bid_events"]))
+    )
+    assert_same_rows(
+        ref.columns(tables["user_events_processed"], ref.USER_EVENTS_COLUMNS),
+        ref.user_events_processed(good(sent, ws.topics["user_events"])),
+    )
+    assert_same_rows(
+        ref.columns(tables["order_events_enriched"], ref.ORDER_COLUMNS),
+        ref.order_events_enriched(good(sent, ws.topics["order_events"])),
+    )
     malformed = Counter((r["topic_name"], r["value"].encode()) for r in sent if r["fault"] == "malformed")
     assert malformed, "the traffic must hold malformed records"
     assert Counter((d["topic"], d["raw_value"]) for d in tables["dead_letters"]) == malformed
@@ -124,8 +168,17 @@ def test_the_job_reads_through_iam_with_exactly_the_generated_policy(iam_run):
 
 def test_status_reads_the_lag_through_iam(iam_run):
     ws, iam, properties, sent, _ = iam_run
-    status = tool("scripts/status.py", "--json", "--properties", str(properties), "--config-dir", str(ws.config_dir),
-                  "--max-staleness", "1d", env=clean_env(iam.tools.env()))
+    status = tool(
+        "scripts/status.py",
+        "--json",
+        "--properties",
+        str(properties),
+        "--config-dir",
+        str(ws.config_dir),
+        "--max-staleness",
+        "1d",
+        env=clean_env(iam.tools.env()),
+    )
     assert status.returncode in (0, 3), status.stderr[-3000:]
     lag = json.loads(status.stdout)["lag"]
     assert lag["error"] is None, lag["error"]
@@ -138,8 +191,16 @@ def test_replay_dead_letters_through_iam(iam_run, kafka_broker):
     bids = ws.topics["bid_events"]
     target = f"{bids}-replayed"
     create_topics(kafka_broker, [target], 1)
-    replay = tool("scripts/replay_dead_letters.py", "--properties", str(properties), "--topic", bids,
-                  "--to-topic", target, env=clean_env(iam.tools.env()))
+    replay = tool(
+        "scripts/replay_dead_letters.py",
+        "--properties",
+        str(properties),
+        "--topic",
+        bids,
+        "--to-topic",
+        target,
+        env=clean_env(iam.tools.env()),
+    )
     assert replay.returncode == 0, replay.stderr[-3000:]
     expected = sorted(r["value"].encode() for r in sent if r["topic_name"] == bids and r["fault"] == "malformed")
     assert expected
@@ -147,6 +208,7 @@ def test_replay_dead_letters_through_iam(iam_run, kafka_broker):
 
 
 # --- what a user meets: each stops the job before it starts, with the cause -------------------
+
 
 def failed_access(result) -> str:
     assert result.returncode == 3, (result.returncode, result.stderr[-4000:])
@@ -170,11 +232,14 @@ def test_no_truststore_for_the_private_ca_names_the_setting(iam_run, tmp_path):
     assert "kafka.property.ssl.truststore.location" in errors, errors
 
 
-@pytest.mark.parametrize("sid,action,kind", [
-    ("ConnectToMskCluster", None, None),
-    ("ReadTopics", "kafka-cluster:DescribeTopic", "topic"),
-    ("UseConsumerGroups", "kafka-cluster:DescribeGroup", "group"),
-])
+@pytest.mark.parametrize(
+    "sid,action,kind",
+    [
+        ("ConnectToMskCluster", None, None),
+        ("ReadTopics", "kafka-cluster:DescribeTopic", "topic"),
+        ("UseConsumerGroups", "kafka-cluster:DescribeGroup", "group"),
+    ],
+)
 def test_each_kafka_statement_of_the_generated_policy_is_needed(iam_run, sid, action, kind):
     ws, iam, properties, _, _ = iam_run
     policy = job_policy(iam, ws)
@@ -224,10 +289,16 @@ def test_an_expired_signature_is_refused(iam_run, monkeypatch):
     provider = MskTokenProvider(IAM_REGION)
     token, _ = provider()
     errors: list[str] = []
-    producer = Producer({"bootstrap.servers": iam.bootstrap, "security.protocol": "SASL_SSL",
-                         "sasl.mechanism": "OAUTHBEARER", "ssl.ca.location": str(iam.ca),
-                         "oauth_cb": lambda _config: (token, dt.datetime.now().timestamp() + 600),
-                         "error_cb": lambda err: errors.append(str(err))})
+    producer = Producer(
+        {
+            "bootstrap.servers": iam.bootstrap,
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": "OAUTHBEARER",
+            "ssl.ca.location": str(iam.ca),
+            "oauth_cb": lambda _config: (token, dt.datetime.now().timestamp() + 600),
+            "error_cb": lambda err: errors.append(str(err)),
+        }
+    )
     with pytest.raises(KafkaException) as refused:
         producer.list_topics(timeout=10)
     producer.poll(1)  # serves error_cb

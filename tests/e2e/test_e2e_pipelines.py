@@ -65,7 +65,10 @@ def test_bid_events_raw(full_run):
 
 def test_bid_events_hourly_agg(full_run):
     traffic, ws, _, _ = full_run
-    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(traffic.bid_events))
+    assert_same_rows(
+        ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
+        ref.bid_events_hourly_agg(traffic.bid_events),
+    )
 
 
 def test_nothing_is_late_when_disorder_stays_within_the_bound(full_run):
@@ -76,7 +79,10 @@ def test_nothing_is_late_when_disorder_stays_within_the_bound(full_run):
 
 def test_user_events_processed(full_run):
     traffic, ws, _, _ = full_run
-    assert_same_rows(ref.columns(table(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS), ref.user_events_processed(traffic.user_events))
+    assert_same_rows(
+        ref.columns(table(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS),
+        ref.user_events_processed(traffic.user_events),
+    )
 
 
 def test_order_events_enriched(full_run):
@@ -102,10 +108,14 @@ def with_marathon_and_anonymous_bids(bids: list[dict]) -> list[dict]:
     UTC midnight) and bids without a user_id, each put in time order among the on-time bids."""
     day = ref.utc(bids[0]["timestamp_ms"]).replace(hour=0, minute=0, second=0, microsecond=0)
     start_ms = int(day.replace(tzinfo=dt.timezone.utc).timestamp() * 1000) + 22 * ref.HOUR_MS
-    extra = [{**bids[0], "user_id": MARATHON_USER, "session_id": f"marathon-{i}", "timestamp_ms": start_ms + i * 600_000}
-             for i in range(25)]
-    extra += [{**bids[0], "user_id": None, "session_id": f"anonymous-{i}", "timestamp_ms": start_ms + i * 900_000 + 7}
-              for i in range(5)]
+    extra = [
+        {**bids[0], "user_id": MARATHON_USER, "session_id": f"marathon-{i}", "timestamp_ms": start_ms + i * 600_000}
+        for i in range(25)
+    ]
+    extra += [
+        {**bids[0], "user_id": None, "session_id": f"anonymous-{i}", "timestamp_ms": start_ms + i * 900_000 + 7}
+        for i in range(5)
+    ]
     merged, newest = [], 0
     pending = sorted(extra, key=lambda e: e["timestamp_ms"])
     for b in bids:
@@ -133,23 +143,33 @@ def test_late_events_are_kept_out_of_the_windows_listed_and_kept_raw(tmp_path, k
     assert {r["kafka_partition"] for r in late_rows} == {0}
     assert all(r["watermark_at_arrival"] >= r["window_end"] - dt.timedelta(milliseconds=1) for r in late_rows)
     on_time = [b for b in bids if b not in late]
-    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(on_time))
+    assert_same_rows(
+        ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(on_time)
+    )
     assert len(table(ws, "bid_events_raw")) == len(bids)  # late events still land raw
 
     session_late = ref.session_late(bids, BOUND_MS, SESSION_GAP_MS)
     assert len(session_late) >= 5
     late_rows = table(ws, "session_analytics_late")
-    assert_same_rows(ref.columns(late_rows, ref.SESSION_LATE_COLUMNS),
-                     ref.session_analytics_late({"bid_events": session_late}, SESSION_GAP_MS))
+    assert_same_rows(
+        ref.columns(late_rows, ref.SESSION_LATE_COLUMNS),
+        ref.session_analytics_late({"bid_events": session_late}, SESSION_GAP_MS),
+    )
     assert all(r["watermark_at_arrival"] >= r["session_deadline"] - dt.timedelta(milliseconds=1) for r in late_rows)
     sessions = table(ws, "session_analytics")
-    assert_same_rows(ref.columns(sessions, ref.SESSION_COLUMNS),
-                     ref.session_analytics([b for b in bids if b not in session_late], [], SESSION_GAP_MS))
-    marathon = sorted((s["session_start"], s["session_end"], s["total_bids"]) for s in sessions
-                      if s["user_id"] == MARATHON_USER)
+    assert_same_rows(
+        ref.columns(sessions, ref.SESSION_COLUMNS),
+        ref.session_analytics([b for b in bids if b not in session_late], [], SESSION_GAP_MS),
+    )
+    marathon = sorted(
+        (s["session_start"], s["session_end"], s["total_bids"]) for s in sessions if s["user_id"] == MARATHON_USER
+    )
     first = ref.utc(bids[0]["timestamp_ms"]).replace(hour=22, minute=0, second=0, microsecond=0)
     midnight = first + dt.timedelta(hours=2)
-    assert marathon == [(first, midnight - dt.timedelta(minutes=10), 12), (midnight, midnight + dt.timedelta(hours=2), 13)]
+    assert marathon == [
+        (first, midnight - dt.timedelta(minutes=10), 12),
+        (midnight, midnight + dt.timedelta(hours=2), 13),
+    ]
     assert all(s["user_id"] is not None for s in sessions)
     assert sum(1 for r in table(ws, "bid_events_raw") if r["user_id"] is None) == 5  # kept raw, in no session
 
@@ -186,13 +206,18 @@ def test_late_tables_are_exactly_what_the_windows_left_out_at_parallelism_2(tmp_
     late_rows = table(ws, "bid_events_hourly_agg_late")
     assert all(r["watermark_at_arrival"] >= r["window_end"] - dt.timedelta(milliseconds=1) for r in late_rows)
     on_time = without(bids, [r["session_id"] for r in late_rows], key=lambda b: b["session_id"])  # unique per bid
-    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
-                     ref.bid_events_hourly_agg(on_time))
+    assert_same_rows(
+        ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(on_time)
+    )
 
     session_rows = table(ws, "session_analytics_late")
-    assert all(r["watermark_at_arrival"] >= r["session_deadline"] - dt.timedelta(milliseconds=1)
-               for r in session_rows)
-    session_kept = without(bids, [(r["user_id"], r["event_time"]) for r in session_rows],
-                           key=lambda b: (b["user_id"], ref.utc(b["timestamp_ms"])))
-    assert_same_rows(ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
-                     ref.session_analytics(session_kept, [], SESSION_GAP_MS))
+    assert all(r["watermark_at_arrival"] >= r["session_deadline"] - dt.timedelta(milliseconds=1) for r in session_rows)
+    session_kept = without(
+        bids,
+        [(r["user_id"], r["event_time"]) for r in session_rows],
+        key=lambda b: (b["user_id"], ref.utc(b["timestamp_ms"])),
+    )
+    assert_same_rows(
+        ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
+        ref.session_analytics(session_kept, [], SESSION_GAP_MS),
+    )

@@ -76,9 +76,11 @@ def bad_bids(g: dict) -> list[tuple[str, bytes | None, str]]:
     amount_first["city_id"] = "three"
     return [
         ("tombstone", None, "no value"),
-        ("too large (in bytes, not in characters)",
-         json.dumps({**g, "session_id": "é" * (MAX_BYTES // 2 + 50)}, ensure_ascii=False).encode(),
-         f"too large: more than {MAX_BYTES} bytes"),
+        (
+            "too large (in bytes, not in characters)",
+            json.dumps({**g, "session_id": "é" * (MAX_BYTES // 2 + 50)}, ensure_ascii=False).encode(),
+            f"too large: more than {MAX_BYTES} bytes",
+        ),
         ("invalid UTF-8", not_utf8, "not UTF-8"),
         ("invalid JSON", b"{not json", "not a JSON object"),
         ("empty value", b"", "not a JSON object"),
@@ -93,15 +95,28 @@ def bad_bids(g: dict) -> list[tuple[str, bytes | None, str]]:
         ("an integer out of INT range", value(g, city_id="2147483648"), "field city_id: out of range for INT"),
         ("1e400 in a DOUBLE", value(g, bid_amount="1e400"), "field bid_amount: out of range for DOUBLE"),
         ("a bare NaN token", value(g, bid_amount="NaN"), "not a JSON object"),
-        ('the string "NaN" in a DOUBLE', value({**g, "bid_amount": "NaN"}),
-         "field bid_amount: expected DOUBLE, found a string"),
-        ("an object in a BIGINT", value({**g, "user_id": {"id": 1}}), "field user_id: expected BIGINT, found an object"),
+        (
+            'the string "NaN" in a DOUBLE',
+            value({**g, "bid_amount": "NaN"}),
+            "field bid_amount: expected DOUBLE, found a string",
+        ),
+        (
+            "an object in a BIGINT",
+            value({**g, "user_id": {"id": 1}}),
+            "field user_id: expected BIGINT, found an object",
+        ),
         ("microseconds in timestamp_ms", value({**g, "timestamp_ms": g["timestamp_ms"] * 1000}), OUT_OF_RANGE),
         ("seconds in timestamp_ms", value({**g, "timestamp_ms": g["timestamp_ms"] // 1000}), OUT_OF_RANGE),
-        ("two bad fields: the first in the value wins", value(amount_first),
-         "field bid_amount: expected DOUBLE, found a string"),
-        ("a bad field wins over a missing required one", value({**without(g, "user_id"), "city_id": True}),
-         "field city_id: expected INT, found a boolean"),
+        (
+            "two bad fields: the first in the value wins",
+            value(amount_first),
+            "field bid_amount: expected DOUBLE, found a string",
+        ),
+        (
+            "a bad field wins over a missing required one",
+            value({**without(g, "user_id"), "city_id": True}),
+            "field city_id: expected INT, found a boolean",
+        ),
     ]
 
 
@@ -112,8 +127,11 @@ def bad_user_events(g: dict) -> list[tuple[str, bytes | None, str]]:
         ("an encoded surrogate (not UTF-8)", surrogate, "not UTF-8"),
         ("a duplicate key inside a nested object", value(g, metadata='{"page": 1, "page": 2}'), "duplicate key page"),
         ("event time missing", value(without(g, "timestamp_ms")), "missing required field timestamp_ms"),
-        ("a boolean event time", value({**g, "timestamp_ms": True}),
-         "field timestamp_ms: expected BIGINT, found a boolean"),
+        (
+            "a boolean event time",
+            value({**g, "timestamp_ms": True}),
+            "field timestamp_ms: expected BIGINT, found a boolean",
+        ),
         ("a JSON number", b"42", "not a JSON object"),
     ]
 
@@ -174,13 +192,16 @@ def produce_messages(bootstrap: str, topic: str, messages: list[Message]) -> Non
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
     errors = []
     for m in messages:
+
         def on_delivery(err, msg, m=m):
             if err is not None:
                 errors.append(err)
             else:
                 m.partition, m.offset, m.timestamp_ms = msg.partition(), msg.offset(), msg.timestamp()[1]
-        producer.produce(topic, value=m.value, key=m.key, headers=m.headers, timestamp=m.timestamp_ms,
-                         on_delivery=on_delivery)
+
+        producer.produce(
+            topic, value=m.value, key=m.key, headers=m.headers, timestamp=m.timestamp_ms, on_delivery=on_delivery
+        )
         producer.poll(0)
     assert producer.flush(30) == 0 and not errors, errors
 
@@ -217,8 +238,11 @@ def poison_run(tmp_path_factory, kafka_broker) -> PoisonRun:
         for i, (kind, val, reason) in enumerate(kinds):
             n += 1
             # most bad records have a key and headers; every fourth has neither
-            m = (Message(None, val, None, reason, kind) if n % 4 == 0
-                 else Message(f"bad-{n}".encode(), val, headers(n), reason, kind))
+            m = (
+                Message(None, val, None, reason, kind)
+                if n % 4 == 0
+                else Message(f"bad-{n}".encode(), val, headers(n), reason, kind)
+            )
             msgs.insert((i + 1) * len(events) // (len(kinds) + 1) + i, m)  # spread between good records
             bad.append((ws.topics[key], m))
         for j, m in enumerate(msgs):
@@ -244,8 +268,19 @@ def test_the_job_finished_and_counted_every_record(poison_run):
         assert (int(line.group(1)), int(line.group(2))) == (good, len(msgs) - good)
 
 
-DEAD_LETTER_COLUMNS = ["topic", "kafka_partition", "kafka_offset", "kafka_timestamp", "reason", "raw_value", "raw_text",
-                       "kafka_key", "kafka_headers", "ingestion_time", "dead_letter_date"]
+DEAD_LETTER_COLUMNS = [
+    "topic",
+    "kafka_partition",
+    "kafka_offset",
+    "kafka_timestamp",
+    "reason",
+    "raw_value",
+    "raw_text",
+    "kafka_key",
+    "kafka_headers",
+    "ingestion_time",
+    "dead_letter_date",
+]
 
 
 def dead_letter_rows(run: PoisonRun) -> dict[tuple, dict]:
@@ -270,9 +305,15 @@ def test_each_bad_record_is_a_dead_letter_with_its_reason_bytes_key_and_headers(
             text = None if m.value is None else m.value.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        expected = {"reason": m.reason, "raw_value": m.value, "raw_text": text, "kafka_key": m.key,
-                    "kafka_headers": m.headers_map(), "kafka_timestamp": ref.utc(m.timestamp_ms),
-                    "dead_letter_date": ref.utc(m.timestamp_ms).date()}
+        expected = {
+            "reason": m.reason,
+            "raw_value": m.value,
+            "raw_text": text,
+            "kafka_key": m.key,
+            "kafka_headers": m.headers_map(),
+            "kafka_timestamp": ref.utc(m.timestamp_ms),
+            "dead_letter_date": ref.utc(m.timestamp_ms).date(),
+        }
         actual = {**{k: row[k] for k in expected}, "kafka_headers": dict(row["kafka_headers"] or [])}
         for column, want in expected.items():
             if actual[column] != want:
@@ -287,23 +328,33 @@ def test_every_good_record_is_in_every_table_as_the_reference_says(poison_run):
     assert poison_run.result.returncode == 0, poison_run.result.stderr[-5000:]
     ws, t = poison_run.ws, poison_run.traffic
     assert_same_rows(ref.columns(table(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(t.bid_events))
-    assert_same_rows(ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
-                     ref.bid_events_hourly_agg(t.bid_events))
+    assert_same_rows(
+        ref.columns(table(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(t.bid_events)
+    )
     assert table(ws, "bid_events_hourly_agg_late") == []
     processed = ref.columns(table(ws, "user_events_processed"), ref.USER_EVENTS_COLUMNS)
     assert_same_rows(processed, ref.user_events_processed(t.user_events))
-    assert_same_rows(ref.columns(table(ws, "order_events_enriched"), ref.ORDER_COLUMNS),
-                     ref.order_events_enriched(t.order_events))
-    assert_same_rows(ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
-                     ref.session_analytics(t.bid_events, t.user_events, SESSION_GAP_MS))
+    assert_same_rows(
+        ref.columns(table(ws, "order_events_enriched"), ref.ORDER_COLUMNS), ref.order_events_enriched(t.order_events)
+    )
+    assert_same_rows(
+        ref.columns(table(ws, "session_analytics"), ref.SESSION_COLUMNS),
+        ref.session_analytics(t.bid_events, t.user_events, SESSION_GAP_MS),
+    )
     # the object given as `metadata` landed as its compact JSON text, keys in the order written
     assert '{"page":3,"nested":{"z":null,"a":true,"w":1.5},"tags":["x","y"]}' in {r[-1] for r in processed}
 
 
 def replay(run: PoisonRun, *args: str) -> subprocess.CompletedProcess:
     env = {"ICEBERG_WAREHOUSE": str(run.ws.warehouse), "KAFKA_BOOTSTRAP_SERVERS": run.ws.bootstrap}
-    return subprocess.run([sys.executable, str(REPLAY), *args], cwd=ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(REPLAY), *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def fresh_topic(run: PoisonRun) -> str:
@@ -316,8 +367,9 @@ def consume_all(bootstrap: str, topic: str) -> list:
     """Every message of a one-partition topic, in order."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4().hex[:8]}",
-                         "enable.auto.commit": False})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False}
+    )
     try:
         _, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
         consumer.assign([TopicPartition(topic, 0, 0)])
@@ -336,19 +388,26 @@ def test_replay_sends_the_chosen_dead_letters_exactly(poison_run):
     assert poison_run.result.returncode == 0, poison_run.result.stderr[-5000:]
     source = poison_run.ws.topics["bid_events"]
     target = fresh_topic(poison_run)
-    chosen = sorted((m for t, m in poison_run.bad if t == source
-                     and (m.reason.startswith("field city_id") or m.reason == "no value")),
-                    key=lambda m: (m.partition, m.offset))
+    chosen = sorted(
+        (
+            m
+            for t, m in poison_run.bad
+            if t == source and (m.reason.startswith("field city_id") or m.reason == "no value")
+        ),
+        key=lambda m: (m.partition, m.offset),
+    )
     assert len(chosen) == 5 and any(m.value is None for m in chosen)
 
-    result = replay(poison_run, "--topic", source, "--reason", "field city_id", "--reason", "no value",
-                    "--to-topic", target)
+    result = replay(
+        poison_run, "--topic", source, "--reason", "field city_id", "--reason", "no value", "--to-topic", target
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == f"replayed {len(chosen)} dead letters from {source} to {target}"
 
     sent = consume_all(poison_run.ws.bootstrap, target)
-    assert [(m.key(), m.value(), dict(m.headers() or [])) for m in sent] == \
-           [(m.key, m.value, m.headers_map()) for m in chosen]
+    assert [(m.key(), m.value(), dict(m.headers() or [])) for m in sent] == [
+        (m.key, m.value, m.headers_map()) for m in chosen
+    ]
 
 
 def test_replay_dry_run_lists_and_counts_but_sends_nothing(poison_run):
@@ -364,16 +423,28 @@ def test_replay_dry_run_lists_and_counts_but_sends_nothing(poison_run):
     def iso(ms: int) -> str:
         return ref.utc(ms).isoformat(timespec="milliseconds") + "Z"
 
-    result = replay(poison_run, "--topic", source, "--since", iso(since), "--until", iso(until),
-                    "--to-topic", target, "--dry-run")
+    result = replay(
+        poison_run, "--topic", source, "--since", iso(since), "--until", iso(until), "--to-topic", target, "--dry-run"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     *listed, last = result.stdout.strip().splitlines()
     assert last == f"would replay {len(chosen)} dead letters from {source} to {target} (dry run: nothing sent)"
-    assert [tuple(line.split("\t")[:3]) for line in listed] == [(source, str(m.partition), str(m.offset))
-                                                                 for m in chosen]
+    assert [tuple(line.split("\t")[:3]) for line in listed] == [
+        (source, str(m.partition), str(m.offset)) for m in chosen
+    ]
     one = chosen[0]
-    result = replay(poison_run, "--topic", source, "--partition", str(one.partition), "--offset", str(one.offset),
-                    "--to-topic", target, "--dry-run")
+    result = replay(
+        poison_run,
+        "--topic",
+        source,
+        "--partition",
+        str(one.partition),
+        "--offset",
+        str(one.offset),
+        "--to-topic",
+        target,
+        "--dry-run",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1].startswith(f"would replay 1 dead letter from {source}")
     assert consume_all(poison_run.ws.bootstrap, target) == []

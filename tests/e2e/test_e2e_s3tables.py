@@ -30,8 +30,14 @@ def test_job_writes_to_s3_tables_through_the_production_catalog(workspace, moto_
     events = list(bid_events(300, seed=21))
     assert produce(workspace.bootstrap, workspace.topics["bid_events"], events).failed == 0
 
-    result = workspace.run_job("--bounded", "--only", "bid_events_raw", "--properties", str(props),
-                               env={**CREDENTIALS, "ICEBERG_WAREHOUSE": arn})
+    result = workspace.run_job(
+        "--bounded",
+        "--only",
+        "bid_events_raw",
+        "--properties",
+        str(props),
+        env={**CREDENTIALS, "ICEBERG_WAREHOUSE": arn},
+    )
     assert result.returncode == 0, result.stderr[-5000:]
 
     tables = {t["name"] for t in s3tables.list_tables(tableBucketARN=arn, namespace="sink")["tables"]}
@@ -52,10 +58,25 @@ def check_status(workspace, props, arn: str, endpoint: str, table, rows: list[di
     shown = props.with_name("status.json")
     shown.write_text(json.dumps(groups))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "status.py"), "--json", "--max-staleness", "1d", "--only",
-         "bid_events_raw", "--properties", str(shown), "--config-dir", str(workspace.config_dir)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, **CREDENTIALS, "ICEBERG_WAREHOUSE": arn, "KAFKA_BOOTSTRAP_SERVERS": workspace.bootstrap})
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "status.py"),
+            "--json",
+            "--max-staleness",
+            "1d",
+            "--only",
+            "bid_events_raw",
+            "--properties",
+            str(shown),
+            "--config-dir",
+            str(workspace.config_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **CREDENTIALS, "ICEBERG_WAREHOUSE": arn, "KAFKA_BOOTSTRAP_SERVERS": workspace.bootstrap},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hunter2" not in result.stdout + result.stderr
     report = json.loads(result.stdout)
@@ -68,8 +89,13 @@ def check_status(workspace, props, arn: str, endpoint: str, table, rows: list[di
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)  # a table bucket lists no objects: HEAD each
     sizes = [s3.head_object(Bucket=path.split("/")[2], Key=path.split("/", 3)[3])["ContentLength"] for path in paths]
     committed = dt.datetime.fromtimestamp(snapshot.timestamp_ms / 1000, dt.timezone.utc)
-    assert (raw["name"], raw["rows"], raw["snapshots"], raw["data_files"], raw["total_file_bytes"]) == \
-        ("bid_events_raw", len(rows), len(table.metadata.snapshots), len(paths), sum(sizes))
+    assert (raw["name"], raw["rows"], raw["snapshots"], raw["data_files"], raw["total_file_bytes"]) == (
+        "bid_events_raw",
+        len(rows),
+        len(table.metadata.snapshots),
+        len(paths),
+        sum(sizes),
+    )
     assert raw["last_commit"] == committed.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     newest = max(r["event_time"] for r in rows)
     assert raw["newest_event_time"] == newest.isoformat(timespec="milliseconds") + "Z"

@@ -42,9 +42,17 @@ from tests.support.harness import ACCOUNT, ROOT, assert_same_rows, moto_process
 
 TABLE_STATEMENT = "WriteIcebergTablesInTableBucket"
 # Made-up values for the placeholders of the statements moto never sees (nothing real).
-OTHER_VALUES = {"Partition": "aws", "Region": REGION, "AccountId": ACCOUNT, "CodeBucket": "code",
-                "CodeKey": "app.zip", "MskClusterName": "msk", "MskClusterUuid": "uuid-1",
-                "LogGroupName": "/aws/kinesis-analytics/app", "LogStreamName": "app"}
+OTHER_VALUES = {
+    "Partition": "aws",
+    "Region": REGION,
+    "AccountId": ACCOUNT,
+    "CodeBucket": "code",
+    "CodeKey": "app.zip",
+    "MskClusterName": "msk",
+    "MskClusterUuid": "uuid-1",
+    "LogGroupName": "/aws/kinesis-analytics/app",
+    "LogStreamName": "app",
+}
 
 
 @dataclass
@@ -56,9 +64,13 @@ class EnforcingMoto:
     admin: dict[str, str]
 
     def client(self, service: str, keys: dict[str, str]):
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION,
-                            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def user(self, name: str, policy: dict) -> dict[str, str]:
         """An IAM user whose only policy is `policy`: its keys as the job's environment."""
@@ -66,8 +78,11 @@ class EnforcingMoto:
         iam.create_user(UserName=name)
         iam.put_user_policy(UserName=name, PolicyName="execution-role", PolicyDocument=json.dumps(policy))
         key = iam.create_access_key(UserName=name)["AccessKey"]
-        return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
-                "AWS_REGION": REGION}
+        return {
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+            "AWS_REGION": REGION,
+        }
 
     def decisions(self, user: str) -> list[dict]:
         """moto's authorizations of `user`'s calls, in order: action, resource, allowed."""
@@ -82,18 +97,28 @@ def moto_iam(tmp_path_factory) -> EnforcingMoto:
     enforcement is switched on (moto's /moto-api/reset-auth with 0 unauthenticated requests)."""
     logs = tmp_path_factory.mktemp("moto_iam")
     auth_log = logs / "decisions.jsonl"
-    with moto_process(str(ROOT / "dev" / "moto_iam_server.py"), logs / "moto_server.log", env={"MOTO_AUTH_LOG": str(auth_log)}) as url:
-        iam = boto3.client("iam", endpoint_url=url, region_name=REGION, aws_access_key_id="testing",
-                           aws_secret_access_key="testing")
+    with moto_process(
+        str(ROOT / "dev" / "moto_iam_server.py"), logs / "moto_server.log", env={"MOTO_AUTH_LOG": str(auth_log)}
+    ) as url:
+        iam = boto3.client(
+            "iam", endpoint_url=url, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
         iam.create_user(UserName="admin")
-        iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        iam.put_user_policy(
+            UserName="admin",
+            PolicyName="all",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )
         key = iam.create_access_key(UserName="admin")["AccessKey"]
-        request = urllib.request.Request(f"{url}/moto-api/reset-auth", data=b"0", method="POST",
-                                         headers={"Content-Type": "text/plain"})
+        request = urllib.request.Request(
+            f"{url}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+        )
         urllib.request.urlopen(request, timeout=10).close()
-        yield EnforcingMoto(url, auth_log, {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-                                            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
+        yield EnforcingMoto(
+            url, auth_log, {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+        )
 
 
 def generated_policy(bucket: str) -> dict:
@@ -123,8 +148,9 @@ def run_as(workspace, moto: EnforcingMoto, tmp_path, bucket: str, policy: dict, 
     props = tmp_path / "s3tables.json"
     s3tables_properties(props, arn, moto.url)
     assert produce(workspace.bootstrap, workspace.topics["bid_events"], events).failed == 0
-    result = workspace.run_job("--bounded", "--only", "bid_events_raw", "--properties", str(props),
-                               env={**keys, "ICEBERG_WAREHOUSE": arn})
+    result = workspace.run_job(
+        "--bounded", "--only", "bid_events_raw", "--properties", str(props), env={**keys, "ICEBERG_WAREHOUSE": arn}
+    )
     return result, arn, user, keys
 
 
@@ -167,7 +193,7 @@ def test_the_generated_policy_is_enough_and_every_table_action_in_it_is_used(wor
         s3.put_object(Bucket=storage.split("/")[2], Key="metadata/x.json", Body=b"{}")
     mine = table.metadata_location.split("/")
     assert s3.head_object(Bucket=mine[2], Key="/".join(mine[3:]))["ContentLength"] > 0
-    assert moto_iam.decisions(user)[len(decisions):] == [
+    assert moto_iam.decisions(user)[len(decisions) :] == [
         {"action": "s3tables:GetNamespace", "resource": other, "allowed": False},
         {"action": "s3tables:DeleteTable", "resource": f"{arn}/table/dead_letters", "allowed": False},
         {"action": "s3tables:PutTableData", "resource": f"{other}/table/t", "allowed": False},
@@ -185,10 +211,13 @@ def test_without_put_table_data_the_job_cannot_create_its_first_table(workspace,
     result, arn, user, _ = run_as(workspace, moto_iam, tmp_path, bucket, policy, list(bid_events(20, seed=24)))
     output = result.stdout + result.stderr
     assert result.returncode == 2, output[-5000:]
-    assert "bad configuration: generated DDL: CREATE TABLE IF NOT EXISTS `s3_tables`.`sink`.`bid_events_raw`: " \
-        "TableException: Could not execute CreateTable" in output, output[-5000:]
+    assert (
+        "bad configuration: generated DDL: CREATE TABLE IF NOT EXISTS `s3_tables`.`sink`.`bid_events_raw`: "
+        "TableException: Could not execute CreateTable" in output
+    ), output[-5000:]
     assert "; caused by S3Exception: Access Denied" in output, output[-5000:]  # the job's own line names it
     flink_log = Path(re.search(r"Flink's log: (\S+)", output).group(1)).read_text()
     assert "S3Exception: Access Denied (Service: S3, Status Code: 403" in flink_log
     assert [d for d in moto_iam.decisions(user) if not d["allowed"]] == [
-        {"action": "s3tables:PutTableData", "resource": f"{arn}/table/bid_events_raw", "allowed": False}]
+        {"action": "s3tables:PutTableData", "resource": f"{arn}/table/bid_events_raw", "allowed": False}
+    ]

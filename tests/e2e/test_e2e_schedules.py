@@ -78,8 +78,9 @@ def test_each_topic_in_its_own_event_time_order_and_the_late_records_behind_what
         if isinstance(step, Send):
             sent = step.stop
         if isinstance(step, Late):
-            assert any(r.topic == "bid_events" and r.event["timestamp_ms"] < step.window_end_ms
-                       for r in schedule.stream[:sent])
+            assert any(
+                r.topic == "bid_events" and r.event["timestamp_ms"] < step.window_end_ms for r in schedule.stream[:sent]
+            )
             for r in step.records:
                 assert r.ts + GAP_MS <= step.session_deadline_ms
                 if r.topic == "bid_events":

@@ -125,7 +125,7 @@ def send_spread(ws, bids: list[dict], batches: int, seconds: float) -> None:
     """`bids` in `batches` batches over about `seconds`: commits keep coming during a spell."""
     size = -(-len(bids) // batches)
     for start in range(0, len(bids), size):
-        send(ws, bids[start:start + size])
+        send(ws, bids[start : start + size])
         time.sleep(seconds / batches)
 
 
@@ -134,9 +134,24 @@ def maintain(arn: str, endpoint: str, table: str) -> dict:
     with the JVM that scripts/maintain_tables.py starts for the local warehouse."""
     class_path = os.pathsep.join([str(ROOT / "target" / "pyflink-dependencies.jar"), str(flink_home() / "lib" / "*")])
     result = subprocess.run(
-        [java_command(), *jvm_options(), "-cp", class_path, str(ROOT / "tests" / "support" / "S3TablesMaintenance.java"),
-         arn, endpoint, NAMESPACE, table, str(RETAIN_LAST)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, env={**os.environ, **CREDENTIALS})
+        [
+            java_command(),
+            *jvm_options(),
+            "-cp",
+            class_path,
+            str(ROOT / "tests" / "support" / "S3TablesMaintenance.java"),
+            arn,
+            endpoint,
+            NAMESPACE,
+            table,
+            str(RETAIN_LAST),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, **CREDENTIALS},
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -147,11 +162,16 @@ def test_job_rides_out_a_flaky_then_unreachable_object_store(workspace, moto_ser
     s3tables = boto3.client("s3tables", endpoint_url=moto_server, region_name=REGION)
     arn = s3tables.create_table_bucket(name=f"faults-{tmp_path.name[-8:].lower().replace('_', '-')}")["arn"]
     bids = list(bid_events(5 * PART, seed=28))
-    parts = [bids[i:i + PART] for i in range(0, len(bids), PART)]
+    parts = [bids[i : i + PART] for i in range(0, len(bids), PART)]
     rest_port = free_port()
-    env = {**CREDENTIALS, "ICEBERG_WAREHOUSE": arn, "FLINK_CHECKPOINT_INTERVAL": "2s",
-           "FLINK_REST_PORT": str(rest_port), "FLINK_CHECKPOINT_DIR": (tmp_path / "checkpoints").as_uri(),
-           "FLINK_LOG_DIR": str(tmp_path / "flink-log")}
+    env = {
+        **CREDENTIALS,
+        "ICEBERG_WAREHOUSE": arn,
+        "FLINK_CHECKPOINT_INTERVAL": "2s",
+        "FLINK_REST_PORT": str(rest_port),
+        "FLINK_CHECKPOINT_DIR": (tmp_path / "checkpoints").as_uri(),
+        "FLINK_LOG_DIR": str(tmp_path / "flink-log"),
+    }
 
     with StorageFaultProxy(moto_server, log_file=tmp_path / "proxy.log") as proxy:
         props = tmp_path / "s3tables.json"
@@ -188,11 +208,11 @@ def test_job_rides_out_a_flaky_then_unreachable_object_store(workspace, moto_ser
             run.wait_for_rows(3 * PART)
 
             # (b) unreachable for longer than the clients retry: the job fails over, and recovers by itself
-            send(workspace, parts[3][:PART // 2])
+            send(workspace, parts[3][: PART // 2])
             time.sleep(2)
             proxy.unreachable("refuse")
             unreachable_at = time.monotonic()
-            send(workspace, parts[3][PART // 2:])
+            send(workspace, parts[3][PART // 2 :])
             time.sleep(OUTAGE_S - (time.monotonic() - unreachable_at))
             proxy.reachable()
             back_at = time.monotonic()
@@ -200,8 +220,10 @@ def test_job_rides_out_a_flaky_then_unreachable_object_store(workspace, moto_ser
             run.wait_for_rows(5 * PART)
             recovered_s = time.monotonic() - back_at
             failovers = run.failovers(job_id)
-            print(f"storage unreachable {OUTAGE_S}s: {len(failovers)} failover(s) {failovers}, every bid "
-                  f"committed {recovered_s:.0f}s after it was back; proxy: {dict(proxy.stats)}")
+            print(
+                f"storage unreachable {OUTAGE_S}s: {len(failovers)} failover(s) {failovers}, every bid "
+                f"committed {recovered_s:.0f}s after it was back; proxy: {dict(proxy.stats)}"
+            )
             assert "FATAL" not in run.flink_log(), "a TaskManager failed fatally"
             assert failovers, "the outage outlasted the retries, yet the job did not fail over"
             assert run.job_id() == job_id and run.state(job_id) == "RUNNING"
@@ -214,6 +236,7 @@ def test_job_rides_out_a_flaky_then_unreachable_object_store(workspace, moto_ser
         return read_table(s3tables, arn, moto_server, CREDENTIALS, name)[1]
 
     assert_same_rows(ref.columns(table("bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(bids))
-    assert_same_rows(ref.columns(table("bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
-                     ref.bid_events_hourly_agg(bids))
+    assert_same_rows(
+        ref.columns(table("bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(bids)
+    )
     assert table("dead_letters") == []

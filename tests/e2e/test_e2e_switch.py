@@ -42,21 +42,33 @@ BIG_BIDS = {
     "sink_table": "big_bids",
     "sink_schema": {"user_id": "BIGINT", "bid_amount": "DOUBLE", "event_time": "TIMESTAMP(3)", "event_date": "DATE"},
     "partition_by": ["event_date"],
-    "sql": ("SELECT `user_id`, `bid_amount`, CAST(`event_time` AS TIMESTAMP(3)) AS `event_time`, "
-            f"CAST(`event_time` AS DATE) AS `event_date` FROM {{source}} WHERE `bid_amount` > {BIG_BID}"),
+    "sql": (
+        "SELECT `user_id`, `bid_amount`, CAST(`event_time` AS TIMESTAMP(3)) AS `event_time`, "
+        f"CAST(`event_time` AS DATE) AS `event_date` FROM {{source}} WHERE `bid_amount` > {BIG_BID}"
+    ),
 }
 USER_EVENTS_AS_SQL = {
     "name": "user_events_processed",
     "source_topic": "user_events",
     "sink_table": "user_events_processed",
-    "sink_schema": {"event_type": "STRING", "user_id": "BIGINT", "action": "STRING", "event_time": "TIMESTAMP(3)",
-                    "event_date": "DATE", "event_hour": "INT", "metadata": "STRING", "ingestion_time": "TIMESTAMP(3)",
-                    "action_upper": "STRING"},
+    "sink_schema": {
+        "event_type": "STRING",
+        "user_id": "BIGINT",
+        "action": "STRING",
+        "event_time": "TIMESTAMP(3)",
+        "event_date": "DATE",
+        "event_hour": "INT",
+        "metadata": "STRING",
+        "ingestion_time": "TIMESTAMP(3)",
+        "action_upper": "STRING",
+    },
     "partition_by": ["event_date"],
-    "sql": ("SELECT `event_type`, `user_id`, `action`, CAST(`event_time` AS TIMESTAMP(3)) AS "
-            "`event_time`, CAST(`event_time` AS DATE) AS `event_date`, CAST(HOUR(CAST(`event_time` AS TIMESTAMP(3))) "
-            "AS INT) AS `event_hour`, `metadata`, CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS `ingestion_time`, "
-            "UPPER(`action`) AS `action_upper` FROM {source}"),
+    "sql": (
+        "SELECT `event_type`, `user_id`, `action`, CAST(`event_time` AS TIMESTAMP(3)) AS "
+        "`event_time`, CAST(`event_time` AS DATE) AS `event_date`, CAST(HOUR(CAST(`event_time` AS TIMESTAMP(3))) "
+        "AS INT) AS `event_hour`, `metadata`, CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)) AS `ingestion_time`, "
+        "UPPER(`action`) AS `action_upper` FROM {source}"
+    ),
 }
 KEPT = ("bid_events_raw", "bid_events_aggregated", "bid_events_late", "session_analytics", "session_late")
 
@@ -103,8 +115,11 @@ def edit_pipelines(ws) -> None:
 
 
 def big_bids(bids: list[dict]) -> list[tuple]:
-    return [(b["user_id"], b["bid_amount"], ref.utc(b["timestamp_ms"]), ref.utc(b["timestamp_ms"]).date())
-            for b in bids if b["bid_amount"] > BIG_BID]
+    return [
+        (b["user_id"], b["bid_amount"], ref.utc(b["timestamp_ms"]), ref.utc(b["timestamp_ms"]).date())
+        for b in bids
+        if b["bid_amount"] > BIG_BID
+    ]
 
 
 def test_add_change_remove_pipelines_across_a_savepoint(workspace, tmp_path):
@@ -114,15 +129,26 @@ def test_add_change_remove_pipelines_across_a_savepoint(workspace, tmp_path):
     one = {key: p[0] for key, p in parts.items()}
     two = {key: p[1] for key, p in parts.items()}
     assert all(one.values()) and all(two.values())
-    env = {"FLINK_PARALLELISM": "2", "FLINK_CHECKPOINT_INTERVAL": "2s",
-           "FLINK_CHECKPOINT_DIR": str(tmp_path / "checkpoints")}
+    env = {
+        "FLINK_PARALLELISM": "2",
+        "FLINK_CHECKPOINT_INTERVAL": "2s",
+        "FLINK_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
+    }
 
     for key, events in one.items():
         assert produce(ws.bootstrap, ws.topics[key], events).delivered == len(events)
     job = ws.start_job(env=env, log_name="part1.log")
     try:
-        wait_for(ws, job, {"bid_events_raw": len(one["bid_events"]), "user_events_processed": len(one["user_events"]),
-                           "order_events_enriched": len(one["order_events"])}, "part1.log")
+        wait_for(
+            ws,
+            job,
+            {
+                "bid_events_raw": len(one["bid_events"]),
+                "user_events_processed": len(one["user_events"]),
+                "order_events_enriched": len(one["order_events"]),
+            },
+            "part1.log",
+        )
     finally:
         savepoint = stop(ws, job, "part1.log")
     open_windows = len(ref.bid_events_hourly_agg(one["bid_events"])) - len(rows(ws, "bid_events_hourly_agg"))
@@ -134,8 +160,16 @@ def test_add_change_remove_pipelines_across_a_savepoint(workspace, tmp_path):
         for key, events in two.items():
             assert produce(ws.bootstrap, ws.topics[key], events).delivered == len(events)
         all_bids = one["bid_events"] + two["bid_events"]
-        wait_for(ws, job, {"bid_events_raw": len(all_bids), "big_bids": len(big_bids(two["bid_events"])),
-                           "user_events_processed": len(traffic.user_events)}, "part2.log")
+        wait_for(
+            ws,
+            job,
+            {
+                "bid_events_raw": len(all_bids),
+                "big_bids": len(big_bids(two["bid_events"])),
+                "user_events_processed": len(traffic.user_events),
+            },
+            "part2.log",
+        )
     finally:
         stop(ws, job, "part2.log")
     log = (ws.warehouse.parent / "part2.log").read_text()
@@ -147,18 +181,25 @@ def test_add_change_remove_pipelines_across_a_savepoint(workspace, tmp_path):
 
     bids, user_events = traffic.bid_events, traffic.user_events
     assert_same_rows(ref.columns(rows(ws, "bid_events_raw"), ref.RAW_COLUMNS), ref.bid_events_raw(bids))
-    assert_same_rows(ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS),
-                     ref.bid_events_hourly_agg(bids))
-    assert_same_rows(ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS),
-                     ref.session_analytics(bids, user_events, SESSION_GAP_MS))
+    assert_same_rows(
+        ref.columns(rows(ws, "bid_events_hourly_agg"), ref.HOURLY_AGG_COLUMNS), ref.bid_events_hourly_agg(bids)
+    )
+    assert_same_rows(
+        ref.columns(rows(ws, "session_analytics"), ref.SESSION_COLUMNS),
+        ref.session_analytics(bids, user_events, SESSION_GAP_MS),
+    )
     assert rows(ws, "bid_events_hourly_agg_late") == [] and rows(ws, "session_analytics_late") == []
     # the table gained a column at the restart: NULL for part one, the new SQL's value after
     with_upper = [(*row, None) for row in ref.user_events_processed(one["user_events"])] + [
-        (*row, e["action"].upper()) for row, e in zip(ref.user_events_processed(two["user_events"]), two["user_events"])]
-    assert_same_rows(ref.columns(rows(ws, "user_events_processed"), [*ref.USER_EVENTS_COLUMNS, "action_upper"]),
-                     with_upper)
-    assert_same_rows(ref.columns(rows(ws, "order_events_enriched"), ref.ORDER_COLUMNS),
-                     ref.order_events_enriched(one["order_events"]))
+        (*row, e["action"].upper()) for row, e in zip(ref.user_events_processed(two["user_events"]), two["user_events"])
+    ]
+    assert_same_rows(
+        ref.columns(rows(ws, "user_events_processed"), [*ref.USER_EVENTS_COLUMNS, "action_upper"]), with_upper
+    )
+    assert_same_rows(
+        ref.columns(rows(ws, "order_events_enriched"), ref.ORDER_COLUMNS),
+        ref.order_events_enriched(one["order_events"]),
+    )
     assert rows(ws, "dead_letters") == []
     big_columns = ["user_id", "bid_amount", "event_time", "event_date"]
     assert_same_rows(ref.columns(rows(ws, "big_bids"), big_columns), big_bids(two["bid_events"]))

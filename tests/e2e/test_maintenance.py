@@ -75,7 +75,7 @@ class Producer(threading.Thread):
 
     def run(self) -> None:
         while self.sent < len(self.bids) and not self.halt.is_set():
-            batch = self.bids[self.sent:self.sent + BATCH]
+            batch = self.bids[self.sent : self.sent + BATCH]
             report = produce(self.ws.bootstrap, self.ws.topics["bid_events"], batch)
             assert report.failed == 0 and report.delivered == len(batch)
             self.sent += len(batch)
@@ -100,18 +100,34 @@ def test_maintenance_beside_a_running_job(workspace):
     try:
         wait_until(lambda: table_exists(ws), lambda: "the job created no table", job)
         producer.start()
-        wait_until(lambda: retried(data_files, ws) >= MIN_FILES and len(retried(snapshots, ws)) >= MIN_SNAPSHOTS,
-                   lambda: f"{retried(data_files, ws)} data files, {len(retried(snapshots, ws))} snapshots", job)
+        wait_until(
+            lambda: retried(data_files, ws) >= MIN_FILES and len(retried(snapshots, ws)) >= MIN_SNAPSHOTS,
+            lambda: f"{retried(data_files, ws)} data files, {len(retried(snapshots, ws))} snapshots",
+            job,
+        )
         before = retried(snapshots, ws)
         files_before = retried(live_files, ws)
         started_ms = int(time.time() * 1000)
         assert producer.is_alive()  # still sending while the maintenance runs
 
         result = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "maintain_tables.py"), "--table", TABLE,
-             "--expire-older-than", "0s", "--retain-last", "2", "--json"],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
-            env={**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse)})
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "maintain_tables.py"),
+                "--table",
+                TABLE,
+                "--expire-older-than",
+                "0s",
+                "--retain-last",
+                "2",
+                "--json",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse)},
+        )
         assert result.returncode == 0, result.stderr + result.stdout
         [report] = [json.loads(line) for line in result.stdout.splitlines()]
         finished_ms = int(time.time() * 1000)
@@ -136,13 +152,14 @@ def test_maintenance_beside_a_running_job(workspace):
 
         producer.halt.set()
         producer.join(60)
-        rest = bids[producer.sent:]
+        rest = bids[producer.sent :]
         report_rest = produce(ws.bootstrap, ws.topics["bid_events"], rest)
         assert report_rest.failed == 0 and report_rest.delivered == len(rest)
-        wait_until(lambda: len(retried(rows, ws)) >= len(bids), lambda: f"{len(retried(rows, ws))}/{len(bids)} rows", job)
+        wait_until(
+            lambda: len(retried(rows, ws)) >= len(bids), lambda: f"{len(retried(rows, ws))}/{len(bids)} rows", job
+        )
         later = [s for s in retried(snapshots, ws) if s.timestamp_ms > finished_ms]
-        assert any("flink.job-id" in s.summary for s in later), \
-            "the job made no commit after the maintenance"
+        assert any("flink.job-id" in s.summary for s in later), "the job made no commit after the maintenance"
     finally:
         producer.halt.set()
         job.send_signal(signal.SIGTERM)
@@ -152,8 +169,14 @@ def test_maintenance_beside_a_running_job(workspace):
 
 
 def run_maintenance(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "maintain_tables.py"), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "maintain_tables.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_orphan_removal_refuses_an_age_a_writer_may_still_commit(tmp_path):

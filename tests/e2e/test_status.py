@@ -22,23 +22,50 @@ from tests.support.harness import ROOT, make_workspace
 
 STATUS = ROOT / "scripts" / "status.py"
 NAMESPACE = "sink"
-TABLES = ["bid_events_raw", "bid_events_hourly_agg", "bid_events_hourly_agg_late", "user_events_processed",
-          "order_events_enriched", "session_analytics", "session_analytics_late", "dead_letters"]
-EVENT_TIME = {"bid_events_raw": "event_time", "bid_events_hourly_agg": "window_end",
-              "bid_events_hourly_agg_late": "event_time", "user_events_processed": "event_time",
-              "order_events_enriched": "order_time", "session_analytics": "session_end",
-              "session_analytics_late": "event_time", "dead_letters": "kafka_timestamp"}
+TABLES = [
+    "bid_events_raw",
+    "bid_events_hourly_agg",
+    "bid_events_hourly_agg_late",
+    "user_events_processed",
+    "order_events_enriched",
+    "session_analytics",
+    "session_analytics_late",
+    "dead_letters",
+]
+EVENT_TIME = {
+    "bid_events_raw": "event_time",
+    "bid_events_hourly_agg": "window_end",
+    "bid_events_hourly_agg_late": "event_time",
+    "user_events_processed": "event_time",
+    "order_events_enriched": "order_time",
+    "session_analytics": "session_end",
+    "session_analytics_late": "event_time",
+    "dead_letters": "kafka_timestamp",
+}
 # (topic key, value, reason the job gives it)
-BAD = [("bid_events", b"not json", "not a JSON object")] * 3 + \
-      [("bid_events", b'{"user_id": 1}', "missing required field timestamp_ms")] * 2 + \
-      [("user_events", b'{"user_id": 1, "timestamp_ms": 1}',
-        "event time timestamp_ms outside [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z)")]
+BAD = (
+    [("bid_events", b"not json", "not a JSON object")] * 3
+    + [("bid_events", b'{"user_id": 1}', "missing required field timestamp_ms")] * 2
+    + [
+        (
+            "user_events",
+            b'{"user_id": 1, "timestamp_ms": 1}',
+            "event time timestamp_ms outside [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z)",
+        )
+    ]
+)
 
 
 def run_status(ws, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ICEBERG_WAREHOUSE": str(ws.warehouse), "KAFKA_BOOTSTRAP_SERVERS": ws.bootstrap}
-    return subprocess.run([sys.executable, str(STATUS), "--config-dir", str(ws.config_dir), *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(STATUS), "--config-dir", str(ws.config_dir), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def iso_ms(value: dt.datetime) -> str:
@@ -121,9 +148,10 @@ def test_lag_is_what_the_broker_says(ran):
     def expected_lag(n):
         return high[n] - committed[n] if n in committed else 0 if high[n] == 0 else None
 
-    assert [(p["topic"], p["group"], p["partition"], p["high_watermark"], p["committed"], p["lag"])
-            for p in report["lag"]["partitions"]] == \
-        [(t, groups[t], p, high[(t, p)], committed.get((t, p)), expected_lag((t, p))) for t, p in sorted(high)]
+    assert [
+        (p["topic"], p["group"], p["partition"], p["high_watermark"], p["committed"], p["lag"])
+        for p in report["lag"]["partitions"]
+    ] == [(t, groups[t], p, high[(t, p)], committed.get((t, p)), expected_lag((t, p))) for t, p in sorted(high)]
 
     from confluent_kafka import Consumer, TopicPartition
 
@@ -133,10 +161,12 @@ def test_lag_is_what_the_broker_says(ran):
     committer.commit(offsets=[TopicPartition(topic, p, o) for p, o in mine.items()], asynchronous=False)
     committer.close()
     lag = json.loads(run_status(ws, "--json", "--max-staleness", "1d").stdout)["lag"]
-    assert {p["partition"]: (p["committed"], p["lag"]) for p in lag["partitions"] if p["topic"] == topic} == \
-        {p: (o, high[(topic, p)] - o) for p, o in mine.items()}
-    assert next(t for t in lag["topics"] if t["topic"] == topic)["lag"] == sum(high[(topic, p)] - o
-                                                                              for p, o in mine.items())
+    assert {p["partition"]: (p["committed"], p["lag"]) for p in lag["partitions"] if p["topic"] == topic} == {
+        p: (o, high[(topic, p)] - o) for p, o in mine.items()
+    }
+    assert next(t for t in lag["topics"] if t["topic"] == topic)["lag"] == sum(
+        high[(topic, p)] - o for p, o in mine.items()
+    )
 
 
 def broker_offsets(ws, groups: dict[str, str]) -> tuple[dict, dict]:

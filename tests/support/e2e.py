@@ -48,9 +48,14 @@ def s3tables_properties(path, table_bucket_arn: str, endpoint: str) -> None:
     for group in groups:
         if group["PropertyGroupId"] == "iceberg":
             group["PropertyMap"] = {
-                "catalog.type": "s3tables", "catalog.name": "s3_tables", "warehouse": table_bucket_arn,
-                "namespace": "sink", "option.client.region": REGION, "option.s3tables.endpoint": endpoint,
-                "option.s3.endpoint": endpoint, "option.s3.path-style-access": "true",
+                "catalog.type": "s3tables",
+                "catalog.name": "s3_tables",
+                "warehouse": table_bucket_arn,
+                "namespace": "sink",
+                "option.client.region": REGION,
+                "option.s3tables.endpoint": endpoint,
+                "option.s3.endpoint": endpoint,
+                "option.s3.path-style-access": "true",
             }
     path.write_text(json.dumps(groups))
 
@@ -60,24 +65,41 @@ def read_table(s3tables, arn: str, endpoint: str, credentials: dict[str, str], n
     from pyiceberg.table import StaticTable
 
     location = s3tables.get_table_metadata_location(tableBucketARN=arn, namespace="sink", name=name)["metadataLocation"]
-    table = StaticTable.from_metadata(location, properties={
-        "s3.endpoint": endpoint, "s3.access-key-id": credentials["AWS_ACCESS_KEY_ID"],
-        "s3.secret-access-key": credentials["AWS_SECRET_ACCESS_KEY"], "s3.region": REGION})
+    table = StaticTable.from_metadata(
+        location,
+        properties={
+            "s3.endpoint": endpoint,
+            "s3.access-key-id": credentials["AWS_ACCESS_KEY_ID"],
+            "s3.secret-access-key": credentials["AWS_SECRET_ACCESS_KEY"],
+            "s3.region": REGION,
+        },
+    )
     return table, table.scan().to_arrow().to_pylist()
 
 
 def consume_all(bootstrap: str, topics: list[str], timeout_s: float = 60) -> dict[str, list[tuple[int, bytes, bytes]]]:
     """Every message of the topics, (partition, key, value) in partition order, up to the end offsets."""
-    return defaultdict(list, {topic: [(m.partition(), m.key(), m.value()) for m in messages]
-                              for topic, messages in consume_messages(bootstrap, topics, timeout_s).items()})
+    return defaultdict(
+        list,
+        {
+            topic: [(m.partition(), m.key(), m.value()) for m in messages]
+            for topic, messages in consume_messages(bootstrap, topics, timeout_s).items()
+        },
+    )
 
 
 def consume_messages(bootstrap: str, topics: list[str], timeout_s: float = 60) -> dict[str, list]:
     """Every message (confluent_kafka Message) of the topics, in partition order, up to the end offsets."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-sample-gen-{time.time_ns()}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"test-sample-gen-{time.time_ns()}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     try:
         metadata = consumer.list_topics(timeout=10)
         ends, assignment = {}, []
@@ -119,7 +141,10 @@ def unpack_zip(folder: Path, ws) -> Path:
     with zipfile.ZipFile(ZIP) as archive:
         archive.extractall(folder)
     topics = yaml.safe_load((ws.config_dir / "topics.yaml").read_text())["kafka_topics"]
-    overlay = {"kafka_topics": {key: {"topic_name": t["topic_name"], "consumer_group": t["consumer_group"]}
-                                for key, t in topics.items()}}
+    overlay = {
+        "kafka_topics": {
+            key: {"topic_name": t["topic_name"], "consumer_group": t["consumer_group"]} for key, t in topics.items()
+        }
+    }
     (folder / "config" / "overlays" / f"{ENVIRONMENT}.yaml").write_text(yaml.safe_dump(overlay))
     return folder

@@ -48,34 +48,40 @@ def _session(rng: random.Random, user_id: int, start_ms: int, traffic: Traffic, 
             pause_ms = rng.randint(20 * 60_000, 29 * 60_000) if rng.random() < 0.05 else rng.randint(1_000, 300_000)
             ts += pause_ms
         if rng.random() < 0.6:
-            traffic.bid_events.append({
-                "event_name": rng.choice(("bid_placed", "bid_raised", "bid_won")),
-                "user_id": user_id,
-                "city_id": rng.choice(CITIES),
-                "platform": platform if rng.random() < 0.8 else rng.choice(PLATFORMS),
-                "session_id": f"app-{user_id}-{start_ms}",
-                "timestamp_ms": ts,
-                "bid_amount": round(rng.lognormvariate(3.5, 0.9), 2),
-            })
+            traffic.bid_events.append(
+                {
+                    "event_name": rng.choice(("bid_placed", "bid_raised", "bid_won")),
+                    "user_id": user_id,
+                    "city_id": rng.choice(CITIES),
+                    "platform": platform if rng.random() < 0.8 else rng.choice(PLATFORMS),
+                    "session_id": f"app-{user_id}-{start_ms}",
+                    "timestamp_ms": ts,
+                    "bid_amount": round(rng.lognormvariate(3.5, 0.9), 2),
+                }
+            )
         else:
-            traffic.user_events.append({
-                "event_type": "user_action",
-                "user_id": user_id,
-                "action": rng.choice(ACTIONS),
-                "timestamp_ms": ts,
-                "metadata": json.dumps({"page": rng.randint(1, 40)}),
-            })
+            traffic.user_events.append(
+                {
+                    "event_type": "user_action",
+                    "user_id": user_id,
+                    "action": rng.choice(ACTIONS),
+                    "timestamp_ms": ts,
+                    "metadata": json.dumps({"page": rng.randint(1, 40)}),
+                }
+            )
     if rng.random() < 0.4:
         order_seq[0] += 1
         price = rng.choice(EDGE_PRICES) if rng.random() < 0.2 else round(rng.uniform(5, 900), 2)
-        traffic.order_events.append({
-            "order_id": f"o-{order_seq[0]:06d}",
-            "user_id": user_id,
-            "product_id": f"p-{rng.randint(1, 300)}",
-            "quantity": rng.randint(1, 5),
-            "price": price,
-            "timestamp_ms": ts + rng.randint(1_000, 120_000),
-        })
+        traffic.order_events.append(
+            {
+                "order_id": f"o-{order_seq[0]:06d}",
+                "user_id": user_id,
+                "product_id": f"p-{rng.randint(1, 300)}",
+                "quantity": rng.randint(1, 5),
+                "price": price,
+                "timestamp_ms": ts + rng.randint(1_000, 120_000),
+            }
+        )
     return ts
 
 
@@ -117,13 +123,15 @@ def late_bids(seed: int, count: int = 600, late_every: int = 25) -> list[dict]:
             far = (i // late_every) % 2 == 0
             # far: 1-3 hours back; near: behind the bound but inside the current hour if possible
             event_ts = ts - rng.randint(3_600_000, 3 * 3_600_000) if far else max(hour_start, ts - 60_000)
-        events.append({
-            "event_name": "bid_placed",
-            "user_id": rng.randint(1, 20),
-            "city_id": rng.choice(CITIES),
-            "platform": rng.choice(PLATFORMS),
-            "session_id": f"late-{i}",
-            "timestamp_ms": event_ts,
-            "bid_amount": round(rng.uniform(1, 300), 2),
-        })
+        events.append(
+            {
+                "event_name": "bid_placed",
+                "user_id": rng.randint(1, 20),
+                "city_id": rng.choice(CITIES),
+                "platform": rng.choice(PLATFORMS),
+                "session_id": f"late-{i}",
+                "timestamp_ms": event_ts,
+                "bid_amount": round(rng.uniform(1, 300), 2),
+            }
+        )
     return events

@@ -57,8 +57,10 @@ def iam_broker(kafka_broker) -> IamBroker:
     job = Identity("flink-job", "LOCALJOB" + uuid.uuid4().hex[:12].upper(), uuid.uuid4().hex + uuid.uuid4().hex)
     tools = Identity("test-traffic", "LOCALTOOLS" + uuid.uuid4().hex[:10].upper(), uuid.uuid4().hex)
     saved = {name: (IAM_DIR / name).read_bytes() for name in ("credentials.json", "policy.json")}
-    write_json(IAM_DIR / "credentials.json", {
-        i.access_key_id: {"secretAccessKey": i.secret_access_key, "principal": i.principal} for i in (job, tools)})
+    write_json(
+        IAM_DIR / "credentials.json",
+        {i.access_key_id: {"secretAccessKey": i.secret_access_key, "principal": i.principal} for i in (job, tools)},
+    )
     broker = IamBroker(IAM_BOOTSTRAP, IAM_DIR / "ca.pem", cluster_arn, job, tools)
     broker.set_policies({tools.principal: broker.tools_policy()})
     yield broker

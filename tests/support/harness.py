@@ -50,8 +50,12 @@ class Identity:
         return f"arn:aws:iam::{ACCOUNT}:role/{self.name}"
 
     def env(self, secret: str | None = None) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": secret or self.secret_access_key,
-                "AWS_REGION": IAM_REGION, "AWS_DEFAULT_REGION": IAM_REGION}
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": secret or self.secret_access_key,
+            "AWS_REGION": IAM_REGION,
+            "AWS_DEFAULT_REGION": IAM_REGION,
+        }
 
 
 @dataclass
@@ -74,13 +78,26 @@ class IamBroker:
 
     def tools_policy(self) -> dict:
         """What the test-traffic tools need: produce (idempotent), describe, read, offsets."""
-        return {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster",
-                                           "kafka-cluster:WriteDataIdempotently"], "Resource": self.cluster_arn},
-            {"Effect": "Allow", "Action": ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData",
-                                           "kafka-cluster:ReadData"], "Resource": self.arn("topic", "*")},
-            {"Effect": "Allow", "Action": ["kafka-cluster:DescribeGroup"], "Resource": self.arn("group", "*")},
-        ]}
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "kafka-cluster:Connect",
+                        "kafka-cluster:DescribeCluster",
+                        "kafka-cluster:WriteDataIdempotently",
+                    ],
+                    "Resource": self.cluster_arn,
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData", "kafka-cluster:ReadData"],
+                    "Resource": self.arn("topic", "*"),
+                },
+                {"Effect": "Allow", "Action": ["kafka-cluster:DescribeGroup"], "Resource": self.arn("group", "*")},
+            ],
+        }
 
 
 def write_json(path: Path, doc) -> None:
@@ -101,22 +118,39 @@ class JobWorkspace:
     topics: dict[str, str]  # topic key -> Kafka topic name
 
     def run_job(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ICEBERG_WAREHOUSE": str(self.warehouse), "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-               **(env or {})}
+        env = {
+            **os.environ,
+            "ICEBERG_WAREHOUSE": str(self.warehouse),
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            **(env or {}),
+        }
         return subprocess.run(
             [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(self.config_dir), *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=JOB_TIMEOUT_S,
         )
-
 
     def start_job(self, *args: str, env: dict[str, str] | None = None, log_name: str = "job.log") -> subprocess.Popen:
         """The job in the background (unbounded runs); its output goes to <warehouse>/../<log_name>.
         Stop it with SIGTERM: a local run then stops with a savepoint and exits."""
-        env = {**os.environ, "ICEBERG_WAREHOUSE": str(self.warehouse), "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-               **(env or {})}
+        env = {
+            **os.environ,
+            "ICEBERG_WAREHOUSE": str(self.warehouse),
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            **(env or {}),
+        }
         log = (self.warehouse.parent / log_name).open("w")
-        return subprocess.Popen([sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(self.config_dir),
-                                 *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(self.config_dir), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def edit_topics(self, edit) -> None:
         """Change this workspace's topics.yaml: edit(doc) mutates the parsed document."""
@@ -135,8 +169,9 @@ def create_topics(bootstrap: str, names: list[str], partitions: int = PARTITIONS
         future.result(30)
 
 
-def make_workspace(base: Path, bootstrap: str, partitions: int = PARTITIONS,
-                   watermark_emit: str | None = None) -> JobWorkspace:
+def make_workspace(
+    base: Path, bootstrap: str, partitions: int = PARTITIONS, watermark_emit: str | None = None
+) -> JobWorkspace:
     """The shipped config, with every topic and consumer group renamed for one test only."""
     config_dir = base / "config"
     config_dir.mkdir()
@@ -187,8 +222,13 @@ def moto_process(launcher: str, log_file: Path, env: dict[str, str] | None = Non
     module = launcher
     command = [launcher] if launcher.endswith(".py") else ["-m", launcher]
     with log_file.open("wb") as log:
-        process = subprocess.Popen([sys.executable, *command, "-H", "127.0.0.1", "-p", str(port)], cwd=ROOT,
-                                   env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, *command, "-H", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + MOTO_START_TIMEOUT_S
     while True:

@@ -15,15 +15,52 @@ UTC = dt.timezone.utc
 
 # The sink columns each reference function yields, in its tuple order (ingestion_time left out).
 RAW_COLUMNS = ["event_name", "user_id", "city_id", "platform", "session_id", "bid_amount", "event_time", "event_date"]
-LATE_COLUMNS = ["event_name", "user_id", "city_id", "platform", "session_id", "bid_amount", "event_time",
-                "window_end", "event_date"]
-HOURLY_AGG_COLUMNS = ["window_start", "window_end", "city_id", "platform", "total_bids", "unique_users",
-                      "avg_bid_amount", "max_bid_amount", "min_bid_amount", "window_date"]
+LATE_COLUMNS = [
+    "event_name",
+    "user_id",
+    "city_id",
+    "platform",
+    "session_id",
+    "bid_amount",
+    "event_time",
+    "window_end",
+    "event_date",
+]
+HOURLY_AGG_COLUMNS = [
+    "window_start",
+    "window_end",
+    "city_id",
+    "platform",
+    "total_bids",
+    "unique_users",
+    "avg_bid_amount",
+    "max_bid_amount",
+    "min_bid_amount",
+    "window_date",
+]
 USER_EVENTS_COLUMNS = ["event_type", "user_id", "action", "event_time", "event_date", "event_hour", "metadata"]
-ORDER_COLUMNS = ["order_id", "user_id", "product_id", "quantity", "price", "total_amount", "order_time",
-                 "order_date", "price_category"]
-SESSION_COLUMNS = ["session_id", "user_id", "session_start", "session_end", "total_bids", "total_events",
-                   "platforms_used", "cities_accessed", "session_date"]
+ORDER_COLUMNS = [
+    "order_id",
+    "user_id",
+    "product_id",
+    "quantity",
+    "price",
+    "total_amount",
+    "order_time",
+    "order_date",
+    "price_category",
+]
+SESSION_COLUMNS = [
+    "session_id",
+    "user_id",
+    "session_start",
+    "session_end",
+    "total_bids",
+    "total_events",
+    "platforms_used",
+    "cities_accessed",
+    "session_date",
+]
 SESSION_LATE_COLUMNS = ["source_topic", "user_id", "event_time", "session_deadline", "event_date"]
 
 
@@ -37,8 +74,19 @@ def utc(ms: int) -> dt.datetime:
 
 
 def bid_events_raw(bids: Iterable[dict]) -> list[tuple]:
-    return [(b["event_name"], b["user_id"], b["city_id"], b["platform"], b["session_id"], b["bid_amount"],
-             utc(b["timestamp_ms"]), utc(b["timestamp_ms"]).date()) for b in bids]
+    return [
+        (
+            b["event_name"],
+            b["user_id"],
+            b["city_id"],
+            b["platform"],
+            b["session_id"],
+            b["bid_amount"],
+            utc(b["timestamp_ms"]),
+            utc(b["timestamp_ms"]).date(),
+        )
+        for b in bids
+    ]
 
 
 def late_events(events_in_partition_order: list[dict], bound_ms: int, deadline_ms) -> list[dict]:
@@ -64,21 +112,38 @@ def late_bids(bids_in_partition_order: list[dict], bound_ms: int) -> list[dict]:
 
 def session_late(events_in_partition_order: list[dict], bound_ms: int, gap_ms: int) -> list[dict]:
     """Events (with a user) the sessions leave out: event time + gap had been reached on arrival."""
-    return [e for e in late_events(events_in_partition_order, bound_ms, lambda e: e["timestamp_ms"] + gap_ms)
-            if e.get("user_id") is not None]
+    return [
+        e
+        for e in late_events(events_in_partition_order, bound_ms, lambda e: e["timestamp_ms"] + gap_ms)
+        if e.get("user_id") is not None
+    ]
 
 
 def session_analytics_late(late_by_topic: dict[str, list[dict]], gap_ms: int) -> list[tuple]:
     """session_analytics_late rows (SESSION_LATE_COLUMNS) of the late events of each topic."""
-    return [(topic, e["user_id"], utc(e["timestamp_ms"]), utc(e["timestamp_ms"] + gap_ms),
-             utc(e["timestamp_ms"]).date()) for topic, events in late_by_topic.items() for e in events]
+    return [
+        (topic, e["user_id"], utc(e["timestamp_ms"]), utc(e["timestamp_ms"] + gap_ms), utc(e["timestamp_ms"]).date())
+        for topic, events in late_by_topic.items()
+        for e in events
+    ]
 
 
 def bid_events_late(late: Iterable[dict]) -> list[tuple]:
     """Late table rows without watermark_at_arrival (checked separately)."""
-    return [(b["event_name"], b["user_id"], b["city_id"], b["platform"], b["session_id"], b["bid_amount"],
-             utc(b["timestamp_ms"]), utc(b["timestamp_ms"] - b["timestamp_ms"] % HOUR_MS + HOUR_MS),
-             utc(b["timestamp_ms"]).date()) for b in late]
+    return [
+        (
+            b["event_name"],
+            b["user_id"],
+            b["city_id"],
+            b["platform"],
+            b["session_id"],
+            b["bid_amount"],
+            utc(b["timestamp_ms"]),
+            utc(b["timestamp_ms"] - b["timestamp_ms"] % HOUR_MS + HOUR_MS),
+            utc(b["timestamp_ms"]).date(),
+        )
+        for b in late
+    ]
 
 
 def bid_events_hourly_agg(bids: Iterable[dict]) -> list[tuple]:
@@ -89,15 +154,36 @@ def bid_events_hourly_agg(bids: Iterable[dict]) -> list[tuple]:
     rows = []
     for (start, city, platform), members in groups.items():
         amounts = [m["bid_amount"] for m in members]
-        rows.append((utc(start), utc(start + HOUR_MS), city, platform, len(members),
-                     len({m["user_id"] for m in members} - {None}), sum(amounts) / len(amounts), max(amounts), min(amounts),
-                     utc(start).date()))
+        rows.append(
+            (
+                utc(start),
+                utc(start + HOUR_MS),
+                city,
+                platform,
+                len(members),
+                len({m["user_id"] for m in members} - {None}),
+                sum(amounts) / len(amounts),
+                max(amounts),
+                min(amounts),
+                utc(start).date(),
+            )
+        )
     return rows
 
 
 def user_events_processed(events: Iterable[dict]) -> list[tuple]:
-    return [(e["event_type"], e["user_id"], e["action"], utc(e["timestamp_ms"]), utc(e["timestamp_ms"]).date(),
-             utc(e["timestamp_ms"]).hour, e["metadata"]) for e in events]
+    return [
+        (
+            e["event_type"],
+            e["user_id"],
+            e["action"],
+            utc(e["timestamp_ms"]),
+            utc(e["timestamp_ms"]).date(),
+            utc(e["timestamp_ms"]).hour,
+            e["metadata"],
+        )
+        for e in events
+    ]
 
 
 def price_category(price: float) -> str:
@@ -107,8 +193,20 @@ def price_category(price: float) -> str:
 
 
 def order_events_enriched(orders: Iterable[dict]) -> list[tuple]:
-    return [(o["order_id"], o["user_id"], o["product_id"], o["quantity"], o["price"], o["quantity"] * o["price"],
-             utc(o["timestamp_ms"]), utc(o["timestamp_ms"]).date(), price_category(o["price"])) for o in orders]
+    return [
+        (
+            o["order_id"],
+            o["user_id"],
+            o["product_id"],
+            o["quantity"],
+            o["price"],
+            o["quantity"] * o["price"],
+            utc(o["timestamp_ms"]),
+            utc(o["timestamp_ms"]).date(),
+            price_category(o["price"]),
+        )
+        for o in orders
+    ]
 
 
 def session_analytics(bids: Iterable[dict], user_events: Iterable[dict], gap_ms: int) -> list[tuple]:
@@ -133,9 +231,17 @@ def session_analytics(bids: Iterable[dict], user_events: Iterable[dict], gap_ms:
         for session in sessions:
             start, end = session[0][0], session[-1][0]
             session_bids = [b for _, b in session if b is not None]
-            rows.append((f"{user_id}-{start}", user_id, utc(start), utc(end), len(session_bids),
-                         len(session) - len(session_bids),
-                         ",".join(sorted({b["platform"] for b in session_bids})),
-                         ",".join(str(c) for c in sorted({b["city_id"] for b in session_bids})),
-                         utc(start).date()))
+            rows.append(
+                (
+                    f"{user_id}-{start}",
+                    user_id,
+                    utc(start),
+                    utc(end),
+                    len(session_bids),
+                    len(session) - len(session_bids),
+                    ",".join(sorted({b["platform"] for b in session_bids})),
+                    ",".join(str(c) for c in sorted({b["city_id"] for b in session_bids})),
+                    utc(start).date(),
+                )
+            )
     return rows

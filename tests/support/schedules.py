@@ -65,8 +65,11 @@ from tests.support.harness import KAFKA_SCRIPT, ROOT, JobWorkspace, assert_same_
 
 NAMESPACE = "sink"
 TOPICS = ("bid_events", "user_events", "order_events")
-RAW_TABLES = {"bid_events": "bid_events_raw", "user_events": "user_events_processed",
-              "order_events": "order_events_enriched"}
+RAW_TABLES = {
+    "bid_events": "bid_events_raw",
+    "user_events": "user_events_processed",
+    "order_events": "order_events_enriched",
+}
 PARTITIONS = 4
 DISORDER_MS = 5_000  # every topic's max_out_of_orderness (config/topics.yaml)
 GAP_MS = 30 * 60_000  # the session gap (config/transformations.yaml)
@@ -75,8 +78,16 @@ CLOCK_SPREAD_S = 2 * 3600
 CHECKPOINT_INTERVAL = "2s"
 DEADLINE_S = 240  # for any one wait on the job
 STOP_TIMEOUT_S = 180
-TABLES = ("bid_events_raw", "user_events_processed", "order_events_enriched", "bid_events_hourly_agg",
-          "bid_events_hourly_agg_late", "session_analytics", "session_analytics_late", "dead_letters")
+TABLES = (
+    "bid_events_raw",
+    "user_events_processed",
+    "order_events_enriched",
+    "bid_events_hourly_agg",
+    "bid_events_hourly_agg_late",
+    "session_analytics",
+    "session_analytics_late",
+    "dead_letters",
+)
 
 assert MAX_DISORDER_MS < DISORDER_MS  # the traffic's jitter stays within the allowed disorder
 
@@ -121,9 +132,12 @@ class Send:
     held_for_s: float = 0.0
 
     def describe(self, s: Schedule) -> str:
-        part = s.stream[self.start:self.stop]
-        span = "; ".join(f"{t.split('_')[0]} {_hm(min(r.ts for r in rs))}-{_hm(max(r.ts for r in rs))}"
-                         for t in TOPICS if (rs := [r for r in part if r.topic == t]))
+        part = s.stream[self.start : self.stop]
+        span = "; ".join(
+            f"{t.split('_')[0]} {_hm(min(r.ts for r in rs))}-{_hm(max(r.ts for r in rs))}"
+            for t in TOPICS
+            if (rs := [r for r in part if r.topic == t])
+        )
         text = f"send records {self.start}-{self.stop} ({span})"
         if self.chunks > 1:
             text += f" in {self.chunks} bursts {self.chunk_gap_s:.1f}s apart"
@@ -150,8 +164,9 @@ class Kill:
     send_while_down: bool
 
     def describe(self, s: Schedule) -> str:
-        return f"broker SIGKILLed for {self.down_s:.1f}s" + (", the producer sending meanwhile" if self.send_while_down
-                                                              else "")
+        return f"broker SIGKILLed for {self.down_s:.1f}s" + (
+            ", the producer sending meanwhile" if self.send_while_down else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -175,11 +190,13 @@ class Late:
 
     def describe(self, s: Schedule) -> str:
         by_topic = Counter(r.topic for r in self.records)
-        return (f"when the window ending {_hm(self.window_end_ms)} and a session with deadline "
-                f"{_hm(self.session_deadline_ms)} are written: {by_topic['bid_events']} bids and "
-                f"{by_topic['user_events']} user events late ({_hm(min(r.ts for r in self.records))}-"
-                f"{_hm(max(r.ts for r in self.records))}, partitions "
-                f"{sorted({(r.topic.split('_')[0], r.partition) for r in self.records})})")
+        return (
+            f"when the window ending {_hm(self.window_end_ms)} and a session with deadline "
+            f"{_hm(self.session_deadline_ms)} are written: {by_topic['bid_events']} bids and "
+            f"{by_topic['user_events']} user events late ({_hm(min(r.ts for r in self.records))}-"
+            f"{_hm(max(r.ts for r in self.records))}, partitions "
+            f"{sorted({(r.topic.split('_')[0], r.partition) for r in self.records})})"
+        )
 
 
 Step = Union[Start, Send, Pause, Kill, Restore, Late]
@@ -210,28 +227,39 @@ class Schedule:
         bursts = [s for s in self.steps if isinstance(s, Send) and s.chunks > 1]
         kills = [s for s in self.steps if isinstance(s, Kill)]
         restores = [s for s in self.steps if isinstance(s, Restore)]
-        out = [f"p{self.parallelism}" + "".join(f">{r.parallelism}" for r in restores), f"T={self.idle_timeout_s}s",
-               f"clocks {spread / 3600:.1f}h"]
+        out = [
+            f"p{self.parallelism}" + "".join(f">{r.parallelism}" for r in restores),
+            f"T={self.idle_timeout_s}s",
+            f"clocks {spread / 3600:.1f}h",
+        ]
         out += ["pause"] * bool(pause) + ["held " + ",".join(s.held.split("_")[0] for s in held if s.held)] * bool(held)
         out += ["bursts"] * bool(bursts)
         out += [f"kill {k.down_s:.0f}s" + "+send" * k.send_while_down for k in kills]
         out += ["restore"] * bool(restores)
         out += ["empty " + ",".join(t.split("_")[0] for t, p in self.empty.items() if p is not None)] * any(
-            p is not None for p in self.empty.values())
+            p is not None for p in self.empty.values()
+        )
         out += [f"late {len(self.late())}"] * bool(self.late())
         return out
 
     def describe(self) -> str:
-        lines = [f"schedule of seed {self.seed}: {self.users} users, {len(self.stream)} records "
-                 f"({', '.join(f'{t} {n}' for t, n in Counter(r.topic for r in self.stream).items())}), "
-                 f"{PARTITIONS} partitions, idle timeout {self.idle_timeout_s}s, checkpoints every "
-                 f"{CHECKPOINT_INTERVAL}",
-                 "  clocks ahead by: " + ", ".join(f"{t} {o // 60} min" for t, o in self.offsets_s.items()),
-                 "  never a record: " + (", ".join(f"{t} partition {p}" for t, p in self.empty.items()
-                                                   if p is not None) or "every partition gets some")]
+        lines = [
+            f"schedule of seed {self.seed}: {self.users} users, {len(self.stream)} records "
+            f"({', '.join(f'{t} {n}' for t, n in Counter(r.topic for r in self.stream).items())}), "
+            f"{PARTITIONS} partitions, idle timeout {self.idle_timeout_s}s, checkpoints every "
+            f"{CHECKPOINT_INTERVAL}",
+            "  clocks ahead by: " + ", ".join(f"{t} {o // 60} min" for t, o in self.offsets_s.items()),
+            "  never a record: "
+            + (
+                ", ".join(f"{t} partition {p}" for t, p in self.empty.items() if p is not None)
+                or "every partition gets some"
+            ),
+        ]
         lines += [f"  {i + 1:2}. {step.describe(self)}" for i, step in enumerate(self.steps)]
-        lines.append(f"  {len(self.steps) + 1:2}. wait until the raw tables hold every record, stop draining "
-                     "(SIGTERM, --drain), compare every table")
+        lines.append(
+            f"  {len(self.steps) + 1:2}. wait until the raw tables hold every record, stop draining "
+            "(SIGTERM, --drain), compare every table"
+        )
         return "\n".join(lines)
 
 
@@ -257,12 +285,18 @@ def _offsets(rng: random.Random) -> dict[str, int]:
     return {t: o - low for t, o in raw.items()}
 
 
-def _merge(traffic_topics: dict[str, list[dict]], offsets_s: dict[str, int],
-           empty: dict[str, int | None]) -> list[Record]:
+def _merge(
+    traffic_topics: dict[str, list[dict]], offsets_s: dict[str, int], empty: dict[str, int | None]
+) -> list[Record]:
     """One producer: every topic in its own order (heapq.merge keeps each list's order), the
     topics interleaved by event time minus their clock offset."""
-    lists = [[(e["timestamp_ms"] - offsets_s[t] * 1000, Record(t, _partition(e["user_id"], empty[t]), e))
-              for e in traffic_topics[t]] for t in TOPICS]
+    lists = [
+        [
+            (e["timestamp_ms"] - offsets_s[t] * 1000, Record(t, _partition(e["user_id"], empty[t]), e))
+            for e in traffic_topics[t]
+        ]
+        for t in TOPICS
+    ]
     return [r for _, r in heapq.merge(*lists, key=lambda item: item[0])]
 
 
@@ -307,8 +341,17 @@ def _min(*values: int | None) -> int | None:
     return None if any(v is None for v in values) else min(v for v in values if v is not None)
 
 
-def _late_step(rng: random.Random, seed: int, users: int, empty: dict[str, int | None], sent: list[Record],
-               now: _Watermarks, before_instance: _Watermarks, taken: set, serial: list[int]) -> Late | None:
+def _late_step(
+    rng: random.Random,
+    seed: int,
+    users: int,
+    empty: dict[str, int | None],
+    sent: list[Record],
+    now: _Watermarks,
+    before_instance: _Watermarks,
+    taken: set,
+    serial: list[int],
+) -> Late | None:
     """Truly late records, if the data sent so far closes a window and a session that the current
     job instance (not an earlier one) must have closed; None if it does not."""
     w_bids, w_sessions = now.reached("bid_events"), _min(now.reached("bid_events"), now.reached("user_events"))
@@ -317,8 +360,10 @@ def _late_step(rng: random.Random, seed: int, users: int, empty: dict[str, int |
     bids = [r.event for r in sent if r.topic == "bid_events"]
     user_events = [r.event for r in sent if r.topic == "user_events"]
     ends = [ref.window_end_ms(b) for b in bids if ref.window_end_ms(b) - 1 <= w_bids]
-    deadlines = [int((row[3] - dt.datetime(1970, 1, 1)).total_seconds() * 1000) + GAP_MS
-                 for row in ref.session_analytics(bids, user_events, GAP_MS)]
+    deadlines = [
+        int((row[3] - dt.datetime(1970, 1, 1)).total_seconds() * 1000) + GAP_MS
+        for row in ref.session_analytics(bids, user_events, GAP_MS)
+    ]
     deadlines = [d for d in deadlines if d - 1 <= w_sessions]
     if not ends or not deadlines:
         return None
@@ -331,8 +376,10 @@ def _late_step(rng: random.Random, seed: int, users: int, empty: dict[str, int |
     if prev_sessions is not None and deadline - 1 <= prev_sessions:
         return None
     records = []
-    for topic, count, high in (("bid_events", rng.randint(2, 8), min(window_end, deadline - GAP_MS + 1)),
-                               ("user_events", rng.randint(0, 4), deadline - GAP_MS + 1)):
+    for topic, count, high in (
+        ("bid_events", rng.randint(2, 8), min(window_end, deadline - GAP_MS + 1)),
+        ("user_events", rng.randint(0, 4), deadline - GAP_MS + 1),
+    ):
         first = min(r.ts for r in sent if r.topic == topic)
         low = max(first, high - 2 * HOUR_MS)
         if high <= low:
@@ -346,12 +393,23 @@ def _late_step(rng: random.Random, seed: int, users: int, empty: dict[str, int |
             taken.add((topic, user, ts))
             serial[0] += 1
             if topic == "bid_events":
-                event = {"event_name": "bid_placed", "user_id": user, "city_id": rng.choice(CITIES),
-                         "platform": rng.choice(PLATFORMS), "session_id": f"late-{seed}-{serial[0]}",
-                         "timestamp_ms": ts, "bid_amount": round(rng.uniform(1, 300), 2)}
+                event = {
+                    "event_name": "bid_placed",
+                    "user_id": user,
+                    "city_id": rng.choice(CITIES),
+                    "platform": rng.choice(PLATFORMS),
+                    "session_id": f"late-{seed}-{serial[0]}",
+                    "timestamp_ms": ts,
+                    "bid_amount": round(rng.uniform(1, 300), 2),
+                }
             else:
-                event = {"event_type": "user_action", "user_id": user, "action": rng.choice(ACTIONS),
-                         "timestamp_ms": ts, "metadata": json.dumps({"late": serial[0]})}
+                event = {
+                    "event_type": "user_action",
+                    "user_id": user,
+                    "action": rng.choice(ACTIONS),
+                    "timestamp_ms": ts,
+                    "metadata": json.dumps({"late": serial[0]}),
+                }
             records.append(Record(topic, usable[(shift + j) % len(usable)], event))
     if not any(r.topic == "bid_events" for r in records):
         return None
@@ -382,10 +440,18 @@ def make_schedule(seed: int) -> Schedule:
         chunks = rng.choice((1, 1, 2, 3, 4))
         gap = round(rng.uniform(0.2, 2.0) if rng.random() < 0.8 else rng.uniform(1.5 * T, 2.5 * T), 1)
         held = rng.choice(TOPICS) if held_ok and rng.random() < 0.35 else None
-        steps.append(Send(cuts[k], cuts[k + 1], chunks, gap if chunks > 1 else 0.0,
-                          held, round(rng.uniform(1.5 * T, 3 * T), 1) if held else 0.0))
-        sent.extend(stream[cuts[k]:cuts[k + 1]])
-        now.add(stream[cuts[k]:cuts[k + 1]])
+        steps.append(
+            Send(
+                cuts[k],
+                cuts[k + 1],
+                chunks,
+                gap if chunks > 1 else 0.0,
+                held,
+                round(rng.uniform(1.5 * T, 3 * T), 1) if held else 0.0,
+            )
+        )
+        sent.extend(stream[cuts[k] : cuts[k + 1]])
+        now.add(stream[cuts[k] : cuts[k + 1]])
 
     segments = len(cuts) - 1
     if rng.random() < 0.5:  # history before the job starts
@@ -401,8 +467,9 @@ def make_schedule(seed: int) -> Schedule:
                 steps.append(late)
         if k == segments:
             break
-        choices = ["nothing", "pause", "pause"] + ["kill", "kill"] * (kills == 0) + ["restore", "restore"] * (
-            restores == 0)
+        choices = (
+            ["nothing", "pause", "pause"] + ["kill", "kill"] * (kills == 0) + ["restore", "restore"] * (restores == 0)
+        )
         action = rng.choice(choices)
         if action == "pause":
             steps.append(Pause(round(rng.uniform(1.5 * T, 3 * T), 1)))
@@ -437,10 +504,20 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     def run(self, command: str) -> None:
-        env = {**os.environ, "KAFKA_LOCAL_DIR": str(self.state_dir), "KAFKA_PORT": str(self.port),
-               "KAFKA_CONTROLLER_PORT": str(self.controller_port)}
-        done = subprocess.run([str(KAFKA_SCRIPT), command, *(("--plaintext",) if command == "start" else ())],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+        env = {
+            **os.environ,
+            "KAFKA_LOCAL_DIR": str(self.state_dir),
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
+        }
+        done = subprocess.run(
+            [str(KAFKA_SCRIPT), command, *(("--plaintext",) if command == "start" else ())],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"kafka_local.sh {command} (KAFKA_LOCAL_DIR={self.state_dir}): {done.stderr[-3000:]}")
 
@@ -475,22 +552,33 @@ class Result:
     def line(self, load: float | None = None) -> str:
         """One line of run_schedules' table (HEADER there)."""
         status = "PASS" if self.passed else "FAIL"
-        return (f"{self.seed:>6}  {status:<6} {self.tables_exact:>2}/{len(TABLES)}  {self.wrongly_late:>6}  "
-                f"{self.wrongly_on_time:>9}  {self.late_rows:>4}/{self.late_expected:<4} {self.seconds:5.0f}s "
-                + (f"{load:5.1f}  " if load is not None else "")
-                + " ".join(self.features) + (f"  ERROR: {self.error.splitlines()[0][:160]}" if self.error else ""))
+        return (
+            f"{self.seed:>6}  {status:<6} {self.tables_exact:>2}/{len(TABLES)}  {self.wrongly_late:>6}  "
+            f"{self.wrongly_on_time:>9}  {self.late_rows:>4}/{self.late_expected:<4} {self.seconds:5.0f}s "
+            + (f"{load:5.1f}  " if load is not None else "")
+            + " ".join(self.features)
+            + (f"  ERROR: {self.error.splitlines()[0][:160]}" if self.error else "")
+        )
 
 
 def replay_hint(seed: int) -> str:
-    return (f"replay: .venv/bin/python benchmarks/run_schedules.py --seed {seed} --keep   "
-            f"(the schedule only: --seed {seed} --print)")
+    return (
+        f"replay: .venv/bin/python benchmarks/run_schedules.py --seed {seed} --keep   "
+        f"(the schedule only: --seed {seed} --print)"
+    )
 
 
 class Run:
     """One schedule against the broker: the job, the producer, the faults, then the check."""
 
-    def __init__(self, schedule: Schedule, broker: Broker, base: Path, app_dir: Path = ROOT,
-                 log: Callable[[str], None] = lambda text: None) -> None:
+    def __init__(
+        self,
+        schedule: Schedule,
+        broker: Broker,
+        base: Path,
+        app_dir: Path = ROOT,
+        log: Callable[[str], None] = lambda text: None,
+    ) -> None:
         self.s, self.broker, self.base, self.app_dir, self.log = schedule, broker, base, app_dir, log
         self.ws = workspace(base, broker.bootstrap, app_dir, schedule.idle_timeout_s)
         self.job: subprocess.Popen | None = None
@@ -501,8 +589,9 @@ class Run:
         self.restart: threading.Thread | None = None
         self.restart_error: list[BaseException] = []
         # the producer rides out the broker's outages (5 min); log_level 2: not a line per refused connect
-        self.sink = KafkaSink({**client_config(Target(broker.bootstrap)), "message.timeout.ms": 300_000,
-                               "log_level": 2})
+        self.sink = KafkaSink(
+            {**client_config(Target(broker.bootstrap)), "message.timeout.ms": 300_000, "log_level": 2}
+        )
 
     # -- the job
 
@@ -511,18 +600,36 @@ class Run:
 
     def start_job(self, parallelism: int, restore: str | None) -> None:
         self.instance += 1
-        last = not any(isinstance(s, Restore) for s in self.s.steps[self.step_index + 1:])
+        last = not any(isinstance(s, Restore) for s in self.s.steps[self.step_index + 1 :])
         args = ["--restore", restore] if restore else []
         args += ["--drain"] if last else []
-        env = {**os.environ, "ICEBERG_WAREHOUSE": str(self.ws.warehouse), "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
-               "FLINK_PARALLELISM": str(parallelism), "FLINK_CHECKPOINT_INTERVAL": CHECKPOINT_INTERVAL,
-               "FLINK_CHECKPOINT_DIR": str(self.base / "checkpoints")}
+        env = {
+            **os.environ,
+            "ICEBERG_WAREHOUSE": str(self.ws.warehouse),
+            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap,
+            "FLINK_PARALLELISM": str(parallelism),
+            "FLINK_CHECKPOINT_INTERVAL": CHECKPOINT_INTERVAL,
+            "FLINK_CHECKPOINT_DIR": str(self.base / "checkpoints"),
+        }
         with self.job_log().open("w") as out:
-            self.job = subprocess.Popen([sys.executable, str(self.app_dir / "streaming_job.py"), "--config-dir",
-                                         str(self.ws.config_dir), *args], cwd=self.app_dir, env=env, stdout=out,
-                                        stderr=subprocess.STDOUT, text=True)
-        self.log(f"job {self.instance} started (pid {self.job.pid}, parallelism {parallelism}"
-                 f"{', from ' + restore if restore else ''})")
+            self.job = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(self.app_dir / "streaming_job.py"),
+                    "--config-dir",
+                    str(self.ws.config_dir),
+                    *args,
+                ],
+                cwd=self.app_dir,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        self.log(
+            f"job {self.instance} started (pid {self.job.pid}, parallelism {parallelism}"
+            f"{', from ' + restore if restore else ''})"
+        )
 
     def stop_job(self) -> int:
         assert self.job is not None
@@ -541,6 +648,7 @@ class Run:
         """Until this instance's job has completed a checkpoint: it runs, and a stop with a
         savepoint can be taken (a SIGTERM while the job is still being submitted ends the
         process before it has a job to stop)."""
+
         def checkpointed() -> bool:
             found = re.findall(r"submitted job (\w+)", self.job_log().read_text())
             return bool(found) and any((self.base / "checkpoints" / found[-1]).glob("chk-*/_metadata"))
@@ -577,18 +685,26 @@ class Run:
         def counts() -> dict[str, int]:
             return {t: len(self.rows(table)) for t, table in RAW_TABLES.items()}
 
-        self.wait(lambda: all(n >= self.sent[t] for t, n in counts().items()),
-                  lambda: f"raw rows {counts()} of {dict(self.sent)}")
+        self.wait(
+            lambda: all(n >= self.sent[t] for t, n in counts().items()),
+            lambda: f"raw rows {counts()} of {dict(self.sent)}",
+        )
 
     # -- the producer
 
     def produce(self, records: list[Record]) -> None:
         for r in records:
-            self.sink.send(self.ws.topics[r.topic], str(r.event["user_id"]).encode(), json.dumps(r.event).encode(),
-                           partition=r.partition)
+            self.sink.send(
+                self.ws.topics[r.topic],
+                str(r.event["user_id"]).encode(),
+                json.dumps(r.event).encode(),
+                partition=r.partition,
+            )
             self.sink.poll(0)
         if self.sink.flush(300) != 0 or self.sink.tracker.failed_total:
-            raise AssertionError(f"the producer could not deliver every record ({self.sink.tracker.failed_total} failed)")
+            raise AssertionError(
+                f"the producer could not deliver every record ({self.sink.tracker.failed_total} failed)"
+            )
         self.sent.update(r.topic for r in records)
         self.sent_records.extend(records)
 
@@ -597,7 +713,7 @@ class Run:
         for i in range(0, len(records), size):
             if i:
                 time.sleep(gap_s)
-            self.produce(records[i:i + size])
+            self.produce(records[i : i + size])
 
     # -- the broker
 
@@ -632,7 +748,7 @@ class Run:
         if isinstance(step, Start):
             self.start_job(step.parallelism, None)
         elif isinstance(step, Send):
-            part = self.s.stream[step.start:step.stop]
+            part = self.s.stream[step.start : step.stop]
             if step.held:
                 self.chunks([r for r in part if r.topic != step.held], step.chunks, step.chunk_gap_s)
                 time.sleep(step.held_for_s)
@@ -652,8 +768,13 @@ class Run:
                 raise AssertionError(f"job {self.instance} printed no savepoint:\n{self.job_log().read_text()[-3000:]}")
             self.start_job(step.parallelism, found[-1])
         elif isinstance(step, Late):
-            self.wait(lambda: self.written(step), lambda: f"window ending {_hm(step.window_end_ms)} / session with "
-                      f"deadline {_hm(step.session_deadline_ms)} not written")
+            self.wait(
+                lambda: self.written(step),
+                lambda: (
+                    f"window ending {_hm(step.window_end_ms)} / session with "
+                    f"deadline {_hm(step.session_deadline_ms)} not written"
+                ),
+            )
             self.produce(list(step.records))
             self.wait_for_raw()  # read by this instance, before any restore
         self.log(f"done: {step.describe(self.s)}")
@@ -661,8 +782,12 @@ class Run:
     def written(self, step: Late) -> bool:
         windows = [r["window_end"] for r in self.rows("bid_events_hourly_agg")]
         sessions = [r["session_end"] + dt.timedelta(milliseconds=GAP_MS) for r in self.rows("session_analytics")]
-        return (bool(windows) and max(windows) >= ref.utc(step.window_end_ms)
-                and bool(sessions) and max(sessions) >= ref.utc(step.session_deadline_ms))
+        return (
+            bool(windows)
+            and max(windows) >= ref.utc(step.window_end_ms)
+            and bool(sessions)
+            and max(sessions) >= ref.utc(step.session_deadline_ms)
+        )
 
     def execute(self) -> None:
         try:
@@ -732,44 +857,68 @@ def check(schedule: Schedule, rows: Callable[[str], list[dict]], sent: list[Reco
 
     got = {name: rows(name) for name in TABLES}
     expected: dict[str, tuple[list[tuple], list[tuple]]] = {
-        "bid_events_raw": (ref.columns(got["bid_events_raw"], ref.RAW_COLUMNS), ref.bid_events_raw(events["bid_events"])),
-        "user_events_processed": (ref.columns(got["user_events_processed"], ref.USER_EVENTS_COLUMNS),
-                                  ref.user_events_processed(events["user_events"])),
-        "order_events_enriched": (ref.columns(got["order_events_enriched"], ref.ORDER_COLUMNS),
-                                  ref.order_events_enriched(events["order_events"])),
-        "bid_events_hourly_agg": (ref.columns(got["bid_events_hourly_agg"], ref.HOURLY_AGG_COLUMNS),
-                                  ref.bid_events_hourly_agg(on_time["bid_events"])),
-        "session_analytics": (ref.columns(got["session_analytics"], ref.SESSION_COLUMNS),
-                              ref.session_analytics(on_time["bid_events"], on_time["user_events"], GAP_MS)),
+        "bid_events_raw": (
+            ref.columns(got["bid_events_raw"], ref.RAW_COLUMNS),
+            ref.bid_events_raw(events["bid_events"]),
+        ),
+        "user_events_processed": (
+            ref.columns(got["user_events_processed"], ref.USER_EVENTS_COLUMNS),
+            ref.user_events_processed(events["user_events"]),
+        ),
+        "order_events_enriched": (
+            ref.columns(got["order_events_enriched"], ref.ORDER_COLUMNS),
+            ref.order_events_enriched(events["order_events"]),
+        ),
+        "bid_events_hourly_agg": (
+            ref.columns(got["bid_events_hourly_agg"], ref.HOURLY_AGG_COLUMNS),
+            ref.bid_events_hourly_agg(on_time["bid_events"]),
+        ),
+        "session_analytics": (
+            ref.columns(got["session_analytics"], ref.SESSION_COLUMNS),
+            ref.session_analytics(on_time["bid_events"], on_time["user_events"], GAP_MS),
+        ),
         "dead_letters": ([tuple(sorted(r.items())) for r in got["dead_letters"]], []),
     }
     # late rows: which record, and the partition it was read from
     hourly_key = ["user_id", "event_time", "session_id", "kafka_partition"]
     session_key = ["source_topic", "user_id", "event_time", "kafka_partition"]
     late_expected = {
-        "bid_events_hourly_agg_late": Counter((r.event["user_id"], ref.utc(r.ts), r.event["session_id"], r.partition)
-                                              for r in late_bids),
+        "bid_events_hourly_agg_late": Counter(
+            (r.event["user_id"], ref.utc(r.ts), r.event["session_id"], r.partition) for r in late_bids
+        ),
         "session_analytics_late": Counter((r.topic, r.event["user_id"], ref.utc(r.ts), r.partition) for r in late),
     }
-    late_got = {"bid_events_hourly_agg_late": Counter(tuple(row[k] for k in hourly_key)
-                                                      for row in got["bid_events_hourly_agg_late"]),
-                "session_analytics_late": Counter(tuple(row[k] for k in session_key)
-                                                  for row in got["session_analytics_late"])}
-    expected["bid_events_hourly_agg_late"] = (ref.columns(got["bid_events_hourly_agg_late"], ref.LATE_COLUMNS),
-                                              ref.bid_events_late([r.event for r in late_bids]))
+    late_got = {
+        "bid_events_hourly_agg_late": Counter(
+            tuple(row[k] for k in hourly_key) for row in got["bid_events_hourly_agg_late"]
+        ),
+        "session_analytics_late": Counter(tuple(row[k] for k in session_key) for row in got["session_analytics_late"]),
+    }
+    expected["bid_events_hourly_agg_late"] = (
+        ref.columns(got["bid_events_hourly_agg_late"], ref.LATE_COLUMNS),
+        ref.bid_events_late([r.event for r in late_bids]),
+    )
     expected["session_analytics_late"] = (
         ref.columns(got["session_analytics_late"], ref.SESSION_LATE_COLUMNS),
-        ref.session_analytics_late({t: [r.event for r in late if r.topic == t] for t in ("bid_events", "user_events")},
-                                   GAP_MS))
+        ref.session_analytics_late(
+            {t: [r.event for r in late if r.topic == t] for t in ("bid_events", "user_events")}, GAP_MS
+        ),
+    )
     for name in TABLES:
         problem = _same(*expected[name])
         if name in late_expected and problem is None and late_got[name] != late_expected[name]:
             problem = "same rows, other partitions"
-        if name == "bid_events_hourly_agg_late" and problem is None and any(
-                r["watermark_at_arrival"] < r["window_end"] - dt.timedelta(milliseconds=1) for r in got[name]):
+        if (
+            name == "bid_events_hourly_agg_late"
+            and problem is None
+            and any(r["watermark_at_arrival"] < r["window_end"] - dt.timedelta(milliseconds=1) for r in got[name])
+        ):
             problem = "a row's watermark_at_arrival is before its window_end - 1 ms"
-        if name == "session_analytics_late" and problem is None and any(
-                r["watermark_at_arrival"] < r["session_deadline"] - dt.timedelta(milliseconds=1) for r in got[name]):
+        if (
+            name == "session_analytics_late"
+            and problem is None
+            and any(r["watermark_at_arrival"] < r["session_deadline"] - dt.timedelta(milliseconds=1) for r in got[name])
+        ):
             problem = "a row's watermark_at_arrival is before its session_deadline - 1 ms"
         if problem is None:
             result.tables_exact += 1
@@ -783,8 +932,9 @@ def check(schedule: Schedule, rows: Callable[[str], list[dict]], sent: list[Reco
     return result
 
 
-def run_schedule(schedule: Schedule, broker: Broker, base: Path, app_dir: Path = ROOT,
-                 log: Callable[[str], None] = lambda text: None) -> Result:
+def run_schedule(
+    schedule: Schedule, broker: Broker, base: Path, app_dir: Path = ROOT, log: Callable[[str], None] = lambda text: None
+) -> Result:
     """Runs one schedule (the broker must be up) and checks it; never raises for a failed run:
     the Result says what failed."""
     started = time.monotonic()
@@ -811,9 +961,11 @@ def run_schedule(schedule: Schedule, broker: Broker, base: Path, app_dir: Path =
 
 
 def failure_report(schedule: Schedule, result: Result, base: Path | None = None) -> str:
-    lines = [f"seed {schedule.seed} FAILED: {result.tables_exact}/{len(TABLES)} tables exact, "
-             f"{result.wrongly_late} rows wrongly late, {result.wrongly_on_time} wrongly on time "
-             f"(late rows {result.late_rows} of {result.late_expected})"]
+    lines = [
+        f"seed {schedule.seed} FAILED: {result.tables_exact}/{len(TABLES)} tables exact, "
+        f"{result.wrongly_late} rows wrongly late, {result.wrongly_on_time} wrongly on time "
+        f"(late rows {result.late_rows} of {result.late_expected})"
+    ]
     if result.error:
         lines.append("error: " + result.error)
     lines += ["  " + m for m in result.mismatches]

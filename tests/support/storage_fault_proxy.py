@@ -37,8 +37,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-              "expect", "proxy-authorization", "proxy-authenticate"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "proxy-authorization",
+    "proxy-authenticate",
+}
 UPSTREAM_TIMEOUT_S = 60
 
 
@@ -130,8 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         for attempt in (1, 2):  # a kept-alive upstream connection moto closed: reconnect once
             if self.upstream is None:
-                self.upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port,
-                                                           timeout=UPSTREAM_TIMEOUT_S)
+                self.upstream = http.client.HTTPConnection(
+                    proxy.upstream_host, proxy.upstream_port, timeout=UPSTREAM_TIMEOUT_S
+                )
             try:
                 self.upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
                 for name, value in self.headers.items():
@@ -169,10 +180,15 @@ class _Handler(BaseHTTPRequestHandler):
             data = ('{"message": "injected by the storage fault proxy"}').encode()
             headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind)]
         else:
-            code, message = (("SlowDown", "Please reduce your request rate.") if status == 503 else
-                             ("InternalError", "We encountered an internal error. Please try again."))
-            data = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
-                    f'<RequestId>proxy</RequestId></Error>').encode()
+            code, message = (
+                ("SlowDown", "Please reduce your request rate.")
+                if status == 503
+                else ("InternalError", "We encountered an internal error. Please try again.")
+            )
+            data = (
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+                f"<RequestId>proxy</RequestId></Error>"
+            ).encode()
             headers = [("Content-Type", "application/xml")]
         self.answer(status, "Service Unavailable" if status == 503 else "Internal Server Error", headers, data)
 
@@ -183,8 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
             proxy._wait_while_unreachable()
             reset(self.connection)
             self.close_connection = True
-            proxy._log(self.command, self.path, service_of(self.headers), "blackhole", "reset",
-                       time.monotonic() - started)
+            proxy._log(
+                self.command, self.path, service_of(self.headers), "blackhole", "reset", time.monotonic() - started
+            )
             return False
         return super().handle_expect_100()
 
@@ -263,8 +280,12 @@ class StorageFaultProxy:
         server.proxy = self
         self._port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"storage-fault-proxy:{self._port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"storage-fault-proxy:{self._port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -33,25 +33,74 @@ class Rule:
 
 
 RULES = (
-    Rule("1. only common.run talks to Flink", ("common.load.", "common.render.", "common.state.", "common.ops.",
-                                               "common.deploy.", "samplegen.", "transformations."), FLINK),
-    Rule("1. utilities do not reach Flink", ("common.errors", "common.redact", "common.sql", "common.logs",
-                                             "common.cli", "common.durations", "common.kafka_client"), FLINK),
+    Rule(
+        "1. only common.run talks to Flink",
+        (
+            "common.load.",
+            "common.render.",
+            "common.state.",
+            "common.ops.",
+            "common.deploy.",
+            "samplegen.",
+            "transformations.",
+        ),
+        FLINK,
+    ),
+    Rule(
+        "1. utilities do not reach Flink",
+        (
+            "common.errors",
+            "common.redact",
+            "common.sql",
+            "common.logs",
+            "common.cli",
+            "common.durations",
+            "common.kafka_client",
+        ),
+        FLINK,
+    ),
     Rule("2. render and state are independent", ("common.render.",), ("common.state",)),
     Rule("2. render and state are independent", ("common.state.",), ("common.render",)),
-    Rule("3. the load phase reads files only", ("common.load.",),
-         tuple(f"common.{p}" for p in PHASES if p != "load") + ("samplegen",)),
+    Rule(
+        "3. the load phase reads files only",
+        ("common.load.",),
+        tuple(f"common.{p}" for p in PHASES if p != "load") + ("samplegen",),
+    ),
     Rule("3. common never imports a CLI or the generator", ("common.",), ("samplegen",) + CLIS),
     Rule("3. no CLI imports another", ("streaming_job", "deploy", "sample_gen", "scripts."), CLIS),
-    Rule("4. the utilities import no sub-package", ("common.errors", "common.redact", "common.sql", "common.logs",
-                                                   "common.cli", "common.durations", "common.kafka_client"),
-         tuple(f"common.{p}" for p in PHASES)),
+    Rule(
+        "4. the utilities import no sub-package",
+        (
+            "common.errors",
+            "common.redact",
+            "common.sql",
+            "common.logs",
+            "common.cli",
+            "common.durations",
+            "common.kafka_client",
+        ),
+        tuple(f"common.{p}" for p in PHASES),
+    ),
     Rule("6. operators never reach the run phase", ("scripts.", "deploy", "sample_gen"), ("common.run",)),
-    Rule("5. the pipeline contract is the framework's: common never imports a pipeline", ("common.",),
-         ("transformations",)),
-    Rule("pipelines import only common.sql and common.load", ("transformations.",),
-         ("common.errors", "common.redact", "common.logs", "common.cli", "common.kafka_client",
-          *(f"common.{p}" for p in PHASES if p != "load"), "samplegen") + CLIS),
+    Rule(
+        "5. the pipeline contract is the framework's: common never imports a pipeline",
+        ("common.",),
+        ("transformations",),
+    ),
+    Rule(
+        "pipelines import only common.sql and common.load",
+        ("transformations.",),
+        (
+            "common.errors",
+            "common.redact",
+            "common.logs",
+            "common.cli",
+            "common.kafka_client",
+            *(f"common.{p}" for p in PHASES if p != "load"),
+            "samplegen",
+        )
+        + CLIS,
+    ),
 )
 
 
@@ -80,15 +129,17 @@ def imports_of(path: Path) -> list[tuple[str, int, bool]]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             for a in node.names:
                 candidate = f"{node.module}.{a.name}"
-                is_module = any((ROOT / Path(*candidate.split("."))).with_suffix(s).exists() or
-                                (ROOT / Path(*candidate.split(".")) / "__init__.py").exists() for s in (".py",))
+                is_module = any(
+                    (ROOT / Path(*candidate.split("."))).with_suffix(s).exists()
+                    or (ROOT / Path(*candidate.split(".")) / "__init__.py").exists()
+                    for s in (".py",)
+                )
                 found.append((candidate if is_module else node.module, node.lineno, id(node) in top_level))
     return found
 
 
 def covered(module: str, patterns: tuple[str, ...]) -> bool:
-    return any(module.startswith(p) if p.endswith(".") else module == p or module.startswith(p + ".")
-               for p in patterns)
+    return any(module.startswith(p) if p.endswith(".") else module == p or module.startswith(p + ".") for p in patterns)
 
 
 GRAPH = {module_name(f): imports_of(f) for f in project_files()}
@@ -104,9 +155,13 @@ def test_the_walk_sees_the_tree():
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.why)
 def test_import_rule(rule: Rule):
-    broken = [f"{module}:{line} imports {name}" for module, edges in GRAPH.items()
-              if covered(module, rule.modules) and not covered(module, rule.exempt)
-              for name, line, _ in edges if covered(name, rule.banned)]
+    broken = [
+        f"{module}:{line} imports {name}"
+        for module, edges in GRAPH.items()
+        if covered(module, rule.modules) and not covered(module, rule.exempt)
+        for name, line, _ in edges
+        if covered(name, rule.banned)
+    ]
     assert not broken, f"rule '{rule.why}' broken:\n" + "\n".join(broken)
 
 
@@ -123,7 +178,7 @@ def test_no_import_cycle():
         stack.append(module)
         for nxt in sorted(edges[module]):
             if state.get(nxt) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(nxt):] + [nxt]))
+                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(nxt) :] + [nxt]))
             if nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -138,23 +193,35 @@ def test_heavy_libraries_only_inside_functions():
     """Rule 5 (ruff's TID253 says the same in `make lint`): PyFlink, py4j, pyiceberg, boto3 and the
     Kafka client only inside the functions that use them."""
     heavy = ("pyflink", "py4j", "pyiceberg", "pyarrow", "boto3", "botocore", "confluent_kafka")
-    broken = [f"{module}:{line} imports {name} at module level" for module, edges in GRAPH.items()
-              for name, line, top in edges if top and covered(name, heavy)]
+    broken = [
+        f"{module}:{line} imports {name} at module level"
+        for module, edges in GRAPH.items()
+        for name, line, top in edges
+        if top and covered(name, heavy)
+    ]
     assert not broken, "\n".join(broken)
 
 
 def test_the_clis_that_need_no_flink_load_none():
-    code = ("import sys, deploy, sample_gen; import scripts.status, scripts.replay_dead_letters; "
-            "import common.deploy.iam_policy, common.ops.table_status, common.render.job_plan; "
-            "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('pyflink', 'py4j', "
-            "'pyiceberg', 'boto3', 'confluent_kafka')}))")
+    code = (
+        "import sys, deploy, sample_gen; import scripts.status, scripts.replay_dead_letters; "
+        "import common.deploy.iam_policy, common.ops.table_status, common.render.job_plan; "
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('pyflink', 'py4j', "
+        "'pyiceberg', 'boto3', 'confluent_kafka')}))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "[]"
-    for cli in ("streaming_job.py", "deploy.py", "sample_gen.py", "scripts/status.py",
-                "scripts/replay_dead_letters.py"):
-        shown = subprocess.run([sys.executable, "-X", "importtime", cli, "--help"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=120)
+    for cli in (
+        "streaming_job.py",
+        "deploy.py",
+        "sample_gen.py",
+        "scripts/status.py",
+        "scripts/replay_dead_letters.py",
+    ):
+        shown = subprocess.run(
+            [sys.executable, "-X", "importtime", cli, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
         assert shown.returncode == 0, (cli, shown.stderr[-2000:])
         assert "usage:" in shown.stdout, cli
         flink = [line for line in shown.stderr.splitlines() if line.rstrip().endswith(("| pyflink", "| py4j"))]
@@ -168,6 +235,10 @@ def test_the_loggers_roots_are_the_projects_top_level_modules():
 
     tops = {p.stem for p in ROOT.glob("*.py")} | {p.parent.name for p in ROOT.glob("*/__init__.py")}
     assert set(OWN_LOGGERS) == (tops - {"tests"}) | {"__main__"}
-    named = [f"{path.relative_to(ROOT)}:{n}" for path in project_files()
-             for n, line in enumerate(path.read_text().splitlines(), 1) if 'getLogger("' in line]
+    named = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in project_files()
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if 'getLogger("' in line
+    ]
     assert named == [], "use logging.getLogger(__name__)"

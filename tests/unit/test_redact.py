@@ -25,20 +25,30 @@ from common.render.job_plan import build_plan
 from sample_gen import bid_events, produce
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = {"access key id": "example-access-key-id-0001", "secret access key": "wJalrXUtnFEMI-example-secret",
-           "session token": "FwoGZXIvYXdzEXAMPLEsessiontoken", "kafka password": "kafka-pa55word-example"}
-JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" '
-        f'password="{SECRETS["kafka password"]}";')
+SECRETS = {
+    "access key id": "example-access-key-id-0001",
+    "secret access key": "wJalrXUtnFEMI-example-secret",
+    "session token": "FwoGZXIvYXdzEXAMPLEsessiontoken",
+    "kafka password": "kafka-pa55word-example",
+}
+JAAS = (
+    'org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" '
+    f'password="{SECRETS["kafka password"]}";'
+)
 JAAS_SHOWN = f'org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password={REDACTED};'
 
 
 def secret_properties(path: Path) -> Path:
     """The repository's properties plus credential-like catalog options and Kafka properties."""
     groups = read_groups(ROOT / "application_properties.json")
-    groups["iceberg"].update({"option.s3.access-key-id": SECRETS["access key id"],
-                              "option.s3.secret-access-key": SECRETS["secret access key"],
-                              "option.s3.session-token": SECRETS["session token"],
-                              "option.client.region": "eu-west-1"})
+    groups["iceberg"].update(
+        {
+            "option.s3.access-key-id": SECRETS["access key id"],
+            "option.s3.secret-access-key": SECRETS["secret access key"],
+            "option.s3.session-token": SECRETS["session token"],
+            "option.client.region": "eu-west-1",
+        }
+    )
     groups["kafka"].update({"property.sasl.jaas.config": JAAS, "property.client.dns.lookup": "use_all_dns_ips"})
     path.write_text(json.dumps([{"PropertyGroupId": g, "PropertyMap": m} for g, m in groups.items()]))
     return path
@@ -51,16 +61,41 @@ def assert_nothing_secret(text: str) -> None:
 
 # --- the rules ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key", ["s3.secret-access-key", "s3.access-key-id", "s3.session-token", "client.password",
-                                 "ssl.truststore.password", "ssl.keystore.key", "basic.auth.user.info",
-                                 "aws.secretAccessKey", "client.api_key", "gcs.oauth2.token", "private-key"])
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "s3.secret-access-key",
+        "s3.access-key-id",
+        "s3.session-token",
+        "client.password",
+        "ssl.truststore.password",
+        "ssl.keystore.key",
+        "basic.auth.user.info",
+        "aws.secretAccessKey",
+        "client.api_key",
+        "gcs.oauth2.token",
+        "private-key",
+    ],
+)
 def test_keys_that_name_a_credential_hide_their_whole_value(key):
     assert is_secret_key(key)
     assert redact_value(key, "anything at all") == REDACTED
 
 
-@pytest.mark.parametrize("key", ["client.region", "s3.endpoint", "warehouse", "bootstrap.servers", "catalog-impl",
-                                 "sasl.mechanism", "security.protocol", "namespace"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "client.region",
+        "s3.endpoint",
+        "warehouse",
+        "bootstrap.servers",
+        "catalog-impl",
+        "sasl.mechanism",
+        "security.protocol",
+        "namespace",
+    ],
+)
 def test_other_keys_keep_their_value(key):
     assert not is_secret_key(key)
     assert redact_value(key, "eu-west-1") == "eu-west-1"
@@ -68,19 +103,27 @@ def test_other_keys_keep_their_value(key):
 
 def test_a_jaas_line_keeps_its_login_module_and_user_but_not_its_secrets():
     assert redact_value("sasl.jaas.config", JAAS) == JAAS_SHOWN
-    assert redact_text("Module required username='bob' password='p w';") == \
-        f"Module required username='bob' password={REDACTED};"
-    assert redact_text(r'Module required username="u" password="p\"w;x";') == \
-        f'Module required username="u" password={REDACTED};'
-    assert redact_text("Module required clientId=app clientSecret=abc123;") == \
-        f"Module required clientId=app clientSecret={REDACTED};"
+    assert (
+        redact_text("Module required username='bob' password='p w';")
+        == f"Module required username='bob' password={REDACTED};"
+    )
+    assert (
+        redact_text(r'Module required username="u" password="p\"w;x";')
+        == f'Module required username="u" password={REDACTED};'
+    )
+    assert (
+        redact_text("Module required clientId=app clientSecret=abc123;")
+        == f"Module required clientId=app clientSecret={REDACTED};"
+    )
     msk_iam = "software.amazon.msk.auth.iam.IAMLoginModule required;"
     assert redact_value("properties.sasl.jaas.config", msk_iam) == msk_iam
 
 
 def test_passwords_inside_urls_are_hidden():
-    assert redact_text("jdbc:postgresql://db:5432/x?user=u&password=pw1&ssl=true") == \
-        f"jdbc:postgresql://db:5432/x?user=u&password={REDACTED}&ssl=true"
+    assert (
+        redact_text("jdbc:postgresql://db:5432/x?user=u&password=pw1&ssl=true")
+        == f"jdbc:postgresql://db:5432/x?user=u&password={REDACTED}&ssl=true"
+    )
     assert redact_text("https://user:pw2@example.com/path") == f"https://user:{REDACTED}@example.com/path"
     assert redact_text("http://localhost:8081/jobs") == "http://localhost:8081/jobs"
 
@@ -88,18 +131,28 @@ def test_passwords_inside_urls_are_hidden():
 def test_nested_mappings_and_lists_are_redacted_and_the_input_is_untouched():
     groups = [{"PropertyGroupId": "iceberg", "PropertyMap": {"option.s3.session-token": "t0k", "namespace": "sink"}}]
     params = {"ApplicationName": "app", "PropertyGroups": groups, "Credentials": {"anything": "x"}, "Parallelism": 2}
-    assert redact(params) == {"ApplicationName": "app", "Credentials": REDACTED, "Parallelism": 2, "PropertyGroups": [
-        {"PropertyGroupId": "iceberg", "PropertyMap": {"option.s3.session-token": REDACTED, "namespace": "sink"}}]}
+    assert redact(params) == {
+        "ApplicationName": "app",
+        "Credentials": REDACTED,
+        "Parallelism": 2,
+        "PropertyGroups": [
+            {"PropertyGroupId": "iceberg", "PropertyMap": {"option.s3.session-token": REDACTED, "namespace": "sink"}}
+        ],
+    }
     assert groups[0]["PropertyMap"]["option.s3.session-token"] == "t0k"
     assert redact_value("token", None) is None
 
 
 def test_sql_options_are_redacted_with_their_quoting_intact():
-    sql = ("CREATE CATALOG `c` WITH (\n  'warehouse' = 'file:/w',\n  's3.secret-access-key' = 'it''s secret',\n"
-           "  'properties.sasl.jaas.config' = 'M required username=''u'' password=''p'';'\n)")
-    assert redact_sql(sql) == ("CREATE CATALOG `c` WITH (\n  'warehouse' = 'file:/w',\n"
-                               f"  's3.secret-access-key' = '{REDACTED}',\n"
-                               f"  'properties.sasl.jaas.config' = 'M required username=''u'' password={REDACTED};'\n)")
+    sql = (
+        "CREATE CATALOG `c` WITH (\n  'warehouse' = 'file:/w',\n  's3.secret-access-key' = 'it''s secret',\n"
+        "  'properties.sasl.jaas.config' = 'M required username=''u'' password=''p'';'\n)"
+    )
+    assert redact_sql(sql) == (
+        "CREATE CATALOG `c` WITH (\n  'warehouse' = 'file:/w',\n"
+        f"  's3.secret-access-key' = '{REDACTED}',\n"
+        f"  'properties.sasl.jaas.config' = 'M required username=''u'' password={REDACTED};'\n)"
+    )
     plain = "SELECT 'a' AS x FROM t WHERE y = 'b'"
     assert redact_sql(plain) == plain
 
@@ -107,14 +160,18 @@ def test_sql_options_are_redacted_with_their_quoting_intact():
 def test_flink_error_messages_quoting_a_sinks_catalog_options_are_redacted():
     """Flink lists a table's options when it cannot create it; an Iceberg sink's options hold
     its catalog's as JSON ('src-catalog'), and every line we log passes the same rules."""
-    message = ("ValidationException: Unable to create a sink for writing table 'iceberg.sink.t'.\n\n"
-               "Table options are:\n\n'connector'='iceberg-portable-sink'\n"
-               "'src-catalog'='{\"catalog-name\":\"iceberg\",\"catalog-props\":{\"s3.session-token\":\"tok\\\"en\","
-               "\"client.region\":\"eu-west-1\"}}'")
-    shown = ("ValidationException: Unable to create a sink for writing table 'iceberg.sink.t'.\n\n"
-             "Table options are:\n\n'connector'='iceberg-portable-sink'\n"
-             f"'src-catalog'='{{\"catalog-name\":\"iceberg\",\"catalog-props\":{{\"s3.session-token\":\"{REDACTED}\","
-             "\"client.region\":\"eu-west-1\"}}'")
+    message = (
+        "ValidationException: Unable to create a sink for writing table 'iceberg.sink.t'.\n\n"
+        "Table options are:\n\n'connector'='iceberg-portable-sink'\n"
+        '\'src-catalog\'=\'{"catalog-name":"iceberg","catalog-props":{"s3.session-token":"tok\\"en",'
+        '"client.region":"eu-west-1"}}\''
+    )
+    shown = (
+        "ValidationException: Unable to create a sink for writing table 'iceberg.sink.t'.\n\n"
+        "Table options are:\n\n'connector'='iceberg-portable-sink'\n"
+        f'\'src-catalog\'=\'{{"catalog-name":"iceberg","catalog-props":{{"s3.session-token":"{REDACTED}",'
+        '"client.region":"eu-west-1"}}\''
+    )
     assert redact_sql(message) == shown
     record = logging.LogRecord("common.run.runner", logging.ERROR, __file__, 1, "job failed: %s", (message,), None)
     assert RedactingFormatter("%(message)s").format(record) == f"job failed: {shown}"
@@ -127,6 +184,7 @@ def test_flink_error_messages_quoting_a_sinks_catalog_options_are_redacted():
 
 # --- where the values go, and what is shown -------------------------------------------------------
 
+
 def test_the_secrets_reach_the_ddl_and_the_redacted_ddl_shows_everything_else(tmp_path):
     path = secret_properties(tmp_path / "properties.json")
     settings = settings_from_groups(read_groups(path), path, managed=False)
@@ -134,9 +192,14 @@ def test_the_secrets_reach_the_ddl_and_the_redacted_ddl_shows_everything_else(tm
     assert all(value in ddl for value in SECRETS.values()), "the test's secrets must be in what the job runs"
     shown = redact_sql(ddl)
     assert_nothing_secret(shown)
-    for option in ("'client.region' = 'eu-west-1'", f"'s3.session-token' = '{REDACTED}'",
-                   f"'s3.access-key-id' = '{REDACTED}'", "'properties.client.dns.lookup' = 'use_all_dns_ips'",
-                   f"'properties.sasl.jaas.config' = '{JAAS_SHOWN}'", "'properties.bootstrap.servers' = '127.0.0.1:9092'"):
+    for option in (
+        "'client.region' = 'eu-west-1'",
+        f"'s3.session-token' = '{REDACTED}'",
+        f"'s3.access-key-id' = '{REDACTED}'",
+        "'properties.client.dns.lookup' = 'use_all_dns_ips'",
+        f"'properties.sasl.jaas.config' = '{JAAS_SHOWN}'",
+        "'properties.bootstrap.servers' = '127.0.0.1:9092'",
+    ):
         assert option in shown
     assert shown.count(f"'properties.sasl.jaas.config' = '{JAAS_SHOWN}'") == len(load_project().topics_in_use())
 
@@ -144,8 +207,22 @@ def test_the_secrets_reach_the_ddl_and_the_redacted_ddl_shows_everything_else(tm
 @pytest.mark.jvm
 def test_dry_run_and_its_debug_log_show_no_secret(tmp_path):
     path = secret_properties(tmp_path / "properties.json")
-    result = subprocess.run([sys.executable, str(ROOT / "streaming_job.py"), "--dry-run", "-v", "--properties", str(path),
-                             "--only", "bid_events_raw"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "streaming_job.py"),
+            "--dry-run",
+            "-v",
+            "--properties",
+            str(path),
+            "--only",
+            "bid_events_raw",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert_nothing_secret(result.stdout + result.stderr)
     assert f"'properties.sasl.jaas.config' = '{JAAS_SHOWN}'" in result.stdout
@@ -160,8 +237,14 @@ def test_a_verbose_bounded_run_shows_no_secret_and_no_library_notice(tmp_path, w
     project's log configuration keeps out (common/logs.py), and tells where the web UI is."""
     events = list(bid_events(200, seed=3))
     assert produce(workspace.bootstrap, workspace.topics["bid_events"], events).failed == 0
-    result = workspace.run_job("--bounded", "-v", "--properties", str(secret_properties(tmp_path / "properties.json")),
-                               "--only", "bid_events_raw")
+    result = workspace.run_job(
+        "--bounded",
+        "-v",
+        "--properties",
+        str(secret_properties(tmp_path / "properties.json")),
+        "--only",
+        "bid_events_raw",
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     console = result.stdout + result.stderr
     assert_nothing_secret(console)

@@ -47,6 +47,7 @@ MSK_HOST = f"b-1.demo.abc123.c2.kafka.{MSK_REGION}.amazonaws.com:9098"  # made u
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def run_cli(*args: str) -> int:
     return sample_gen.main([*args, "--progress", "none", "--quiet"])
 
@@ -73,12 +74,26 @@ def encoded(model: EventModel, count: int, knobs: FaultKnobs | None = None) -> l
 
 # --- against the local broker ----------------------------------------------------------------------
 
+
 def test_everything_sent_arrives_as_the_manifest_says(workspace, tmp_path):
     manifest_path = tmp_path / "manifest.json"
     count, malformed = 3000, 0.02
-    code = run_cli("--config-dir", str(workspace.config_dir), "--bootstrap-servers", workspace.bootstrap,
-                   "--auth", "none", "--count", str(count), "--seed", "11", "--malformed", str(malformed),
-                   "--manifest", str(manifest_path))
+    code = run_cli(
+        "--config-dir",
+        str(workspace.config_dir),
+        "--bootstrap-servers",
+        workspace.bootstrap,
+        "--auth",
+        "none",
+        "--count",
+        str(count),
+        "--seed",
+        "11",
+        "--malformed",
+        str(malformed),
+        "--manifest",
+        str(manifest_path),
+    )
     assert code == 0
     manifest = json.loads(manifest_path.read_text())
     assert manifest["complete"] and manifest["seed"] == 11
@@ -116,9 +131,24 @@ def test_late_and_out_of_order_counts_match_what_a_consumer_sees(kafka_broker, t
     ws = make_workspace(tmp_path, kafka_broker, partitions=1)
     manifest_path = tmp_path / "manifest.json"
     count = 4000
-    code = run_cli("--config-dir", str(ws.config_dir), "--bootstrap-servers", ws.bootstrap, "--count", str(count),
-                   "--out-of-order", "0.05", "--late", "0.02", "--malformed", "0.01", "--late-by", "30s",
-                   "--manifest", str(manifest_path))
+    code = run_cli(
+        "--config-dir",
+        str(ws.config_dir),
+        "--bootstrap-servers",
+        ws.bootstrap,
+        "--count",
+        str(count),
+        "--out-of-order",
+        "0.05",
+        "--late",
+        "0.02",
+        "--malformed",
+        "0.01",
+        "--late-by",
+        "30s",
+        "--manifest",
+        str(manifest_path),
+    )
     assert code == 0
     manifest = json.loads(manifest_path.read_text())
     totals = manifest["totals"]
@@ -154,8 +184,20 @@ def test_failed_deliveries_are_counted_and_the_exit_code_says_so(tmp_path):
     port = sock.getsockname()[1]
     sock.close()
     manifest_path = tmp_path / "manifest.json"
-    code = run_cli("--bootstrap-servers", f"127.0.0.1:{port}", "--auth", "none", "--count", "50",
-                   "--flush-timeout", "2", "-X", "log_level=0", "--manifest", str(manifest_path))
+    code = run_cli(
+        "--bootstrap-servers",
+        f"127.0.0.1:{port}",
+        "--auth",
+        "none",
+        "--count",
+        "50",
+        "--flush-timeout",
+        "2",
+        "-X",
+        "log_level=0",
+        "--manifest",
+        str(manifest_path),
+    )
     assert code == ExitCode.FAILED
     manifest = json.loads(manifest_path.read_text())
     assert manifest["totals"]["sent"] == 50 and manifest["totals"]["not_delivered"] == 50
@@ -165,10 +207,29 @@ def test_failed_deliveries_are_counted_and_the_exit_code_says_so(tmp_path):
 def test_ctrl_c_stops_flushes_and_writes_the_manifest(kafka_broker, tmp_path):
     ws = make_workspace(tmp_path, kafka_broker)
     manifest_path = tmp_path / "manifest.json"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "sample_gen.py"), "--config-dir", str(ws.config_dir),
-                             "--bootstrap-servers", ws.bootstrap, "--duration", "60", "--rate", "2000",
-                             "--progress", "log", "--log-every", "0.5", "--manifest", str(manifest_path)],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "sample_gen.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--bootstrap-servers",
+            ws.bootstrap,
+            "--duration",
+            "60",
+            "--rate",
+            "2000",
+            "--progress",
+            "log",
+            "--log-every",
+            "0.5",
+            "--manifest",
+            str(manifest_path),
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(2.5)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=30)
@@ -183,6 +244,7 @@ def test_ctrl_c_stops_flushes_and_writes_the_manifest(kafka_broker, tmp_path):
 
 # --- determinism and the event model ---------------------------------------------------------------
 
+
 def test_same_seed_same_events_and_another_seed_other_events():
     knobs = FaultKnobs(out_of_order=0.05, late=0.02, malformed=0.02)
     first = encoded(shipped_model(seed=5), 5000, knobs)
@@ -193,8 +255,20 @@ def test_same_seed_same_events_and_another_seed_other_events():
 def test_same_seed_same_output_from_the_command_line(capsys, tmp_path):
     outputs = []
     for _ in range(2):
-        assert run_cli("--dry-run", "--count", "1000", "--seed", "9", "--malformed", "0.05",
-                       "--manifest", str(tmp_path / "m.json")) == 0
+        assert (
+            run_cli(
+                "--dry-run",
+                "--count",
+                "1000",
+                "--seed",
+                "9",
+                "--malformed",
+                "0.05",
+                "--manifest",
+                str(tmp_path / "m.json"),
+            )
+            == 0
+        )
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1]
     lines = [json.loads(line) for line in outputs[0].splitlines()]
@@ -252,20 +326,40 @@ def test_legacy_bid_events_keep_their_meaning():
     events = list(sample_gen.bid_events(400, seed=7, start_ms=start))
     assert len(events) == 400
     assert events == list(sample_gen.bid_events(400, seed=7, start_ms=start))
-    assert set(events[0]) == {"event_name", "user_id", "city_id", "platform", "session_id", "timestamp_ms",
-                              "bid_amount"}
+    assert set(events[0]) == {
+        "event_name",
+        "user_id",
+        "city_id",
+        "platform",
+        "session_id",
+        "timestamp_ms",
+        "bid_amount",
+    }
     assert events[-1]["timestamp_ms"] - start > 3_600_000  # sparse enough to cross midnight
     assert len({e["user_id"] for e in events}) > 10
 
 
 def test_a_new_topic_needs_no_generator_code(tmp_path):
     topics = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())
-    schema = {"device_id": "STRING", "user_id": "BIGINT", "session_id": "VARCHAR(20)", "ok": "BOOLEAN",
-              "level": "TINYINT", "score": "DOUBLE", "amount": "DECIMAL(10, 2)", "day": "DATE",
-              "seen_at": "TIMESTAMP(3)", "event_at": "TIMESTAMP_LTZ(3)"}
+    schema = {
+        "device_id": "STRING",
+        "user_id": "BIGINT",
+        "session_id": "VARCHAR(20)",
+        "ok": "BOOLEAN",
+        "level": "TINYINT",
+        "score": "DOUBLE",
+        "amount": "DECIMAL(10, 2)",
+        "day": "DATE",
+        "seen_at": "TIMESTAMP(3)",
+        "event_at": "TIMESTAMP_LTZ(3)",
+    }
     topics["kafka_topics"]["device_events"] = {
-        "topic_name": "device-events", "consumer_group": "g", "startup_mode": "earliest-offset",
-        "event_time": {"field": "event_at", "max_out_of_orderness": "2s"}, "schema": schema}
+        "topic_name": "device-events",
+        "consumer_group": "g",
+        "startup_mode": "earliest-offset",
+        "event_time": {"field": "event_at", "max_out_of_orderness": "2s"},
+        "schema": schema,
+    }
     (tmp_path / "topics.yaml").write_text(yaml.safe_dump(topics, sort_keys=False))
     (tmp_path / "transformations.yaml").write_text((ROOT / "config" / "transformations.yaml").read_text())
     project = load_project(tmp_path)
@@ -290,6 +384,7 @@ def test_every_shipped_record_is_valid_against_its_schema():
 
 
 # --- knobs, rate, duration ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("fraction,total", [(0.01, 1000), (0.37, 999), (0.5, 7), (1.0, 10), (0.0, 100)])
 def test_the_sampler_picks_exactly_round_total_times_fraction(fraction, total):
@@ -350,8 +445,22 @@ def test_help_documents_the_options(capsys):
     with pytest.raises(SystemExit):
         sample_gen.parse_args(["--help"])
     text = capsys.readouterr().out
-    for needle in ("--count", "--duration", "--rate", "--topics", "--seed", "--out-of-order", "--late",
-                   "--malformed", "--region", "--auth", "--manifest", "exit codes", "MSK", "Ctrl-C"):
+    for needle in (
+        "--count",
+        "--duration",
+        "--rate",
+        "--topics",
+        "--seed",
+        "--out-of-order",
+        "--late",
+        "--malformed",
+        "--region",
+        "--auth",
+        "--manifest",
+        "exit codes",
+        "MSK",
+        "Ctrl-C",
+    ):
         assert needle in text
 
 
@@ -390,8 +499,9 @@ def live_stream(seed: int, count: int, knobs: FaultKnobs, clock: Callable[[], in
     return out
 
 
-@pytest.mark.parametrize("steps_ms", [(0, 1), (0, 400), (6_000, 9_000)],
-                         ids=["dense", "sparse", "every-record-beyond-the-bound"])
+@pytest.mark.parametrize(
+    "steps_ms", [(0, 1), (0, 400), (6_000, 9_000)], ids=["dense", "sparse", "every-record-beyond-the-bound"]
+)
 def test_live_event_time_is_the_clock_minus_the_fault_offsets(steps_ms):
     """A made-up clock, so the rules hold exactly: never ahead, within the bound unless late."""
     rng = random.Random(1)
@@ -426,11 +536,19 @@ def test_live_sends_the_simulated_records_but_for_event_time():
     assert live == live_stream(seed=5, count=3000, knobs=knobs, clock=lambda: next(ticks))
 
 
-@pytest.mark.parametrize("args,live", [
-    (["--duration", "5"], True), (["--rate", "10"], True), (["--count", "5", "--rate", "10"], True),
-    (["--count", "5"], False), ([], False), (["--duration", "5", "--start", "now"], False),
-    (["--duration", "5", "--no-live"], False), (["--count", "5", "--live"], True),
-])
+@pytest.mark.parametrize(
+    "args,live",
+    [
+        (["--duration", "5"], True),
+        (["--rate", "10"], True),
+        (["--count", "5", "--rate", "10"], True),
+        (["--count", "5"], False),
+        ([], False),
+        (["--duration", "5", "--start", "now"], False),
+        (["--duration", "5", "--no-live"], False),
+        (["--count", "5", "--live"], True),
+    ],
+)
 def test_live_is_the_default_for_timed_or_paced_runs_without_start(args, live):
     assert sample_gen.is_live(sample_gen.parse_args(args)) is live
 
@@ -447,8 +565,15 @@ def test_feed_returns_what_arrived_live_and_in_the_one_partition(workspace):
     rate, duration = 300, 2.0
     knobs = FaultKnobs(out_of_order=0.1, late=0.05, malformed=0.02, late_by_ms=10_000)
     before_ms = time.time_ns() // 1_000_000
-    result = feed(workspace.bootstrap, duration_s=duration, rate=rate, partition=0, faults=knobs,
-                  model=ModelOptions(seed=3), config_dir=workspace.config_dir)
+    result = feed(
+        workspace.bootstrap,
+        duration_s=duration,
+        rate=rate,
+        partition=0,
+        faults=knobs,
+        model=ModelOptions(seed=3),
+        config_dir=workspace.config_dir,
+    )
     after_ms = time.time_ns() // 1_000_000
     records = result.records
     totals = result.manifest["totals"]
@@ -458,8 +583,7 @@ def test_feed_returns_what_arrived_live_and_in_the_one_partition(workspace):
     for i, r in enumerate(records):
         assert before_ms <= r.sent_at_ms <= after_ms
         assert i + 1 <= rate * (r.sent_at_ms - before_ms + 5) / 1000 + batch_size(rate)
-    check_live_times([(r.topic, r.sent_at_ms, r.event_time_ms, r.fault) for r in records], BOUND_MS,
-                     knobs.late_by_ms)
+    check_live_times([(r.topic, r.sent_at_ms, r.event_time_ms, r.fault) for r in records], BOUND_MS, knobs.late_by_ms)
     assert {r.fault for r in records} == {None, OUT_OF_ORDER, LATE, MALFORMED}
     assert {r.partition for r in records} == {0} and len({(r.topic, r.offset) for r in records}) == len(records)
     for key, entry in result.manifest["topics"].items():
@@ -483,8 +607,11 @@ def test_feed_returns_what_arrived_live_and_in_the_one_partition(workspace):
 def test_feed_stops_when_cancelled_from_another_thread(workspace):
     cancel = threading.Event()
     box = {}
-    worker = threading.Thread(target=lambda: box.update(result=feed(
-        workspace.bootstrap, duration_s=60, rate=200, cancel=cancel, config_dir=workspace.config_dir)))
+    worker = threading.Thread(
+        target=lambda: box.update(
+            result=feed(workspace.bootstrap, duration_s=60, rate=200, cancel=cancel, config_dir=workspace.config_dir)
+        )
+    )
     worker.start()
     time.sleep(1.0)
     cancel.set()
@@ -498,13 +625,26 @@ def test_feed_stops_when_cancelled_from_another_thread(workspace):
 
 def test_partition_option_of_the_command_line(workspace, tmp_path):
     manifest_path, records_path = tmp_path / "m.json", tmp_path / "sent.jsonl"
-    common = ("--config-dir", str(workspace.config_dir), "--bootstrap-servers", workspace.bootstrap,
-              "--manifest", str(manifest_path))
-    assert run_cli(*common, "--count", "600", "--partition", "bid_events=0", "--partition", "1",
-                   "--records", str(records_path)) == 0
+    common = (
+        "--config-dir",
+        str(workspace.config_dir),
+        "--bootstrap-servers",
+        workspace.bootstrap,
+        "--manifest",
+        str(manifest_path),
+    )
+    assert (
+        run_cli(
+            *common, "--count", "600", "--partition", "bid_events=0", "--partition", "1", "--records", str(records_path)
+        )
+        == 0
+    )
     manifest = json.loads(manifest_path.read_text())
     assert not manifest["knobs"]["live"] and manifest["knobs"]["partitions"] == {
-        "bid_events": 0, "user_events": 1, "order_events": 1}
+        "bid_events": 0,
+        "user_events": 1,
+        "order_events": 1,
+    }
     got = consume_messages(workspace.bootstrap, list(workspace.topics.values()))
     lines = [json.loads(line) for line in records_path.read_text().splitlines()]
     assert len(lines) == 600 == sum(len(m) for m in got.values())
@@ -519,8 +659,10 @@ def test_partition_option_of_the_command_line(workspace, tmp_path):
             assert line["event_time_ms"] == json.loads(m.value())["timestamp_ms"] and line["fault"] is None
     # a partition the topics do not have, a topic not sent, and no number: refused before sending
     assert run_cli(*common, "--count", "10", "--partition", "2") == ExitCode.BAD_INPUT
-    assert run_cli(*common, "--count", "10", "--topics", "bid_events",
-                   "--partition", "order_events=0") == ExitCode.BAD_INPUT
+    assert (
+        run_cli(*common, "--count", "10", "--topics", "bid_events", "--partition", "order_events=0")
+        == ExitCode.BAD_INPUT
+    )
     with pytest.raises(SystemExit):
         sample_gen.parse_args(["--partition", "bid_events="])
     assert sum(len(m) for m in consume_messages(workspace.bootstrap, list(workspace.topics.values())).values()) == 600
@@ -528,12 +670,20 @@ def test_partition_option_of_the_command_line(workspace, tmp_path):
 
 # --- MSK IAM (MSK itself is not reachable here) ---------------------------------------------------------
 
+
 @pytest.fixture
 def fake_aws(monkeypatch, tmp_path):
     """Fake static credentials from the environment only: signing happens locally, no AWS call."""
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_REGION",
-                "AWS_DEFAULT_REGION"):
+    for var in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-for-tests")

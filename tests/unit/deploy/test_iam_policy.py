@@ -27,25 +27,42 @@ ENVIRONMENTS = [None, *sorted(p.stem for p in (CONFIG_DIR / OVERLAYS_DIR).glob("
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "deploy.py"), "iam-policy", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "deploy.py"), "iam-policy", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def resources(policy: dict) -> list[str]:
-    return [r for s in policy["Statement"] for r in (s["Resource"] if isinstance(s["Resource"], list)
-                                                       else [s["Resource"]])]
+    return [
+        r for s in policy["Statement"] for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
 
 
 def filled(partition: str) -> dict[str, str]:
     """Made-up values for every placeholder (no real account)."""
-    return {"Partition": partition, "Region": REGIONS[partition], "AccountId": MADE_UP_ACCOUNT,
-            "CodeBucket": "code", "CodeKey": "app.zip", "MskClusterName": "msk", "MskClusterUuid": "uuid-1",
-            "TableBucketName": "tables", "LogGroupName": "/aws/flink/app", "LogStreamName": "app"}
+    return {
+        "Partition": partition,
+        "Region": REGIONS[partition],
+        "AccountId": MADE_UP_ACCOUNT,
+        "CodeBucket": "code",
+        "CodeKey": "app.zip",
+        "MskClusterName": "msk",
+        "MskClusterUuid": "uuid-1",
+        "TableBucketName": "tables",
+        "LogGroupName": "/aws/flink/app",
+        "LogStreamName": "app",
+    }
 
 
 def msk_arn(values: dict[str, str], kind: str, name: str) -> str:
-    return (f"arn:{values['Partition']}:kafka:{values['Region']}:{values['AccountId']}:{kind}/"
-            f"{values['MskClusterName']}/{values['MskClusterUuid']}/{name}")
+    return (
+        f"arn:{values['Partition']}:kafka:{values['Region']}:{values['AccountId']}:{kind}/"
+        f"{values['MskClusterName']}/{values['MskClusterUuid']}/{name}"
+    )
 
 
 def test_the_committed_policy_is_the_generated_one():
@@ -79,13 +96,18 @@ def test_every_arn_is_in_the_chosen_partition(partition):
     policy = json.loads(result.stdout)
     assert "${Partition}" not in result.stdout and "${Region}" not in result.stdout
     arns = [r for r in resources(policy) if r != "*"]
-    assert arns and all(r.startswith(f"arn:{partition}:") and f":{REGIONS[partition]}:" in r or
-                        r.startswith(f"arn:{partition}:s3:::") for r in arns)
+    assert arns and all(
+        r.startswith(f"arn:{partition}:") and f":{REGIONS[partition]}:" in r or r.startswith(f"arn:{partition}:s3:::")
+        for r in arns
+    )
 
 
 def test_the_region_decides_the_partition():
     assert [iam_policy.partition_of(r) for r in ("us-east-1", "cn-northwest-1", "us-gov-east-1")] == [
-        "aws", "aws-cn", "aws-us-gov"]
+        "aws",
+        "aws-cn",
+        "aws-us-gov",
+    ]
     assert json.loads(run_cli("--region", "cn-north-1").stdout)["Statement"][0]["Resource"].startswith("arn:aws-cn:")
 
 
@@ -105,24 +127,40 @@ def test_every_topic_and_group_of_the_environment_is_granted_and_nothing_else(en
     assert not iam_policy.allowed(policy, "kafka-cluster:ReadData", msk_arn(values, "topic", "other-topic"))
     assert not iam_policy.allowed(policy, "kafka-cluster:AlterGroup", msk_arn(values, "group", "other-group"))
     other_partition = next(p for p in iam_policy.PARTITIONS if p != partition)
-    assert not iam_policy.allowed(policy, "kafka-cluster:ReadData",
-                                  msk_arn({**values, "Partition": other_partition}, "topic", topics[0].topic_name))
+    assert not iam_policy.allowed(
+        policy,
+        "kafka-cluster:ReadData",
+        msk_arn({**values, "Partition": other_partition}, "topic", topics[0].topic_name),
+    )
 
 
 def test_a_new_overlay_is_covered_without_editing_anything(tmp_path):
     """An environment added later (here 'prod', renaming topics and groups) gets its own names."""
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
-    (config / OVERLAYS_DIR / "prod.yaml").write_text(yaml.safe_dump({"kafka_topics": {
-        "bid_events": {"topic_name": "prod.bids.v2", "consumer_group": "prod-bids"},
-        "order_events": {"consumer_group": "prod-orders"}}}))
+    (config / OVERLAYS_DIR / "prod.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "kafka_topics": {
+                    "bid_events": {"topic_name": "prod.bids.v2", "consumer_group": "prod-bids"},
+                    "order_events": {"consumer_group": "prod-orders"},
+                }
+            }
+        )
+    )
     result = run_cli("--config-dir", str(config), "--environment", "prod", "--partition", "aws-us-gov")
     assert result.returncode == 0, result.stderr
     values = filled("aws-us-gov")
     policy = iam_policy.fill(json.loads(result.stdout), values)
     granted = {r.rsplit("/", 1)[1] for r in resources(policy) if ":kafka:" in r and "/uuid-1/" in r}
-    assert granted == {"prod.bids.v2", "user-events", "order-events",  # topics
-                       "prod-bids", "flink-user-consumer", "prod-orders"}  # groups
+    assert granted == {
+        "prod.bids.v2",
+        "user-events",
+        "order-events",  # topics
+        "prod-bids",
+        "flink-user-consumer",
+        "prod-orders",
+    }  # groups
     assert iam_policy.allowed(policy, "kafka-cluster:ReadData", msk_arn(values, "topic", "prod.bids.v2"))
     assert not iam_policy.allowed(policy, "kafka-cluster:ReadData", msk_arn(values, "topic", "bid-events"))
 

@@ -88,8 +88,13 @@ def test_bundled_packages_import_from_the_bundle_alone(unpacked):
     # -S: no site-packages, so yaml can only come from lib/python. The C extension is for
     # the service's Python 3.12; here PyYAML falls back to its pure-Python half.
     code = "import sys; sys.path.insert(0, 'lib/python'); import yaml; print(yaml.__version__, yaml.__file__)"
-    result = subprocess.run([sys.executable, "-S", "-c", code], cwd=unpacked, capture_output=True, text=True,
-                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=unpacked,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert result.returncode == 0, result.stderr
     version, path = result.stdout.split()
     assert f"PyYAML=={version}" in REQUIREMENTS.read_text()
@@ -103,7 +108,11 @@ def test_dry_run_from_the_unpacked_zip(unpacked):
     env = {k: v for k, v in os.environ.items() if k not in ignored}
     result = subprocess.run(
         [sys.executable, str(unpacked / "streaming_job.py"), "--dry-run", "--properties", str(PROPERTIES)],
-        cwd=unpacked, env=env, capture_output=True, text=True, timeout=DRY_RUN_TIMEOUT_S,
+        cwd=unpacked,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DRY_RUN_TIMEOUT_S,
     )
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stderr[-4000:]}"
     assert "CREATE TABLE" in result.stdout

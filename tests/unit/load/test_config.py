@@ -13,15 +13,21 @@ from common.load.config import CONFIG_DIR, load_project
 
 def write_config(tmp_path: Path, topics=None, transformations=None) -> Path:
     t = yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text()) if topics is None else topics
-    p = yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text()) if transformations is None else transformations
+    p = (
+        yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text())
+        if transformations is None
+        else transformations
+    )
     (tmp_path / "topics.yaml").write_text(yaml.safe_dump(t, sort_keys=False))
     (tmp_path / "transformations.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
     return tmp_path
 
 
 def shipped():
-    return (yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text()),
-            yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text()))
+    return (
+        yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text()),
+        yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text()),
+    )
 
 
 def test_shipped_config_loads():
@@ -35,8 +41,18 @@ def test_shipped_config_loads():
     assert project.pipelines[0].name == "bid_events_raw"
 
 
-@pytest.mark.parametrize("text,ms", [("5s", 5000), ("500 ms", 500), ("2 min", 120_000), ("1h", 3_600_000),
-                                     ("10 seconds", 10_000), ("five", None), ("5", None)])
+@pytest.mark.parametrize(
+    "text,ms",
+    [
+        ("5s", 5000),
+        ("500 ms", 500),
+        ("2 min", 120_000),
+        ("1h", 3_600_000),
+        ("10 seconds", 10_000),
+        ("five", None),
+        ("5", None),
+    ],
+)
 def test_durations(text, ms):
     assert parse_duration_ms(text) == ms
 
@@ -52,28 +68,47 @@ def expect_error(tmp_path, topics, pipelines, file, needle):
 def test_unknown_topic_key_suggests_the_right_one(tmp_path):
     topics, pipes = shipped()
     topics["kafka_topics"]["bid_events"]["startup_mod"] = topics["kafka_topics"]["bid_events"].pop("startup_mode")
-    expect_error(tmp_path, topics, pipes, "topics.yaml", "kafka_topics.bid_events.startup_mod: unknown key; did you mean 'startup_mode'?")
+    expect_error(
+        tmp_path,
+        topics,
+        pipes,
+        "topics.yaml",
+        "kafka_topics.bid_events.startup_mod: unknown key; did you mean 'startup_mode'?",
+    )
 
 
 def test_bad_startup_mode(tmp_path):
     topics, pipes = shipped()
     topics["kafka_topics"]["user_events"]["startup_mode"] = "earliest"
-    expect_error(tmp_path, topics, pipes, "topics.yaml",
-                 "kafka_topics.user_events.startup_mode: 'earliest' is not a startup mode; did you mean 'earliest-offset'?")
+    expect_error(
+        tmp_path,
+        topics,
+        pipes,
+        "topics.yaml",
+        "kafka_topics.user_events.startup_mode: 'earliest' is not a startup mode; did you mean 'earliest-offset'?",
+    )
 
 
 def test_watermark_field_must_exist_and_be_a_time(tmp_path):
     topics, pipes = shipped()
     topics["kafka_topics"]["bid_events"]["event_time"]["field"] = "platform"
-    expect_error(tmp_path, topics, pipes, "topics.yaml",
-                 "kafka_topics.bid_events.event_time.field: 'platform' has type STRING, not a time type")
+    expect_error(
+        tmp_path,
+        topics,
+        pipes,
+        "topics.yaml",
+        "kafka_topics.bid_events.event_time.field: 'platform' has type STRING, not a time type",
+    )
 
 
-@pytest.mark.parametrize("release,idle,needle", [
-    ("soon", None, "'soon' is not a duration"),
-    ("20s", None, "'20s' is not longer than the idle timeout (30000 ms)"),
-    ("5 min", "0s", "'5 min' is not longer than the idle timeout (0s (never idle))"),
-])
+@pytest.mark.parametrize(
+    "release,idle,needle",
+    [
+        ("soon", None, "'soon' is not a duration"),
+        ("20s", None, "'20s' is not longer than the idle timeout (30000 ms)"),
+        ("5 min", "0s", "'5 min' is not longer than the idle timeout (0s (never idle))"),
+    ],
+)
 def test_release_after_must_be_a_duration_longer_than_the_idle_timeout(tmp_path, release, idle, needle):
     topics, pipes = shipped()
     event_time = topics["kafka_topics"]["user_events"]["event_time"]
@@ -94,16 +129,26 @@ def test_release_after_is_off_unless_set(tmp_path):
 def test_pipeline_source_topic_must_exist(tmp_path):
     topics, pipes = shipped()
     pipes["transformations"][0]["source_topic"] = "bid_event"
-    expect_error(tmp_path, topics, pipes, "transformations.yaml",
-                 "source_topic: 'bid_event' is not a topic in topics.yaml; did you mean 'bid_events'?")
+    expect_error(
+        tmp_path,
+        topics,
+        pipes,
+        "transformations.yaml",
+        "source_topic: 'bid_event' is not a topic in topics.yaml; did you mean 'bid_events'?",
+    )
 
 
 def test_duplicate_pipeline_names(tmp_path):
     topics, pipes = shipped()
     twin = dict(pipes["transformations"][0], sink_table="other")
     pipes["transformations"].append(twin)
-    expect_error(tmp_path, topics, pipes, "transformations.yaml",
-                 f"transformations[{len(pipes['transformations']) - 1}].name: 'bid_events_raw' is already used by pipeline 'bid_events_raw'")
+    expect_error(
+        tmp_path,
+        topics,
+        pipes,
+        "transformations.yaml",
+        f"transformations[{len(pipes['transformations']) - 1}].name: 'bid_events_raw' is already used by pipeline 'bid_events_raw'",
+    )
 
 
 def test_all_disabled(tmp_path):
@@ -143,12 +188,18 @@ def with_overlay(tmp_path: Path) -> Path:
 def test_overlay_wins_over_topics_yaml_for_its_environment_only(tmp_path):
     config_dir = with_overlay(tmp_path)
     base, prod = load_project(config_dir), load_project(config_dir, environment="prod")
-    assert (base.topics["bid_events"].topic_name, base.topics["bid_events"].consumer_group) == \
-           ("bid-events", "flink-bid-consumer")
-    assert (prod.topics["bid_events"].topic_name, prod.topics["bid_events"].consumer_group) == \
-           ("prod.bid-events", "prod-flink-bid")
-    assert (prod.topics["order_events"].startup_mode, prod.topics["order_events"].startup_timestamp_ms) == \
-           ("timestamp", 1767225600000)
+    assert (base.topics["bid_events"].topic_name, base.topics["bid_events"].consumer_group) == (
+        "bid-events",
+        "flink-bid-consumer",
+    )
+    assert (prod.topics["bid_events"].topic_name, prod.topics["bid_events"].consumer_group) == (
+        "prod.bid-events",
+        "prod-flink-bid",
+    )
+    assert (prod.topics["order_events"].startup_mode, prod.topics["order_events"].startup_timestamp_ms) == (
+        "timestamp",
+        1767225600000,
+    )
     assert prod.topics["user_events"] == base.topics["user_events"]  # not in the overlay: unchanged
     assert prod.topics["bid_events"].schema == base.topics["bid_events"].schema
     assert (base.environment, prod.environment) == (None, "prod")

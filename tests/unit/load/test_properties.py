@@ -55,8 +55,13 @@ def test_locate_order(tmp_path):
 
 
 def test_environment_overrides_win(tmp_path):
-    env = {"KAFKA_BOOTSTRAP_SERVERS": "b-1:9098", "KAFKA_AUTH": "iam", "ICEBERG_NAMESPACE": "prod",
-           "ICEBERG_CATALOG_TYPE": "s3tables", "ICEBERG_WAREHOUSE": f"arn:aws:s3tables:eu-west-1:{FAKE_ACCOUNT}:bucket/b"}
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": "b-1:9098",
+        "KAFKA_AUTH": "iam",
+        "ICEBERG_NAMESPACE": "prod",
+        "ICEBERG_CATALOG_TYPE": "s3tables",
+        "ICEBERG_WAREHOUSE": f"arn:aws:s3tables:eu-west-1:{FAKE_ACCOUNT}:bucket/b",
+    }
     settings = load_settings(str(LOCAL_PROPERTIES), env=env)
     assert settings.kafka.bootstrap_servers == "b-1:9098"
     assert settings.kafka.auth == "iam"
@@ -71,13 +76,16 @@ def test_apply_env_does_not_mutate_input():
     assert groups["iceberg"]["namespace"] == "sink"
 
 
-@pytest.mark.parametrize("group,key,value,needle", [
-    ("kafka", "auth", "sasl", "kafka.auth: 'sasl' is not allowed (valid: none, iam)"),
-    ("kafka", "max.record.bytes", "-5", "kafka.max.record.bytes: '-5' is not a positive integer"),
-    ("iceberg", "catalog.type", "glue", "iceberg.catalog.type: 'glue' is not allowed"),
-    ("flink", "parallelism", "zero", "flink.parallelism: 'zero' is not a positive integer"),
-    ("kafka", "bootstrap.servers", " ", "kafka.bootstrap.servers: missing or empty"),
-])
+@pytest.mark.parametrize(
+    "group,key,value,needle",
+    [
+        ("kafka", "auth", "sasl", "kafka.auth: 'sasl' is not allowed (valid: none, iam)"),
+        ("kafka", "max.record.bytes", "-5", "kafka.max.record.bytes: '-5' is not a positive integer"),
+        ("iceberg", "catalog.type", "glue", "iceberg.catalog.type: 'glue' is not allowed"),
+        ("flink", "parallelism", "zero", "flink.parallelism: 'zero' is not a positive integer"),
+        ("kafka", "bootstrap.servers", " ", "kafka.bootstrap.servers: missing or empty"),
+    ],
+)
 def test_bad_values_are_named(tmp_path, group, key, value, needle):
     groups = shipped_groups()
     groups[group][key] = value

@@ -21,7 +21,9 @@ def test_event_time_column_rule():
     rule = metrics.event_time_column
     assert rule([("a", "STRING"), ("window_end", "TIMESTAMP(3)"), ("event_time", "TIMESTAMP(3)")]) == "event_time"
     assert rule([("window_start", "TIMESTAMP(3)"), ("window_end", "TIMESTAMP(3)")]) == "window_end"
-    assert rule([("d", "DATE"), ("session_start", "TIMESTAMP(3) NOT NULL"), ("x", "TIMESTAMP_LTZ(3)")]) == "session_start"
+    assert (
+        rule([("d", "DATE"), ("session_start", "TIMESTAMP(3) NOT NULL"), ("x", "TIMESTAMP_LTZ(3)")]) == "session_start"
+    )
     assert rule([("event_time", "BIGINT"), ("t", "TIMESTAMP(3) WITH LOCAL TIME ZONE")]) == "t"
     assert rule([("id", "STRING"), ("d", "DATE")]) is None
     assert rule([("a", "TIMESTAMP(3)"), ("b", "TIMESTAMP(6)")], declared="b") == "b"
@@ -34,30 +36,32 @@ def test_every_shipped_pipeline_passes_one_column_through_the_metrics_call():
     calls = {p.name: p.insert_sql.splitlines()[1] for p in plan.pipelines if p.name != "dead_letters"}
     assert calls == {
         "bid_events_raw": "SELECT pipeline_metrics('bid_events_raw', `event_name`, `event_time`) AS `event_name`, "
-                          "`user_id`, `city_id`, `platform`, `session_id`, `bid_amount`, `event_time`, "
-                          "`ingestion_time`, `event_date`",
+        "`user_id`, `city_id`, `platform`, `session_id`, `bid_amount`, `event_time`, "
+        "`ingestion_time`, `event_date`",
         "bid_events_aggregated": "SELECT pipeline_metrics('bid_events_aggregated', `window_start`, `window_end`) "
-                                 "AS `window_start`, `window_end`, `city_id`, `platform`, `total_bids`, "
-                                 "`unique_users`, `avg_bid_amount`, `max_bid_amount`, `min_bid_amount`, `window_date`",
+        "AS `window_start`, `window_end`, `city_id`, `platform`, `total_bids`, "
+        "`unique_users`, `avg_bid_amount`, `max_bid_amount`, `min_bid_amount`, `window_date`",
         "bid_events_late": "SELECT pipeline_metrics('bid_events_late', `event_name`, `event_time`, "
-                           "'bid_events_aggregated', 'bid_events', `kafka_partition`) AS `event_name`, `user_id`, `city_id`, "
-                           "`platform`, `session_id`, `bid_amount`, `event_time`, `window_end`, `watermark_at_arrival`, "
-                           "`kafka_partition`, `event_date`",
+        "'bid_events_aggregated', 'bid_events', `kafka_partition`) AS `event_name`, `user_id`, `city_id`, "
+        "`platform`, `session_id`, `bid_amount`, `event_time`, `window_end`, `watermark_at_arrival`, "
+        "`kafka_partition`, `event_date`",
         "user_events_processed": "SELECT pipeline_metrics('user_events_processed', `event_type`, `event_time`) AS "
-                                 "`event_type`, `user_id`, `action`, `event_time`, `event_date`, `event_hour`, "
-                                 "`metadata`, `ingestion_time`",
+        "`event_type`, `user_id`, `action`, `event_time`, `event_date`, `event_hour`, "
+        "`metadata`, `ingestion_time`",
         "order_events_enriched": "SELECT pipeline_metrics('order_events_enriched', `order_id`, `order_time`) AS "
-                                 "`order_id`, `user_id`, `product_id`, `quantity`, `price`, `total_amount`, "
-                                 "`order_time`, `order_date`, `price_category`, `ingestion_time`",
+        "`order_id`, `user_id`, `product_id`, `quantity`, `price`, `total_amount`, "
+        "`order_time`, `order_date`, `price_category`, `ingestion_time`",
         "session_analytics": "SELECT pipeline_metrics('session_analytics', `session_id`, `session_end`) AS "
-                             "`session_id`, `user_id`, `session_start`, `session_end`, `total_bids`, `total_events`, "
-                             "`platforms_used`, `cities_accessed`, `session_date`",
+        "`session_id`, `user_id`, `session_start`, `session_end`, `total_bids`, `total_events`, "
+        "`platforms_used`, `cities_accessed`, `session_date`",
         "session_late": "SELECT pipeline_metrics('session_late', `source_topic`, `event_time`, 'session_analytics', "
-                        "`source_topic`, `kafka_partition`) AS `source_topic`, `user_id`, `event_time`, "
-                        "`session_deadline`, `watermark_at_arrival`, `kafka_partition`, `event_date`",
+        "`source_topic`, `kafka_partition`) AS `source_topic`, `user_id`, `event_time`, "
+        "`session_deadline`, `watermark_at_arrival`, `kafka_partition`, `event_date`",
     }
-    assert plan.ddl()[-1] == ("CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS pipeline_metrics AS "
-                              "'mskiceberg.streaming.metrics.PipelineMetrics' LANGUAGE JAVA")
+    assert plan.ddl()[-1] == (
+        "CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS pipeline_metrics AS "
+        "'mskiceberg.streaming.metrics.PipelineMetrics' LANGUAGE JAVA"
+    )
 
 
 class _Keyed(BaseTransformer):
@@ -78,7 +82,8 @@ def test_the_key_stays_a_plain_column_and_a_trailing_comment_cannot_swallow_the_
     assert metrics.metered_insert(_Keyed(), sources, "`sink`", "p") == (
         "INSERT INTO `sink` (`k`, `n`)\n"
         "SELECT `k`, pipeline_metrics('p', `n`) AS `n`\n"
-        "FROM (\nSELECT `k`, COUNT(*) AS `n` FROM `src` GROUP BY `k` -- per key\n)")
+        "FROM (\nSELECT `k`, COUNT(*) AS `n` FROM `src` GROUP BY `k` -- per key\n)"
+    )
 
 
 UPSERT_PIPELINE = """\
@@ -111,7 +116,7 @@ def test_an_updating_sql_only_pipeline_plans_with_its_metrics_and_no_materialize
     plan = build_plan(load_project(config), settings.kafka, settings.catalog, bounded=True)
     explained = runner.explain(flink_env.create_table_env(settings, "metrics-upsert"), plan)  # the changelog check
     physical = explained.split("== Optimized Physical Plan ==")[1].split("== Optimized Execution Plan ==")[0]
-    sink = physical[physical.index("Sink(table=[iceberg.sink.bids_per_user]"):]
+    sink = physical[physical.index("Sink(table=[iceberg.sink.bids_per_user]") :]
     assert "pipeline_metrics(_UTF-16LE'bids_per_user', bids, last_bid)" in sink
     assert "changelogMode=[I,UB,UA]" in sink.splitlines()[1]  # the updates reach the upsert table
     # the key is still the query's upsert key: no SinkUpsertMaterializer (state per key) before the sink

@@ -43,7 +43,9 @@ def test_source_ddl_for_bid_events():
         "  `kafka_headers` MAP<STRING, BYTES> METADATA FROM 'headers' VIRTUAL,",
         "  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)",
     ]
-    assert options == """\
+    assert (
+        options
+        == """\
   'connector' = 'kafka-idle-aware',
   'topic' = 'bid-events',
   'properties.bootstrap.servers' = '127.0.0.1:9092',
@@ -62,19 +64,22 @@ def test_source_ddl_for_bid_events():
   'value.strict-json.max-bytes' = '1048576',
   'value.strict-json.topic' = 'bid-events'
 )"""
+    )
 
 
 def test_not_null_fields_are_required_by_the_decoder_not_the_column():
-    topic = dataclasses.replace(bid_topic(), schema=(("user_id", "BIGINT NOT NULL"), ("city_id", "INT NOT NULL"),
-                                                     ("timestamp_ms", "BIGINT")))
+    topic = dataclasses.replace(
+        bid_topic(), schema=(("user_id", "BIGINT NOT NULL"), ("city_id", "INT NOT NULL"), ("timestamp_ms", "BIGINT"))
+    )
     ddl = render_source_ddl(topic, LOCAL_KAFKA, False)
     assert "  `user_id` BIGINT,\n" in ddl
     assert "'value.strict-json.required-fields' = 'user_id;city_id'" in ddl
 
 
 def test_event_time_range_from_topics_yaml():
-    event_time = dataclasses.replace(bid_topic().event_time, valid_from="2020-01-01T00:00:00Z",
-                                     valid_until="2030-06-01T12:00:00.500Z")
+    event_time = dataclasses.replace(
+        bid_topic().event_time, valid_from="2020-01-01T00:00:00Z", valid_until="2030-06-01T12:00:00.500Z"
+    )
     ddl = render_source_ddl(dataclasses.replace(bid_topic(), event_time=event_time), LOCAL_KAFKA, True)
     assert "'value.strict-json.event-time.valid-from' = '2020-01-01T00:00:00Z'" in ddl
     assert "'value.strict-json.event-time.valid-until' = '2030-06-01T12:00:00.500Z'" in ddl
@@ -87,7 +92,8 @@ def test_pipelines_read_the_good_records_view():
         "SELECT `event_name`, `user_id`, `city_id`, `platform`, `session_id`, `timestamp_ms`, `bid_amount`, `event_time`, "
         "`kafka_partition`\n"
         "FROM `default_catalog`.`default_database`.`kafka_bid_events_records`\n"
-        "WHERE `dead_letter_reason` IS NULL")
+        "WHERE `dead_letter_reason` IS NULL"
+    )
 
 
 def test_bounded_stops_at_latest_offsets():
@@ -97,18 +103,21 @@ def test_bounded_stops_at_latest_offsets():
 
 def test_msk_iam_uses_sasl_ssl_and_the_iam_login_module():
     ddl = render_source_ddl(bid_topic(), dataclasses.replace(LOCAL_KAFKA, auth="iam"), bounded=False)
-    for line in ("'properties.security.protocol' = 'SASL_SSL'",
-                 "'properties.sasl.mechanism' = 'AWS_MSK_IAM'",
-                 "'properties.sasl.jaas.config' = 'software.amazon.msk.auth.iam.IAMLoginModule required;'",
-                 "'properties.sasl.client.callback.handler.class' = "
-                 "'software.amazon.msk.auth.iam.IAMClientCallbackHandler'"):
+    for line in (
+        "'properties.security.protocol' = 'SASL_SSL'",
+        "'properties.sasl.mechanism' = 'AWS_MSK_IAM'",
+        "'properties.sasl.jaas.config' = 'software.amazon.msk.auth.iam.IAMLoginModule required;'",
+        "'properties.sasl.client.callback.handler.class' = 'software.amazon.msk.auth.iam.IAMClientCallbackHandler'",
+    ):
         assert line in ddl
     assert "SASL" not in render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=False)
 
 
 def test_sink_ddl_partitioned_by_day_column():
     ddl = render_sink_ddl("iceberg", "sink", "t", [("user", "BIGINT"), ("event_date", "DATE")], ["event_date"])
-    assert ddl == """\
+    assert (
+        ddl
+        == """\
 CREATE TABLE IF NOT EXISTS `iceberg`.`sink`.`t` (
   `user` BIGINT,
   `event_date` DATE
@@ -126,6 +135,7 @@ WITH (
   'history.expire.min-snapshots-to-keep' = '10',
   'commit.retry.num-retries' = '10'
 )"""
+    )
 
 
 def test_sink_with_primary_key_is_an_upsert_table():
@@ -178,14 +188,16 @@ def test_idle_timeout_from_topics_yaml_and_zero_turns_it_off():
     assert "scan.watermark.idle-timeout" not in ddl  # Flink's timer idleness is what the connector replaces
     never = dataclasses.replace(bid_topic().event_time, idle_timeout_ms=0)
     assert "'idle-aware.idle-timeout' = '0 ms'" in render_source_ddl(
-        dataclasses.replace(bid_topic(), event_time=never), LOCAL_KAFKA, False)
+        dataclasses.replace(bid_topic(), event_time=never), LOCAL_KAFKA, False
+    )
 
 
 def test_release_after_is_rendered_only_when_set():
     assert "release-after" not in render_source_ddl(bid_topic(), LOCAL_KAFKA, False)
     released = dataclasses.replace(bid_topic().event_time, release_after_ms=900_000)
     assert "'idle-aware.release-after' = '900000 ms'" in render_source_ddl(
-        dataclasses.replace(bid_topic(), event_time=released), LOCAL_KAFKA, False)
+        dataclasses.replace(bid_topic(), event_time=released), LOCAL_KAFKA, False
+    )
 
 
 def test_every_source_knows_every_topic_of_the_job_for_idle_partitions():
@@ -193,4 +205,6 @@ def test_every_source_knows_every_topic_of_the_job_for_idle_partitions():
     topics = project.topics_in_use()
     peers = "bid-events|timestamp_ms|BIGINT;user-events|timestamp_ms|BIGINT;order-events|timestamp_ms|BIGINT"
     for topic in topics:
-        assert f"'idle-aware.event-time-peers' = '{peers}'" in render_source_ddl(topic, LOCAL_KAFKA, False, peers=topics)
+        assert f"'idle-aware.event-time-peers' = '{peers}'" in render_source_ddl(
+            topic, LOCAL_KAFKA, False, peers=topics
+        )

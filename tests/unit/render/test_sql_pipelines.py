@@ -132,8 +132,11 @@ def test_sql_only_twin_of_a_class_renders_identical_ddl_and_insert(tmp_path):
 def test_sql_file_view_and_several_sources_render_like_the_class(tmp_path):
     config = sql_config(tmp_path, SESSION_ANALYTICS, sql_files={"sql/session_analytics.sql": SESSION_SQL})
     yaml_route, class_route = rendered(config, "session_analytics"), rendered(None, "session_analytics")
-    assert (yaml_route.view_ddl, yaml_route.sink_ddl, yaml_route.insert_sql) == \
-           (class_route.view_ddl, class_route.sink_ddl, class_route.insert_sql)
+    assert (yaml_route.view_ddl, yaml_route.sink_ddl, yaml_route.insert_sql) == (
+        class_route.view_ddl,
+        class_route.sink_ddl,
+        class_route.insert_sql,
+    )
 
 
 def test_sql_only_pipeline_is_a_sql_transformer_with_its_definition(tmp_path):
@@ -151,8 +154,9 @@ def test_sql_only_pipeline_is_a_sql_transformer_with_its_definition(tmp_path):
 
 def test_both_routes_in_one_job(tmp_path):
     shipped = (CONFIG_DIR / "transformations.yaml").read_text()
-    extra = ORDER_EVENTS_ENRICHED.replace("name: order_events_enriched", "name: orders_sql") \
-                                 .replace("sink_table: order_events_enriched", "sink_table: orders_sql")
+    extra = ORDER_EVENTS_ENRICHED.replace("name: order_events_enriched", "name: orders_sql").replace(
+        "sink_table: order_events_enriched", "sink_table: orders_sql"
+    )
     config = sql_config(tmp_path, shipped.split("transformations:\n", 1)[1], extra)
     names = [p.name for p in load_project(config).pipelines]
     assert names[-2:] == ["session_late", "orders_sql"]
@@ -164,13 +168,16 @@ def test_placeholders_replace_only_themselves():
 
 
 def test_placeholder_error_in_a_sql_file_points_into_that_file(tmp_path):
-    config = sql_config(tmp_path, SESSION_ANALYTICS,
-                        sql_files={"sql/session_analytics.sql": SESSION_SQL.replace("{view}", "{veiw}")})
+    config = sql_config(
+        tmp_path, SESSION_ANALYTICS, sql_files={"sql/session_analytics.sql": SESSION_SQL.replace("{view}", "{veiw}")}
+    )
     with pytest.raises(ConfigError) as err:
         load_project(config)
     line = SESSION_SQL.splitlines().index(next(x for x in SESSION_SQL.splitlines() if "{view}" in x)) + 1
-    assert str(err.value).startswith(f"{config}/sql/session_analytics.sql:{line}: transformations[0] "
-                                     "(session_analytics).sql_file: unknown placeholder {veiw}; did you mean 'view'?")
+    assert str(err.value).startswith(
+        f"{config}/sql/session_analytics.sql:{line}: transformations[0] "
+        "(session_analytics).sql_file: unknown placeholder {veiw}; did you mean 'view'?"
+    )
 
 
 def test_view_sql_cannot_read_its_own_view(tmp_path):
@@ -184,14 +191,17 @@ def test_view_sql_cannot_read_its_own_view(tmp_path):
         """)
     with pytest.raises(ConfigError) as err:
         load_project(sql_config(tmp_path, textwrap.indent(entry, "  ")))
-    assert "transformations.yaml:6: transformations[0] (loop).view_sql: unknown placeholder {view} ({view} is the " \
-           "view of view_sql: only sql can read it) (valid: {source}, {sources.bid_events})" in str(err.value)
+    assert (
+        "transformations.yaml:6: transformations[0] (loop).view_sql: unknown placeholder {view} ({view} is the "
+        "view of view_sql: only sql can read it) (valid: {source}, {sources.bid_events})" in str(err.value)
+    )
 
 
 @pytest.mark.jvm
 def test_sql_twin_passes_the_plan_check(tmp_path, caplog):
     import streaming_job
 
-    config = sql_config(tmp_path, ORDER_EVENTS_ENRICHED, SESSION_ANALYTICS,
-                        sql_files={"sql/session_analytics.sql": SESSION_SQL})
+    config = sql_config(
+        tmp_path, ORDER_EVENTS_ENRICHED, SESSION_ANALYTICS, sql_files={"sql/session_analytics.sql": SESSION_SQL}
+    )
     assert streaming_job.main(["--validate", "--config-dir", str(config)]) == 0, caplog.text

@@ -40,8 +40,19 @@ def dead_pid() -> int:
 
 
 def write_archive(jvm: GatewayJvm, path: Path) -> None:
-    subprocess.run([jvm.java, *jvm.options, f"-XX:ArchiveClassesAtExit={path}", class_sharing.QUIET,
-                    "-cp", jvm.classpath, "-version"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            jvm.java,
+            *jvm.options,
+            f"-XX:ArchiveClassesAtExit={path}",
+            class_sharing.QUIET,
+            "-cp",
+            jvm.classpath,
+            "-version",
+        ],
+        check=True,
+        capture_output=True,
+    )
     assert path.stat().st_size > 0
 
 
@@ -121,8 +132,14 @@ def test_an_archive_still_being_written_is_left_alone(tmp_path, jvm):
     promote_finished(archive, jvm)
     assert not archive.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [writing.name, writer_file(writing).name, starting.name, writer_file(starts).name,
-         class_sharing.refused_file(archive).name])  # the abandoned one counts as refused
+        [
+            writing.name,
+            writer_file(writing).name,
+            starting.name,
+            writer_file(starts).name,
+            class_sharing.refused_file(archive).name,
+        ]
+    )  # the abandoned one counts as refused
 
 
 def test_a_broken_archive_is_refused_by_the_jvm(tmp_path, jvm):
@@ -147,8 +164,9 @@ print(json.dumps({"pid": bean.getPid(), "args": list(bean.getInputArguments())})
 def gateway_run(env: dict[str, str], runs: str = "job") -> dict:
     import json
 
-    done = subprocess.run([sys.executable, "-c", GATEWAY_ARGS, runs], env=env, capture_output=True, text=True, timeout=120,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", GATEWAY_ARGS, runs], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -14,7 +14,10 @@ INTERVAL = "execution.checkpointing.interval"
 
 @pytest.mark.parametrize("configured, during_backlog", [("10s", "10000 ms"), ("1 min", "60000 ms"), ("2 s", "2000 ms")])
 def test_the_configured_interval_applies_while_sources_read_a_short_one_after(configured, during_backlog):
-    assert final_checkpoint_options(configured) == {INTERVAL: f"{FINAL_CHECKPOINT_AFTER_MS} ms", BACKLOG: during_backlog}
+    assert final_checkpoint_options(configured) == {
+        INTERVAL: f"{FINAL_CHECKPOINT_AFTER_MS} ms",
+        BACKLOG: during_backlog,
+    }
 
 
 @pytest.mark.parametrize("configured", ["1s", "500ms", "1000 ms"])

@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def dry_run() -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(ROOT / "streaming_job.py"), "--dry-run"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "streaming_job.py"), "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -63,13 +68,18 @@ def updating_plan(primary_key: tuple[str, ...]) -> JobPlan:
     catalog = settings.catalog
     schema = [("user_id", "BIGINT NOT NULL"), ("bids", "BIGINT")]
     counts = PipelinePlan(
-        name="bids_per_user", sink_table="bids_per_user",
-        sink_path=f"{catalog.name}.{catalog.namespace}.bids_per_user", view_ddl=None,
+        name="bids_per_user",
+        sink_table="bids_per_user",
+        sink_path=f"{catalog.name}.{catalog.namespace}.bids_per_user",
+        view_ddl=None,
         sink_ddl=render_sink_ddl(catalog.name, catalog.namespace, "bids_per_user", schema, (), primary_key),
-        insert_sql=(f"INSERT INTO `{catalog.name}`.`{catalog.namespace}`.`bids_per_user` SELECT `user_id`, COUNT(*) "
-                    "FROM `default_catalog`.`default_database`.`kafka_bid_events` WHERE `user_id` IS NOT NULL "
-                    "GROUP BY `user_id`"),
-        primary_key=primary_key)
+        insert_sql=(
+            f"INSERT INTO `{catalog.name}`.`{catalog.namespace}`.`bids_per_user` SELECT `user_id`, COUNT(*) "
+            "FROM `default_catalog`.`default_database`.`kafka_bid_events` WHERE `user_id` IS NOT NULL "
+            "GROUP BY `user_id`"
+        ),
+        primary_key=primary_key,
+    )
     return JobPlan(base.catalog_ddl, base.source_ddl, (counts,))
 
 
@@ -90,12 +100,15 @@ def test_updating_query_into_an_append_table_is_refused_naming_the_pipeline(tmp_
 
 
 def test_sink_input_modes_parses_the_physical_plan():
-    text = ("== Optimized Physical Plan ==\n"
-            "Sink(table=[c.n.a], fields=[x], changelogMode=[NONE])\n+- Calc(select=[x], changelogMode=[I])\n\n"
-            "Sink(table=[c.n.b], fields=[x], changelogMode=[NONE])\n+- GroupAggregate(x, changelogMode=[I,UB,UA])\n\n"
-            "== Optimized Execution Plan ==\n")
+    text = (
+        "== Optimized Physical Plan ==\n"
+        "Sink(table=[c.n.a], fields=[x], changelogMode=[NONE])\n+- Calc(select=[x], changelogMode=[I])\n\n"
+        "Sink(table=[c.n.b], fields=[x], changelogMode=[NONE])\n+- GroupAggregate(x, changelogMode=[I,UB,UA])\n\n"
+        "== Optimized Execution Plan ==\n"
+    )
     assert sink_input_modes(text) == {"c.n.a": "I", "c.n.b": "I,UB,UA"}
-    plan = JobPlan((), (), (PipelinePlan("pa", "a", "c.n.a", None, "", "", ()),
-                            PipelinePlan("pb", "b", "c.n.b", None, "", "", ())))
+    plan = JobPlan(
+        (), (), (PipelinePlan("pa", "a", "c.n.a", None, "", "", ()), PipelinePlan("pb", "b", "c.n.b", None, "", "", ()))
+    )
     with pytest.raises(ConfigError, match=r"pb \(produces \[I,UB,UA\] into b\)"):
         check_changelog(plan, sink_input_modes(text))

@@ -48,8 +48,13 @@ print("finished")
 def test_a_local_job_whose_jvm_fills_the_stderr_pipe_still_finishes(tmp_path):
     log4j = tmp_path / "log4j-stderr.properties"
     log4j.write_text(LOG4J_ON_STDERR)
-    result = subprocess.run([sys.executable, "-c", JOB], cwd=tmp_path, capture_output=True, timeout=300,
-                            env={**os.environ, "LOG4J_PROPERTIES": str(log4j)})
+    result = subprocess.run(
+        [sys.executable, "-c", JOB],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "LOG4J_PROPERTIES": str(log4j)},
+    )
     assert result.returncode == 0, result.stderr[-3000:].decode()
     assert result.stdout.decode().splitlines()[-1] == "finished"
     assert len(result.stderr) > PIPE_CAPACITY, "the JVM must have written enough to fill the pipe"
@@ -64,11 +69,14 @@ def test_the_project_configuration_keeps_library_notices_off_the_console():
 
 
 def test_the_drain_passes_lines_on_redacted_except_the_jvms_own_notice():
-    source = io.BytesIO(b"WARNING: Unknown module: jdk.proxy2 specified to --add-opens\n"
-                        b"2026-01-01 ERROR org.example: broken \xff\n"
-                        b"'properties.sasl.jaas.config'='M required username=\"u\" password=\"pw\";'\n")
+    source = io.BytesIO(
+        b"WARNING: Unknown module: jdk.proxy2 specified to --add-opens\n"
+        b"2026-01-01 ERROR org.example: broken \xff\n"
+        b"'properties.sasl.jaas.config'='M required username=\"u\" password=\"pw\";'\n"
+    )
     target = io.StringIO()
     copy_lines(source, target)
-    assert target.getvalue() == ("2026-01-01 ERROR org.example: broken \ufffd\n"
-                                 "'properties.sasl.jaas.config'='M required username=\"u\" password=****;'\n")
-
+    assert target.getvalue() == (
+        "2026-01-01 ERROR org.example: broken \ufffd\n"
+        "'properties.sasl.jaas.config'='M required username=\"u\" password=****;'\n"
+    )

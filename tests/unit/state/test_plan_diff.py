@@ -22,9 +22,14 @@ from tests.support.harness import ROOT, edited_config
 
 
 def scan(node_id: int, table: str, projection: list[str]) -> dict:
-    return {"id": node_id, "type": "stream-exec-table-source-scan_1",
-            "scanTableSource": {"table": {"identifier": f"`default_catalog`.`default_database`.`{table}`"},
-                                "abilities": [{"type": "ProjectPushDown", "fields": projection}]}}
+    return {
+        "id": node_id,
+        "type": "stream-exec-table-source-scan_1",
+        "scanTableSource": {
+            "table": {"identifier": f"`default_catalog`.`default_database`.`{table}`"},
+            "abilities": [{"type": "ProjectPushDown", "fields": projection}],
+        },
+    }
 
 
 def calc(node_id: int, select: str) -> dict:
@@ -36,8 +41,12 @@ def window(node_id: int, size: str) -> dict:
 
 
 def sink(node_id: int, table: str) -> dict:
-    return {"id": node_id, "type": "stream-exec-sink_1", "dynamicTableSink": {"table": {"identifier": f"`ice`.`ns`.`{table}`"}},
-            "configuration": {"anything": node_id}}
+    return {
+        "id": node_id,
+        "type": "stream-exec-sink_1",
+        "dynamicTableSink": {"table": {"identifier": f"`ice`.`ns`.`{table}`"}},
+        "configuration": {"anything": node_id},
+    }
 
 
 def edges(*pairs: tuple[int, int]) -> list[dict]:
@@ -90,14 +99,21 @@ def test_removing_a_pipeline_in_front_keeps_the_ids_and_state_of_those_after_it(
     old, new = ids_by_pipeline({}, before), ids_by_pipeline(renumbered, after)
     assert new["hourly"] == old["hourly"] and new["sessions"] == old["sessions"]
     assert {e["target"] for e in renumbered["edges"]} <= {n["id"] for n in renumbered["nodes"]}
-    assert [(c.name, c.status) for c in diff.pipelines] == [("hourly", "kept"), ("sessions", "kept"), ("raw", "removed")]
+    assert [(c.name, c.status) for c in diff.pipelines] == [
+        ("hourly", "kept"),
+        ("sessions", "kept"),
+        ("raw", "removed"),
+    ]
     assert diff.unclaimed == ("sink#3(ice.ns.raw)",) and diff.state_lost == ()
 
 
 def test_a_changed_window_loses_its_state_and_must_be_named():
     before = first_deployment(RAW, HOURLY)
-    plan, sinks = plan_of(RAW, ("hourly", [calc(0, "a"), window(0, "2 h"), sink(0, "hourly")]),
-                          ("big", [calc(0, "a > 50"), sink(0, "big")]))
+    plan, sinks = plan_of(
+        RAW,
+        ("hourly", [calc(0, "a"), window(0, "2 h"), sink(0, "hourly")]),
+        ("big", [calc(0, "a > 50"), sink(0, "big")]),
+    )
     renumbered, after, diff = assign_ids(plan, sinks, before)
     status = {c.name: c for c in diff.pipelines}
     assert status["raw"].status == "kept" and status["big"].status == "new"
@@ -131,8 +147,16 @@ def test_the_state_map_round_trips_and_refuses_an_unknown_format():
 
 def test_sink_changes_follow_the_evolution_rules():
     before = StateMap((), {"a": [["x", "INT"]], "b": [["x", "INT"]], "c": [["x", "BIGINT"]], "w": [["x", "INT"]]})
-    after = StateMap((), {"a": [["x", "INT"]], "b": [["x", "INT"], ["z", "STRING"]], "c": [["x", "INT"]],
-                          "w": [["x", "BIGINT"]], "new": [["x", "INT"]]})
+    after = StateMap(
+        (),
+        {
+            "a": [["x", "INT"]],
+            "b": [["x", "INT"], ["z", "STRING"]],
+            "c": [["x", "INT"]],
+            "w": [["x", "BIGINT"]],
+            "new": [["x", "INT"]],
+        },
+    )
     lines = sink_changes(before, after)
     assert lines[:2] == ["sink of a: unchanged", "sink of b: added column `z` STRING (rows already there read NULL)"]
     assert lines[2].startswith("sink of c: incompatible (") and "`x`" in lines[2]
@@ -140,26 +164,41 @@ def test_sink_changes_follow_the_evolution_rules():
 
 
 def pipeline(name: str, key: tuple[str, ...] = ()) -> PipelinePlan:
-    return PipelinePlan(name=name, sink_table=name, sink_path=f"c.n.{name}", view_ddl=None, sink_ddl="",
-                        insert_sql="", primary_key=key)
+    return PipelinePlan(
+        name=name, sink_table=name, sink_path=f"c.n.{name}", view_ddl=None, sink_ddl="", insert_sql="", primary_key=key
+    )
 
 
 def test_the_changelog_check_fails_closed_on_a_sink_it_cannot_find_or_read():
     plan = JobPlan((), (), (pipeline("a"), pipeline("b")))
-    reused = ("== Optimized Physical Plan ==\nSink(table=[c.n.a], fields=[x], changelogMode=[NONE])\n"
-              "+- Calc(select=[x], changelogMode=[I])\n\nSink(table=[c.n.b], fields=[x])\n+- Reused(reference_id=[1])\n"
-              "\n== Optimized Execution Plan ==\n")
+    reused = (
+        "== Optimized Physical Plan ==\nSink(table=[c.n.a], fields=[x], changelogMode=[NONE])\n"
+        "+- Calc(select=[x], changelogMode=[I])\n\nSink(table=[c.n.b], fields=[x])\n+- Reused(reference_id=[1])\n"
+        "\n== Optimized Execution Plan ==\n"
+    )
     with pytest.raises(ConfigError, match="b: the changelog check found no sink"):
         check_changelog(plan, sink_input_modes(reused))
 
 
 @pytest.mark.jvm
 def test_the_run_reads_changelog_modes_from_its_compiled_plan():
-    compiled = {"nodes": [
-        {"id": 1, "type": "stream-exec-sink_1", "dynamicTableSink": {"table": {"identifier": "`c`.`n`.`a`"}},
-         "inputChangelogMode": ["INSERT"]},
-        {"id": 2, "type": "stream-exec-sink_2", "dynamicTableSink": {"table": {"identifier": "`c`.`n`.`b`"}},
-         "inputChangelogMode": ["INSERT", "UPDATE_BEFORE", "UPDATE_AFTER"]}], "edges": []}
+    compiled = {
+        "nodes": [
+            {
+                "id": 1,
+                "type": "stream-exec-sink_1",
+                "dynamicTableSink": {"table": {"identifier": "`c`.`n`.`a`"}},
+                "inputChangelogMode": ["INSERT"],
+            },
+            {
+                "id": 2,
+                "type": "stream-exec-sink_2",
+                "dynamicTableSink": {"table": {"identifier": "`c`.`n`.`b`"}},
+                "inputChangelogMode": ["INSERT", "UPDATE_BEFORE", "UPDATE_AFTER"],
+            },
+        ],
+        "edges": [],
+    }
     assert compiled_sink_modes(compiled) == {"c.n.a": "I", "c.n.b": "I,UB,UA"}
     with pytest.raises(ConfigError, match=r"b \(produces \[I,UB,UA\] into b\)"):
         check_changelog(JobPlan((), (), (pipeline("a"), pipeline("b"))), compiled_sink_modes(compiled))
@@ -172,12 +211,22 @@ def test_the_run_reads_changelog_modes_from_its_compiled_plan():
 def test_dry_run_prints_the_diff_against_the_previous_deployment(tmp_path):
     """The real job compiled twice: the shipped YAML, then an edit that adds, changes and removes."""
     state_map = tmp_path / "state-ids.json"
-    first = subprocess.run([sys.executable, "streaming_job.py", "--dry-run", "--write-state-map", str(state_map)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    first = subprocess.run(
+        [sys.executable, "streaming_job.py", "--dry-run", "--write-state-map", str(state_map)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert first.returncode == 0, first.stderr[-3000:]
     config = edited_config(tmp_path)
-    second = subprocess.run([sys.executable, "streaming_job.py", "--dry-run", "--config-dir", str(config),
-                             "--state-map", str(state_map)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    second = subprocess.run(
+        [sys.executable, "streaming_job.py", "--dry-run", "--config-dir", str(config), "--state-map", str(state_map)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     diff = [line[5:].split() for line in second.stdout.splitlines() if line.startswith("--   ")]
     status = {words[0]: " ".join(words[1:]) for words in diff if not words[0] == "sink"}
