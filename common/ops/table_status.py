@@ -164,6 +164,8 @@ def dead_letter_counts(table: Any, since: dt.datetime) -> dict[tuple[str, str], 
     """
     from pyiceberg.expressions import GreaterThanOrEqual
 
+    if table.current_snapshot() is None:  # created, nothing committed yet: pyiceberg cannot scan it
+        return {}
     naive_utc = since.astimezone(UTC).replace(tzinfo=None).isoformat()
     rows = table.scan(
         row_filter=GreaterThanOrEqual("ingestion_time", naive_utc), selected_fields=("topic", "reason")
@@ -178,7 +180,7 @@ def late_counts(table: Any) -> dict[tuple[str | None, int | None], int]:
     ``kafka_partition`` None for rows written before the late tables kept it."""
     names = {f.name for f in table.schema().fields}
     fields = tuple(c for c in ("source_topic", "kafka_partition") if c in names)
-    if not fields:
+    if not fields or table.current_snapshot() is None:  # nothing committed yet
         return {}
     rows = table.scan(selected_fields=fields).to_arrow()
     n = rows.num_rows
