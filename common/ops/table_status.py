@@ -151,7 +151,7 @@ def table_status(table: Any, name: str, with_history: bool = False, declared_col
         status.rows = sum(files.column("record_count").to_pylist())
         status.data_files = files.num_rows
         status.total_file_bytes = sum(files.column("file_size_in_bytes").to_pylist())
-    if status.event_time_column:
+    if status.event_time_column and status.data_files:  # no data file: no event time (and nothing to inspect)
         status.newest_event_time = newest_value(table, status.event_time_column)
     return status
 
@@ -164,7 +164,8 @@ def dead_letter_counts(table: Any, since: dt.datetime) -> dict[tuple[str, str], 
     """
     from pyiceberg.expressions import GreaterThanOrEqual
 
-    if table.current_snapshot() is None:  # created, nothing committed yet: pyiceberg cannot scan it
+    snapshot = table.current_snapshot()
+    if snapshot is None or _int(snapshot.summary, "total-data-files") == 0:  # nothing to scan (pyiceberg fails)
         return {}
     naive_utc = since.astimezone(UTC).replace(tzinfo=None).isoformat()
     rows = table.scan(
@@ -180,7 +181,8 @@ def late_counts(table: Any) -> dict[tuple[str | None, int | None], int]:
     ``kafka_partition`` None for rows written before the late tables kept it."""
     names = {f.name for f in table.schema().fields}
     fields = tuple(c for c in ("source_topic", "kafka_partition") if c in names)
-    if not fields or table.current_snapshot() is None:  # nothing committed yet
+    snapshot = table.current_snapshot()
+    if not fields or snapshot is None or _int(snapshot.summary, "total-data-files") == 0:  # nothing to scan
         return {}
     rows = table.scan(selected_fields=fields).to_arrow()
     n = rows.num_rows
