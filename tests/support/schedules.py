@@ -808,7 +808,9 @@ class Run:
         from confluent_kafka.admin import AdminClient
 
         try:
-            AdminClient({"bootstrap.servers": self.broker.bootstrap}).delete_topics(list(self.ws.topics.values()))
+            AdminClient({"bootstrap.servers": self.broker.bootstrap, "log_level": 2}).delete_topics(
+                list(self.ws.topics.values())
+            )
         except Exception:  # cleanup only
             pass
 
