@@ -67,7 +67,7 @@ demo: install jar  ## fresh broker + warehouse, sample events, the job (bounded)
 	@dev/kafka_local.sh create-topics >/dev/null
 	@rm -rf .local/warehouse
 	$(PY) sample_gen.py --count $(DEMO_EVENTS)
-	$(PY) streaming_job.py --bounded
+	$(PY) streaming_job.py --bounded --summary
 	$(PY) scripts/show_tables.py
 
 STATUS_ARGS ?=

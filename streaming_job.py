@@ -41,6 +41,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="read each topic up to its latest offsets at start, then finish (tests, demo, backfill)",
     )
     parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="with --bounded, local runs: then read every topic again and print, per topic, how many "
+        "records were good and how many dead letters by reason (a second pass over the input)",
+    )
+    parser.add_argument(
         "--drain",
         action="store_true",
         help="local unbounded runs: on SIGTERM / Ctrl-C, emit every open window and session "

@@ -368,7 +368,14 @@ def run_variant(variant: str, ws, folder: Path, show_ddl: bool, checkpoint_inter
     }
     result_file = folder / "result.json"
     if variant == "full":
-        command = [sys.executable, str(ROOT / "streaming_job.py"), "--config-dir", str(ws.config_dir), "--bounded"]
+        command = [
+            sys.executable,
+            str(ROOT / "streaming_job.py"),
+            "--config-dir",
+            str(ws.config_dir),
+            "--bounded",
+            "--summary",
+        ]
     else:
         command = [
             sys.executable,

@@ -78,6 +78,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cpu_profile
+
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_SCRIPT = ROOT / "dev" / "kafka_local.sh"
 POM = ROOT / "dev" / "peer" / "pom.xml"
@@ -150,6 +152,7 @@ class Side:
     rows: int = 0
     check: list[str] = field(default_factory=list)  # problems; empty = rows check out
     notes: list[str] = field(default_factory=list)
+    profile: str = ""  # with --profile: where its CPU went (cpu_profile.format_profile)
 
 
 # ------------------------------------------------------------------------------ processes
@@ -466,23 +469,36 @@ def log_time(stamp: str) -> float:
     return time.mktime(time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")) + int(stamp[20:]) / 1000
 
 
-def run_job(args, base: Path, config_dir: Path, bootstrap: str, warehouse: Path) -> Side:
-    side = Side("job")
+def profile_text(name: str, threads: cpu_profile.ThreadCpu, recording: Path) -> str:
+    try:
+        jfr = cpu_profile.jfr_summary(recording) if recording.is_file() else None
+    except (subprocess.CalledProcessError, ValueError, KeyError) as exc:
+        log.warning("%s: cannot read %s: %s", name, recording, exc)
+        jfr = None
+    return cpu_profile.format_profile(name, threads, jfr)
+
+
+def job_command(
+    base: Path, config_dir: Path, bootstrap: str, warehouse: Path, bounded: bool, recording: Path | None
+) -> tuple[list[str], dict[str, str]]:
+    """streaming_job.py on the raw pipeline alone, this broker, a warehouse of its own, p = 1."""
     properties = write_job_properties(base / "job-properties.json", bootstrap, warehouse, base / "checkpoints")
     env = {k: v for k, v in os.environ.items() if k not in JOB_ENV_OVERRIDES}
+    if recording:
+        # the archive of class-data sharing is keyed on the JVM options: without it, no archive is written
+        env |= {"JVM_ARGS": " ".join(cpu_profile.jfr_options(recording)), "STREAMING_JOB_CDS": "off"}
+    command = [sys.executable, str(ROOT / "streaming_job.py"), "--properties", str(properties)]
+    command += ["--config-dir", str(config_dir), *(["--bounded"] if bounded else []), "--only", PIPELINE]
+    return command, env
+
+
+def run_job(args, base: Path, config_dir: Path, bootstrap: str, warehouse: Path) -> Side:
+    side = Side("job")
+    recording = base / "job.jfr"
+    command, env = job_command(base, config_dir, bootstrap, warehouse, True, recording if args.profile else None)
     job_log = base / "job.log"
-    command = [
-        sys.executable,
-        str(ROOT / "streaming_job.py"),
-        "--properties",
-        str(properties),
-        "--config-dir",
-        str(config_dir),
-        "--bounded",
-        "--only",
-        PIPELINE,
-    ]
     log.info("job: %s", " ".join(command[1:]))
+    threads = cpu_profile.ThreadCpu(os.getpid()).start() if args.profile else None
     cpu_before = children_cpu_s()
     side.started = time.time()
     with job_log.open("w") as stderr:
@@ -497,6 +513,9 @@ def run_job(args, base: Path, config_dir: Path, bootstrap: str, warehouse: Path)
     side.exited = time.time()
     reap_orphans()
     side.cpu_s = children_cpu_s() - cpu_before
+    if threads:
+        threads.stop()
+        side.profile = profile_text("job", threads, recording)
     text = job_log.read_text(errors="replace")
     if code != 0:
         raise BenchError(f"job: exit {code}; last lines of {job_log}:\n{text[-3000:]}")
@@ -629,14 +648,24 @@ def task_died(connect_log: Path) -> str | None:
     return None
 
 
-def run_peer(args, base: Path, bootstrap: str, topic: str, control_topic: str, warehouse: Path, suffix: str) -> Side:
-    side = Side("peer")
+def peer_command(
+    args,
+    base: Path,
+    bootstrap: str,
+    topic: str,
+    control_topic: str,
+    warehouse: Path,
+    suffix: str,
+    recording: Path | None,
+) -> tuple[list[str], Path]:
+    """Kafka Connect standalone with the sink; the command and Connect's log file."""
     worker, sink, log4j, connect_log = write_connect_files(
         args, base, bootstrap, topic, control_topic, warehouse, suffix
     )
     command = [
         "java",
         *CONNECT_JVM_OPTS,
+        *(cpu_profile.jfr_options(recording) if recording else []),
         f"-Dlog4j2.configurationFile={log4j}",
         "-cp",
         f"{LIBS}/*",
@@ -652,7 +681,70 @@ def run_peer(args, base: Path, bootstrap: str, topic: str, control_topic: str, w
         args.commit_interval_ms,
         args.offset_flush_ms,
     )
+    return command, connect_log
+
+
+def current_rows(meta: dict | None) -> int:
+    if not meta:
+        return 0
+    current = meta.get("current-snapshot-id")
+    return next(
+        (int(s["summary"].get("total-records", 0)) for s in meta.get("snapshots", []) if s["snapshot-id"] == current), 0
+    )
+
+
+def wait_rows(
+    name: str, process: subprocess.Popen, warehouse: Path, table: str, records: int, timeout: float, died
+) -> None:
+    """Until a snapshot of the table holds `records` rows; BenchError if the process exits, died()
+    names a failure, or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    rows = -1
+    while True:
+        meta = current_metadata(warehouse, table)
+        if meta and first_snapshot_with(meta, records):
+            return
+        if current_rows(meta) != rows:
+            rows = current_rows(meta)
+            if rows:
+                log.info("%s: %d rows committed", name, rows)
+        if process.poll() is not None:
+            raise BenchError(f"{name}: exited ({process.returncode}) with {rows} rows committed")
+        failure = died()
+        if failure:
+            raise BenchError(f"{name}: {failure} with {rows} rows committed")
+        if time.monotonic() > deadline:
+            raise BenchError(f"{name}: {rows} of {records} rows committed after {timeout} s")
+        time.sleep(POLL_S)
+
+
+def stop(name: str, process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            log.warning("%s: still running 60 s after SIGTERM: killing it", name)
+            process.kill()
+            process.wait()
+
+
+def sink_failure(connect_log: Path):
+    def died() -> str | None:
+        reason = task_died(connect_log)
+        return f"the sink task died: {reason}" if reason else None
+
+    return died
+
+
+def run_peer(args, base: Path, bootstrap: str, topic: str, control_topic: str, warehouse: Path, suffix: str) -> Side:
+    side = Side("peer")
+    recording = base / "peer.jfr"
+    command, connect_log = peer_command(
+        args, base, bootstrap, topic, control_topic, warehouse, suffix, recording if args.profile else None
+    )
     out = base / "connect" / "connect.out"
+    threads = cpu_profile.ThreadCpu(os.getpid()).start() if args.profile else None
     cpu_before = children_cpu_s()
     side.started = time.time()
     with out.open("w") as stdout:
@@ -660,56 +752,17 @@ def run_peer(args, base: Path, bootstrap: str, topic: str, control_topic: str, w
             command, cwd=base / "connect", stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + args.timeout
-        rows = -1
-        while True:
-            meta = current_metadata(warehouse, PEER_TABLE)
-            reached = first_snapshot_with(meta, args.records) if meta else None
-            if reached:
-                break
-            now_rows = (
-                int(
-                    next(
-                        (
-                            s["summary"].get("total-records", 0)
-                            for s in meta.get("snapshots", [])
-                            if s["snapshot-id"] == meta.get("current-snapshot-id")
-                        ),
-                        0,
-                    )
-                )
-                if meta
-                else 0
-            )
-            if now_rows != rows:
-                rows = now_rows
-                if rows:
-                    log.info("peer: %d rows committed", rows)
-            if connect.poll() is not None:
-                raise BenchError(
-                    f"peer: Kafka Connect exited ({connect.returncode}) with {rows} rows committed; "
-                    f"see {connect_log} and {out}"
-                )
-            died = task_died(connect_log)
-            if died:
-                raise BenchError(f"peer: the sink task died with {rows} rows committed: {died}; see {connect_log}")
-            if time.monotonic() > deadline:
-                raise BenchError(
-                    f"peer: {rows} of {args.records} rows committed after {args.timeout} s; see {connect_log}"
-                )
-            time.sleep(POLL_S)
+        wait_rows("peer", connect, warehouse, PEER_TABLE, args.records, args.timeout, sink_failure(connect_log))
+    except BenchError as exc:
+        raise BenchError(f"{exc}; see {connect_log} and {out}") from None
     finally:
-        if connect.poll() is None:
-            connect.send_signal(signal.SIGTERM)
-            try:
-                connect.wait(60)
-            except subprocess.TimeoutExpired:
-                log.warning("peer: Kafka Connect still running 60 s after SIGTERM: killing it")
-                connect.kill()
-                connect.wait()
+        stop("peer", connect)
         side.exited = time.time()
         reap_orphans(10)
         side.cpu_s = children_cpu_s() - cpu_before
+        if threads:
+            threads.stop()
+            side.profile = profile_text("peer", threads, recording)
     text = connect_log.read_text(errors="replace") if connect_log.is_file() else ""
     for line in text.splitlines():
         if CONNECT_TASK_STARTED in line:
@@ -723,6 +776,125 @@ def run_peer(args, base: Path, bootstrap: str, topic: str, control_topic: str, w
         "peer: %d rows in %d snapshot(s); Connect stopped (exit %s)", side.rows, side.snapshots, connect.returncode
     )
     return side
+
+
+# ------------------------------------------------------------------------------ steady rate
+
+
+@dataclass
+class Steady:
+    name: str
+    records: int = 0  # produced in the measured window
+    window_s: float = 0.0
+    cpu_s: float = 0.0  # of the side's process tree in the window
+    sent: int = 0  # produced in all
+    check: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+
+    @property
+    def cpu_s_per_million(self) -> float:
+        return self.cpu_s / self.records * 1e6 if self.records else float("nan")
+
+
+def run_steady_side(args, name: str, base: Path, bootstrap: str, suffix: str, job_warehouse: Path | None) -> Steady:
+    """One side, unbounded, on a fresh topic fed at --rate for --duration s: CPU of its process
+    tree between --warmup s after the first record and the last record, per record produced then."""
+    result = Steady(name)
+    base = base / f"steady-{name}"
+    suffix = f"{suffix}-steady-{name}"
+    config_dir = base / "config"
+    names = write_config_dir(config_dir, suffix)
+    topic, control_topic = names[TOPIC_KEY], f"iceberg-control-peer-{suffix}"
+    create_topics(bootstrap, {topic: args.partitions, control_topic: 1})
+    result.topics = [topic, control_topic]
+    warehouse = base / "warehouse"
+    if name == "job":
+        command, env = job_command(base, config_dir, bootstrap, warehouse, False, None)
+        cwd, table, died = ROOT, JOB_TABLE, (lambda: None)
+        output = base / "job.log"
+    else:
+        assert job_warehouse is not None
+        create_peer_table(job_warehouse, warehouse)
+        command, connect_log = peer_command(args, base, bootstrap, topic, control_topic, warehouse, suffix, None)
+        cwd, table, env, died = base / "connect", PEER_TABLE, None, sink_failure(connect_log)
+        output = base / "connect" / "connect.out"
+    records_file = base / "records.jsonl"
+    with output.open("w") as out:
+        side = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    try:
+        time.sleep(args.steady_start_s)  # the side is up and polling before the first record
+        log.info("%s: producing %d records/s for %d s", name, args.rate, args.duration)
+        producer = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "sample_gen.py"),
+                "--config-dir",
+                str(config_dir),
+                "--topics",
+                TOPIC_KEY,
+                "--rate",
+                str(args.rate),
+                "--duration",
+                str(args.duration),
+                "--seed",
+                str(args.seed),
+                "--bootstrap-servers",
+                bootstrap,
+                "--records",
+                str(records_file),
+                "--progress",
+                "none",
+                "-q",
+            ],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+        )
+        time.sleep(args.warmup)
+        cpu_start, window_start = cpu_profile.tree_cpu_s(side.pid), time.time()
+        if producer.wait() != 0:
+            raise BenchError(f"{name}: sample_gen.py exited {producer.returncode}")
+        cpu_end, window_end = cpu_profile.tree_cpu_s(side.pid), time.time()
+        result.cpu_s, result.window_s = cpu_end - cpu_start, window_end - window_start
+        stamps = [json.loads(json.loads(line)["value"])["timestamp_ms"] / 1000 for line in records_file.open()]
+        result.sent = len(stamps)
+        result.records = sum(1 for t in stamps if window_start <= t <= window_end)
+        wait_rows(name, side, warehouse, table, result.sent, args.timeout, died)
+    finally:
+        stop(name, side)
+        reap_orphans(30)
+    check_rows(result, expected_rows(records_file), warehouse, table)
+    log.info(
+        "%s: %.1f CPU s for the %d records of a %.0f s window", name, result.cpu_s, result.records, result.window_s
+    )
+    return result
+
+
+def run_steady(args, base: Path, bootstrap: str, suffix: str) -> list[Steady]:
+    job = run_steady_side(args, "job", base, bootstrap, suffix, None)
+    results = [job]
+    if not args.job_only:
+        results.append(run_steady_side(args, "peer", base, bootstrap, suffix, base / "steady-job" / "warehouse"))
+    return results
+
+
+def steady_report(results: list[Steady], args) -> str:
+    lines = [
+        f"steady rate: {args.rate:,} records/s for {args.duration} s (event time = the wall clock), "
+        f"measured from {args.warmup} s in to the last record"
+    ]
+    for r in results:
+        lines.append(
+            f"  {r.name:<4}  {r.cpu_s:,.1f} CPU s for {r.records:,} records in {r.window_s:,.0f} s: "
+            f"{r.cpu_s_per_million:,.2f} CPU s per million records, {r.cpu_s / r.window_s:.2f} cores; "
+            f"rows {'OK' if not r.check else 'FAIL'} ({r.sent:,} sent)"
+        )
+        lines += [f"  {r.name}: {note}" for note in r.check]
+    if len(results) == 2:
+        lines.append(
+            f"  job / peer, records per CPU-second: {results[1].cpu_s_per_million / results[0].cpu_s_per_million:.2f}"
+        )
+    lines.append(f"load average at the end: {load_average()}")
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------ report
@@ -776,13 +948,74 @@ def report(sides: list[Side], records: int, args, peer_columns: list[str]) -> st
 # ------------------------------------------------------------------------------ main
 
 
+def run_size(args, base: Path, bootstrap: str, suffix: str) -> tuple[list[Side], list[str]]:
+    """One backlog of args.records on fresh topics, drained by each side; prints its table."""
+    base = base / f"records-{args.records}"
+    suffix = f"{suffix}-{args.records}"
+    config_dir = base / "config"
+    names = write_config_dir(config_dir, suffix)
+    topic, control_topic = names[TOPIC_KEY], f"iceberg-control-peer-{suffix}"
+    create_topics(bootstrap, {topic: args.partitions, control_topic: 1})
+    log.info("topics %s (%d partitions) and %s (control); work folder %s", topic, args.partitions, control_topic, base)
+    records_file = base / "records.jsonl"
+    records = produce(args, config_dir, bootstrap, records_file, base)
+
+    job_warehouse, peer_warehouse = base / "warehouse-job", base / "warehouse-peer"
+    sides = [run_job(args, base, config_dir, bootstrap, job_warehouse)]
+    peer_columns = create_peer_table(job_warehouse, peer_warehouse)
+    if not args.job_only:
+        sides.append(run_peer(args, base, bootstrap, topic, control_topic, peer_warehouse, suffix))
+
+    log.info("checking rows against the %d records sent", records)
+    expected = expected_rows(records_file)
+    check_rows(sides[0], expected, job_warehouse, JOB_TABLE)
+    if not args.job_only:
+        check_rows(sides[1], expected, peer_warehouse, PEER_TABLE)
+    print("\n" + report(sides, records, args, peer_columns), flush=True)
+    for side in sides:
+        if side.profile:
+            print("\n" + side.profile, flush=True)
+    return sides, [topic, control_topic]
+
+
+def marginal_report(results: list[tuple[int, list[Side]]]) -> str:
+    """Per side, the cost of the records between the smallest and the largest size: start-up and
+    commit timers cancel out, what is left is what a steady stream pays per record."""
+    (small, at_small), (big, at_big) = results[0], results[-1]
+    extra = big - small
+    lines = [f"marginal: the {extra:,} records between {small:,} and {big:,}"]
+    for a, b in zip(at_small, at_big):
+        cpu = b.cpu_s - a.cpu_s
+        drain_a = a.committed - a.drain_started if a.committed and a.drain_started else None
+        drain_b = b.committed - b.drain_started if b.committed and b.drain_started else None
+        drain = f"{drain_b - drain_a:,.1f} s more drain" if drain_a and drain_b else "drain -"
+        per_cpu = f"{extra / cpu:,.0f} records per CPU-second" if cpu > 0 else "- records per CPU-second"
+        fixed = a.cpu_s - small * cpu / extra if cpu > 0 else float("nan")
+        lines.append(
+            f"  {a.name:<4}  {cpu:,.1f} CPU s more, {per_cpu}; {drain}; "
+            f"fixed cost about {fixed:,.1f} CPU s (CPU at {small:,} less its marginal share)"
+        )
+    if len(at_big) == 2 and all(b.cpu_s > a.cpu_s for a, b in zip(at_small, at_big)):
+        job_cpu, peer_cpu = (b.cpu_s - a.cpu_s for a, b in zip(at_small, at_big))
+        lines.append(f"  job / peer, records per CPU-second: {peer_cpu / job_cpu:.2f}")
+    lines.append(f"load average at the end: {load_average()}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         epilog="See the module docstring (How it works). Exit codes: 0 both tables "
         "hold exactly the records, 1 a table does not, 2 a side failed.",
     )
-    parser.add_argument("--records", type=int, default=1_000_000, help="bid events in the backlog (default 1,000,000)")
+    parser.add_argument(
+        "--records",
+        type=int,
+        nargs="+",
+        default=[1_000_000, 3_000_000],
+        help="bid events in the backlog, one run of each side per size (default 1,000,000 and 3,000,000); "
+        "with two sizes or more, the marginal cost between the smallest and the largest is printed",
+    )
     parser.add_argument("--partitions", type=int, default=2, help="partitions of the fresh topic (default 2)")
     parser.add_argument(
         "--keep",
@@ -804,9 +1037,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--bootstrap-servers", help="use this running broker instead of dev/kafka_local.sh start")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds each side may take (default 1800)")
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=0,
+        help="steady mode instead of backlogs: each side unbounded on a topic fed at this many records/s",
+    )
+    parser.add_argument("--duration", type=int, default=180, help="steady mode: seconds of production (default 180)")
+    parser.add_argument(
+        "--warmup", type=int, default=60, help="steady mode: seconds of production before CPU is counted (default 60)"
+    )
+    parser.add_argument(
+        "--steady-start-s",
+        type=float,
+        default=30,
+        help="steady mode: seconds from a side's launch to the first record (default 30)",
+    )
+    parser.add_argument(
+        "--job-only",
+        action="store_true",
+        help="run the job's side only (while cutting its cost)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record each side's JVM with JFR and its threads' CPU from /proc; print where the CPU went",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
-    if args.records < 1 or args.partitions < 1:
+    if min(args.records) < 1 or args.partitions < 1:
         parser.error("--records and --partitions must be positive")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -823,28 +1082,21 @@ def main(argv: list[str] | None = None) -> int:
             bootstrap, started_broker = start_broker()
         # after the broker's start: the broker is nobody's orphan of ours
         become_subreaper()
-        config_dir = base / "config"
-        names = write_config_dir(config_dir, suffix)
-        topic, control_topic = names[TOPIC_KEY], f"iceberg-control-peer-{suffix}"
-        create_topics(bootstrap, {topic: args.partitions, control_topic: 1})
-        topics = [topic, control_topic]
-        log.info(
-            "topics %s (%d partitions) and %s (control); work folder %s", topic, args.partitions, control_topic, base
-        )
-        records_file = base / "records.jsonl"
-        records = produce(args, config_dir, bootstrap, records_file, base)
-
-        job_warehouse, peer_warehouse = base / "warehouse-job", base / "warehouse-peer"
-        job = run_job(args, base, config_dir, bootstrap, job_warehouse)
-        peer_columns = create_peer_table(job_warehouse, peer_warehouse)
-        peer = run_peer(args, base, bootstrap, topic, control_topic, peer_warehouse, suffix)
-
-        log.info("checking rows against the %d records sent", records)
-        expected = expected_rows(records_file)
-        check_rows(job, expected, job_warehouse, JOB_TABLE)
-        check_rows(peer, expected, peer_warehouse, PEER_TABLE)
-        print(report([job, peer], records, args, peer_columns), flush=True)
-        return 0 if not job.check and not peer.check else 1
+        if args.rate:
+            steady = run_steady(args, base, bootstrap, suffix)
+            topics += [topic for side in steady for topic in side.topics]
+            print("\n" + steady_report(steady, args), flush=True)
+            return 0 if all(not side.check for side in steady) else 1
+        results: list[tuple[int, list[Side]]] = []
+        for size in sorted(args.records):
+            sides, topics_made = run_size(
+                argparse.Namespace(**{**vars(args), "records": size}), base, bootstrap, suffix
+            )
+            topics += topics_made
+            results.append((size, sides))
+        if len(results) > 1:
+            print("\n" + marginal_report(results), flush=True)
+        return 0 if all(not side.check for _, sides in results for side in sides) else 1
     except BenchError as exc:
         log.error("%s", exc)
         return 2

@@ -77,7 +77,9 @@ class BaseTransformer(ABC):
 
 
 # SQL fragments several pipelines share. The session time zone is UTC, so casting the
-# TIMESTAMP_LTZ event time to TIMESTAMP / DATE gives UTC wall-clock values.
+# TIMESTAMP_LTZ event time to TIMESTAMP / DATE gives UTC wall-clock values. The date is cast
+# from EVENT_TIME_UTC, not from the TIMESTAMP_LTZ: the plan computes the shared cast once per
+# row, and TIMESTAMP -> DATE is arithmetic where TIMESTAMP_LTZ -> DATE looks the zone up again.
 EVENT_TIME_UTC = "CAST(`event_time` AS TIMESTAMP(3))"
-EVENT_DATE_UTC = "CAST(`event_time` AS DATE)"
+EVENT_DATE_UTC = f"CAST({EVENT_TIME_UTC} AS DATE)"
 INGESTION_TIME_UTC = "CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3))"

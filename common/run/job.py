@@ -36,6 +36,7 @@ class JobOptions:
     properties: str | None = None
     config_dir: Path = CONFIG_DIR
     bounded: bool = False
+    summary: bool = False  # after a bounded local run, re-read every topic and count (common/run/record_summary.py)
     drain: bool = False
     backfill: str | None = None
     backfill_until: Path | None = None
@@ -206,7 +207,7 @@ def run(options: JobOptions, started: float | None = None) -> int:
             except Exception as exc:
                 plan_check.explain_failure(t_env, plan, exc)  # a ConfigError naming the pipeline, if it can
                 raise
-            if options.bounded and not settings.managed and not options.backfill:
+            if options.summary and options.bounded and not settings.managed and not options.backfill:
                 record_summary.summarize(settings, project.topics_in_use())
     except ConfigError as exc:  # found by planning: still nothing was submitted
         log.error("bad configuration: %s", exc)

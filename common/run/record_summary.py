@@ -1,5 +1,8 @@
-"""End-of-run summary for bounded runs: per topic, how many records were good and how many
-went to the dead-letter table, and why.
+"""End-of-run summary for bounded runs that ask for it (``--summary``): per topic, how many
+records were good and how many went to the dead-letter table, and why.
+
+Asked for, not the default: it is a second pass over the input (a bid backlog of 3M records:
+about a fifth of the run's CPU, benchmarks/results.md of 2026-12-07).
 
 It re-reads each topic in a Flink batch query through the same records table (same startup
 mode, up to the latest offsets), so it counts exactly what the bounded run read as long as

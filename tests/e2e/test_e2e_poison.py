@@ -253,7 +253,7 @@ def poison_run(tmp_path_factory, kafka_broker) -> PoisonRun:
         assert {m.partition for m in msgs if not m.reason} == set(range(PARTITIONS))
     assert {m.partition for m in messages["bid_events"] if m.reason} == set(range(PARTITIONS))
 
-    result = ws.run_job("--bounded", env={"KAFKA_MAX_RECORD_BYTES": str(MAX_BYTES)})
+    result = ws.run_job("--bounded", "--summary", env={"KAFKA_MAX_RECORD_BYTES": str(MAX_BYTES)})
     return PoisonRun(ws, traffic, messages, result, bad)
 
 

@@ -3,8 +3,10 @@ package mskiceberg.streaming.format;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -52,13 +54,19 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
     public static final String RAW_VALUE_COLUMN = "raw_value";
     public static final String RAW_TEXT_COLUMN = "raw_text";
     private static final int NONE = -1;
+    /** The fast pass's answer for a record with a nested value or broken JSON: parse it again, strictly. */
+    private static final String NESTED = new String("again, strictly");
 
     private final RowType rowType;
     private final DecoderSettings settings;
     private final TypeInformation<RowData> producedType;
 
-    private transient JsonFactory json;
+    private transient JsonFactory json; // the fast pass: duplicate keys are checked here, at the top level
+    private transient JsonFactory strictJson; // Jackson's duplicate detection at every depth: records with nested values
     private transient Map<String, Integer> fieldIndex; // JSON field name -> index into the arrays below
+    private transient int[] follows; // the field that came after field i (last slot: first) in the record before
+    private transient int[] seenIn; // seenIn[i] == record: field i was seen in this record
+    private transient int record; // a number per record, for seenIn (no array to clear)
     private transient FieldConverter[] converters;
     private transient String[] fieldNames;
     private transient int[] positions; // output column of each field, NONE if not in the produced row
@@ -112,7 +120,8 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
         for (int i = 0; i < deadRecords.length; i++) {
             deadRecords[i] = new SimpleCounter();
         }
-        json = JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+        json = new JsonFactory();
+        strictJson = JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
         List<String> names = rowType.getFieldNames();
         eventTimePos = names.indexOf(EVENT_TIME_COLUMN);
         reasonPos = names.indexOf(REASON_COLUMN);
@@ -137,6 +146,12 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
                     + "' is not a column of the table (columns: " + names + ")");
         }
         fieldNames = new String[count];
+        follows = new int[count + 1];
+        for (int i = 0; i <= count; i++) {
+            follows[i] = i < count ? i + 1 : 0; // schema order until records say otherwise
+        }
+        seenIn = new int[count];
+        record = 0;
         converters = new FieldConverter[count];
         positions = new int[count];
         for (int i = 0; i < count; i++) {
@@ -206,6 +221,11 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
      * letter (and sets {@link #kind} to the reason's kind).
      */
     String decode(byte[] message, Object[] values) {
+        return decode(message, values, false);
+    }
+
+    /** {@code strictOnly}: Jackson's duplicate detection on every record (the tests' reference). */
+    String decode(byte[] message, Object[] values, boolean strictOnly) {
         if (message == null) {
             return dead(DeadLetterKind.NO_VALUE, "no value");
         }
@@ -215,16 +235,82 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
         if (!Utf8.isValid(message)) {
             return dead(DeadLetterKind.NOT_UTF8, "not UTF-8");
         }
-        String fieldReason = null; // the first field that breaks a rule; the JSON's own problems come first
-        try (JsonParser parser = json.createParser(message)) {
+        String parsed = parse(strictOnly ? strictJson : json, message, values);
+        if (parsed == NESTED) {
+            Arrays.fill(values, null);
+            parsed = parse(strictJson, message, values);
+        }
+        if (parsed != null) {
+            return parsed;
+        }
+        if (fieldReason != null) {
+            return dead(DeadLetterKind.INVALID_FIELD, fieldReason);
+        }
+        for (int index : required) {
+            if (values[index] == null) {
+                return dead(DeadLetterKind.MISSING_REQUIRED_FIELD, "missing required field " + fieldNames[index]);
+            }
+        }
+        long eventTime = eventTimeMillis(values[eventTimeField]);
+        if (eventTime < validFromMillis || eventTime >= validUntilMillis) {
+            return dead(DeadLetterKind.EVENT_TIME_OUT_OF_RANGE, eventTimeRangeReason);
+        }
+        return null;
+    }
+
+    private transient String fieldReason; // parse's: the first field that breaks a rule
+
+    /**
+     * One pass of the parser over the JSON: the values, or the reason of a broken JSON (null when
+     * it is a whole object; {@link #fieldReason} then says whether a field broke a rule). The fast
+     * factory checks top-level keys for duplicates itself (a seen-mark per schema field, a set
+     * only when the record has keys the schema does not know) and answers {@link #NESTED} at the
+     * first object or array value, whose keys only Jackson's detection checks at every depth, and
+     * for a JSON Jackson refuses (its reason may be a duplicate key the pass never got to see).
+     */
+    private String parse(JsonFactory factory, byte[] message, Object[] values) {
+        boolean fast = factory == json;
+        fieldReason = null; // the first field that breaks a rule; the JSON's own problems come first
+        if (++record == Integer.MAX_VALUE) {
+            record = 1;
+            Arrays.fill(seenIn, 0);
+        }
+        Set<String> unknown = null;
+        try (JsonParser parser = factory.createParser(message)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 return dead(DeadLetterKind.NOT_JSON_OBJECT, "not a JSON object");
             }
             JsonToken token;
+            int last = follows.length - 1; // the slot of "the first field"
             while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
-                Integer index = fieldIndex.get(parser.currentName());
+                String name = parser.currentName();
+                int index = follows[last];
+                if (index >= fieldNames.length || !fieldNames[index].equals(name)) {
+                    Integer found = fieldIndex.get(name);
+                    index = found == null ? NONE : found;
+                }
+                if (fast) { // at the name, as Jackson's detection: before anything the value may break
+                    if (index == NONE) {
+                        if (unknown == null) {
+                            unknown = new HashSet<>();
+                        }
+                        if (!unknown.add(name)) {
+                            return dead(DeadLetterKind.DUPLICATE_KEY, "duplicate key " + name);
+                        }
+                    } else {
+                        if (seenIn[index] == record) {
+                            return dead(DeadLetterKind.DUPLICATE_KEY, "duplicate key " + name);
+                        }
+                        seenIn[index] = record;
+                        follows[last] = index;
+                        last = index;
+                    }
+                }
                 JsonToken value = parser.nextToken();
-                if (index == null || value == JsonToken.VALUE_NULL) {
+                if (fast && (value == JsonToken.START_OBJECT || value == JsonToken.START_ARRAY)) {
+                    return NESTED;
+                }
+                if (index == NONE || value == JsonToken.VALUE_NULL) {
                     parser.skipChildren();
                     continue;
                 }
@@ -249,30 +335,27 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
             } catch (JsonProcessingException e) {
                 return dead(DeadLetterKind.TRAILING_CONTENT, "trailing content after the JSON object");
             }
-        } catch (StreamConstraintsException e) {
-            return dead(DeadLetterKind.NOT_JSON_OBJECT,
-                    "not a JSON object: beyond the parser's limits (" + e.getOriginalMessage() + ")");
-        } catch (JsonParseException e) {
-            String duplicate = duplicateKey(e.getOriginalMessage());
-            return duplicate != null
-                    ? dead(DeadLetterKind.DUPLICATE_KEY, "duplicate key " + duplicate)
-                    : dead(DeadLetterKind.NOT_JSON_OBJECT, "not a JSON object");
         } catch (IOException e) {
-            return dead(DeadLetterKind.NOT_JSON_OBJECT, "not a JSON object");
-        }
-        if (fieldReason != null) {
-            return dead(DeadLetterKind.INVALID_FIELD, fieldReason);
-        }
-        for (int index : required) {
-            if (values[index] == null) {
-                return dead(DeadLetterKind.MISSING_REQUIRED_FIELD, "missing required field " + fieldNames[index]);
+            if (fast) { // where Jackson failed after a key (one nextToken reads key and colon), only it knows
+                return NESTED;
             }
-        }
-        long eventTime = eventTimeMillis(values[eventTimeField]);
-        if (eventTime < validFromMillis || eventTime >= validUntilMillis) {
-            return dead(DeadLetterKind.EVENT_TIME_OUT_OF_RANGE, eventTimeRangeReason);
+            return broken(e);
         }
         return null;
+    }
+
+    /** The reason of a JSON that Jackson's parser refused. */
+    private String broken(IOException error) {
+        if (error instanceof StreamConstraintsException) {
+            return dead(DeadLetterKind.NOT_JSON_OBJECT, "not a JSON object: beyond the parser's limits ("
+                    + ((StreamConstraintsException) error).getOriginalMessage() + ")");
+        }
+        String duplicate = error instanceof JsonParseException
+                ? duplicateKey(((JsonParseException) error).getOriginalMessage())
+                : null;
+        return duplicate != null
+                ? dead(DeadLetterKind.DUPLICATE_KEY, "duplicate key " + duplicate)
+                : dead(DeadLetterKind.NOT_JSON_OBJECT, "not a JSON object");
     }
 
     private String dead(DeadLetterKind k, String reason) {

@@ -203,6 +203,12 @@ class StrictJsonDecoderTest {
                 Arguments.of(record("\"i\":1") + " \n\t", null),
                 Arguments.of(record("\"i\":1,\"i\":2"), "duplicate key i"),
                 Arguments.of(record("\"x\":{\"k\":1,\"k\":2}"), "duplicate key k"),
+                Arguments.of(record("\"zz\":1,\"zz\":2"), "duplicate key zz"),
+                Arguments.of(record("\"i\":\"no\",\"i\":2"), "duplicate key i"),
+                Arguments.of(record("\"x\":[{\"k\":1,\"k\":2}]"), "duplicate key k"),
+                Arguments.of(record("\"str\":{\"a\":{\"k\":1,\"k\":2}}"), "duplicate key k"),
+                Arguments.of("{\"i\":1,\"i\":2,", "duplicate key i"),
+                Arguments.of("{\"i\":1,,\"i\":2}", "not a JSON object"),
                 // JSON errors come before field errors, wherever they are
                 Arguments.of(record("\"i\":\"one\",\"x\":[1,"), "not a JSON object"),
                 // integers
@@ -295,6 +301,47 @@ class StrictJsonDecoderTest {
             decode(json);
             assertEquals(expectedKind(expected), DECODER.lastKind());
         }
+    }
+
+    /**
+     * The fast pass (duplicates checked by the decoder at the top level, Jackson's detection only
+     * for records with nested values) answers exactly as Jackson's detection on every record does:
+     * the same reason, the same values. Seeded random records: schema and unknown keys in random
+     * order, repeated keys, nested objects and arrays with and without repeats, nulls, values of
+     * the wrong type, cut short; the key order changes from record to record (the field-order
+     * guess must never pick a wrong field).
+     */
+    @Test
+    void fastPassAnswersAsJacksonsDetection() {
+        java.util.Random random = new java.util.Random(20261207L);
+        String[] keys = {"ts", "i", "l", "d", "b", "str", "vc", "req", "zz", "yy", "I", "str "};
+        String[] values = {"1", "-7", "2.5", "true", "null", "\"abc\"", "\"\"", "1e3", "{}",
+                "{\"k\":1}", "{\"k\":1,\"k\":2}", "[1,{\"a\":1,\"a\":1}]", "[]", "\"x\\\"y\"", "9223372036854775808"};
+        StrictJsonDecoder fast = decoder(1000);
+        StrictJsonDecoder strict = decoder(1000);
+        int nested = 0;
+        int duplicates = 0;
+        for (int n = 0; n < 20_000; n++) {
+            StringBuilder json = new StringBuilder("{");
+            int members = random.nextInt(9);
+            for (int m = 0; m < members; m++) {
+                String key = random.nextInt(3) == 0 ? keys[random.nextInt(keys.length)] : keys[m % keys.length];
+                String value = key.equals("ts") && random.nextBoolean() ? Long.toString(TS) : values[random.nextInt(values.length)];
+                json.append(m == 0 ? "" : ",").append('"').append(key).append("\":").append(value);
+            }
+            json.append('}');
+            String text = random.nextInt(20) == 0 ? json.substring(0, random.nextInt(json.length())) : json.toString();
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            Object[] got = new Object[NAMES.size() - 4];
+            Object[] want = new Object[NAMES.size() - 4];
+            String gotReason = fast.decode(bytes, got, false);
+            String wantReason = strict.decode(bytes, want, true);
+            assertEquals(wantReason, gotReason, text);
+            assertArrayEquals(want, got, text);
+            nested += text.contains("{\"") && text.indexOf('{', 1) > 0 ? 1 : 0;
+            duplicates += wantReason != null && wantReason.startsWith("duplicate key") ? 1 : 0;
+        }
+        assertTrue(nested > 1000 && duplicates > 1000, "the random records must exercise both: " + nested + ", " + duplicates);
     }
 
     private static String deadPath(String topic, DeadLetterKind kind) {
