@@ -1,11 +1,26 @@
 """Benchmark (not a test): the peer side by side: Kafka Connect + Iceberg's sink vs the job's raw pipeline.
 
-One command, one backlog, two consumers of it, one after the other (never at the same time:
-the machine has two cores), each into a fresh local Hadoop-catalog warehouse, and a table of
-figures at the end:
+One command, backlogs of several sizes, two consumers of each, one after the other (never at the
+same time: the machine has two cores), each into a fresh local Hadoop-catalog warehouse; a table
+of figures per size and the marginal cost between the smallest and the largest size:
 
-    .venv/bin/python benchmarks/bench_peer.py                      # 1,000,000 records, 2 partitions
+    .venv/bin/python benchmarks/bench_peer.py                                # 1M and 3M records
+    .venv/bin/python benchmarks/bench_peer.py --records 1000000 3000000 10000000
+    .venv/bin/python benchmarks/bench_peer.py --rate 20000 --duration 180    # steady rate instead
+    .venv/bin/python benchmarks/bench_peer.py --records 3000000 --profile    # where the CPU goes
     .venv/bin/python benchmarks/bench_peer.py --records 50000 --keep
+
+Why several sizes: one size mixes the fixed cost (JVM start, planning, JIT compilation, the
+first commit) into the per-record cost. Between two sizes far apart the fixed cost cancels out:
+(records_big - records_small) / (CPU_big - CPU_small) is what a steady stream pays per record,
+the figure that decides the bill on the managed service (a KPU is one vCPU). The steady mode
+measures that bill directly: each side unbounded on a topic fed at --rate for --duration s, its
+process tree's CPU from --warmup s in to the last record, per million records produced then.
+
+--profile: each side's JVM records a JFR file (Java samples every 10 ms) and every thread's CPU
+is read from /proc; printed per side: CPU by thread role (task threads, JIT compilers, GC, the
+planner, Python), the Java samples by stage (Kafka fetch, decode, Parquet, ...) and the top
+frames by self time (benchmarks/cpu_profile.py).
 
 How it works
 ------------

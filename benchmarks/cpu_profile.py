@@ -150,6 +150,7 @@ def jfr_options(path: Path) -> list[str]:
 
 # Stages by class name prefix; the first that matches the innermost non-JDK frame wins.
 STAGES: tuple[tuple[str, str], ...] = (
+    ("org.apache.iceberg.shaded.org.apache.parquet", "Parquet encode"),
     ("com.github.luben.zstd", "compression (zstd)"),
     ("io.airlift.compress", "compression"),
     ("org.apache.parquet", "Parquet encode"),
@@ -165,7 +166,6 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("mskiceberg.streaming.metrics", "pipeline metrics"),
     ("mskiceberg.streaming.sink", "Iceberg writer (other)"),
     ("org.apache.kafka.connect.json", "decode (Connect JSON)"),
-    ("com.fasterxml.jackson", "decode (Jackson)"),
     ("org.apache.kafka.connect", "Kafka Connect runtime"),
     ("org.apache.kafka", "Kafka fetch"),
     ("org.apache.flink.connector.kafka", "Kafka fetch"),
@@ -181,7 +181,8 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("org.apache.flink", "Flink (other)"),
     ("org.apache.hadoop", "Hadoop file system"),
 )
-JDK = ("java.", "javax.", "jdk.", "sun.", "com.sun.")
+# Libraries that count for their caller, like the JDK: Jackson parses for the decoder that calls it.
+JDK = ("java.", "javax.", "jdk.", "sun.", "com.sun.", "org.apache.flink.shaded.jackson2.", "com.fasterxml.jackson.")
 
 
 def stage_of(frames: list[str]) -> str:

@@ -34,29 +34,29 @@ def test_event_time_column_rule():
 def test_every_shipped_pipeline_passes_one_column_through_the_metrics_call():
     plan = build_plan(load_project(), LOCAL_KAFKA, LOCAL_CATALOG, bounded=False)
     calls = {p.name: p.insert_sql.splitlines()[1] for p in plan.pipelines if p.name != "dead_letters"}
+    # the carrier: the first fixed-width column outside the key (metrics.carrier_column)
     assert calls == {
-        "bid_events_raw": "SELECT pipeline_metrics('bid_events_raw', `event_name`, `event_time`) AS `event_name`, "
-        "`user_id`, `city_id`, `platform`, `session_id`, `bid_amount`, `event_time`, "
-        "`ingestion_time`, `event_date`",
-        "bid_events_aggregated": "SELECT pipeline_metrics('bid_events_aggregated', `window_start`, `window_end`) "
-        "AS `window_start`, `window_end`, `city_id`, `platform`, `total_bids`, "
-        "`unique_users`, `avg_bid_amount`, `max_bid_amount`, `min_bid_amount`, `window_date`",
-        "bid_events_late": "SELECT pipeline_metrics('bid_events_late', `event_name`, `event_time`, "
-        "'bid_events_aggregated', 'bid_events', `kafka_partition`) AS `event_name`, `user_id`, `city_id`, "
-        "`platform`, `session_id`, `bid_amount`, `event_time`, `window_end`, `watermark_at_arrival`, "
-        "`kafka_partition`, `event_date`",
-        "user_events_processed": "SELECT pipeline_metrics('user_events_processed', `event_type`, `event_time`) AS "
-        "`event_type`, `user_id`, `action`, `event_time`, `event_date`, `event_hour`, "
-        "`metadata`, `ingestion_time`",
-        "order_events_enriched": "SELECT pipeline_metrics('order_events_enriched', `order_id`, `order_time`) AS "
-        "`order_id`, `user_id`, `product_id`, `quantity`, `price`, `total_amount`, "
-        "`order_time`, `order_date`, `price_category`, `ingestion_time`",
-        "session_analytics": "SELECT pipeline_metrics('session_analytics', `session_id`, `session_end`) AS "
-        "`session_id`, `user_id`, `session_start`, `session_end`, `total_bids`, `total_events`, "
-        "`platforms_used`, `cities_accessed`, `session_date`",
-        "session_late": "SELECT pipeline_metrics('session_late', `source_topic`, `event_time`, 'session_analytics', "
-        "`source_topic`, `kafka_partition`) AS `source_topic`, `user_id`, `event_time`, "
-        "`session_deadline`, `watermark_at_arrival`, `kafka_partition`, `event_date`",
+        "bid_events_raw": "SELECT `event_name`, pipeline_metrics('bid_events_raw', `user_id`, `event_time`) AS "
+        "`user_id`, `city_id`, `platform`, `session_id`, `bid_amount`, `event_time`, `ingestion_time`, `event_date`",
+        "bid_events_aggregated": "SELECT `window_start`, `window_end`, pipeline_metrics('bid_events_aggregated', "
+        "`city_id`, `window_end`) AS `city_id`, `platform`, `total_bids`, `unique_users`, `avg_bid_amount`, "
+        "`max_bid_amount`, `min_bid_amount`, `window_date`",
+        "bid_events_late": "SELECT `event_name`, pipeline_metrics('bid_events_late', `user_id`, `event_time`, "
+        "'bid_events_aggregated', 'bid_events', `kafka_partition`) AS `user_id`, `city_id`, `platform`, "
+        "`session_id`, `bid_amount`, `event_time`, `window_end`, `watermark_at_arrival`, `kafka_partition`, "
+        "`event_date`",
+        "user_events_processed": "SELECT `event_type`, pipeline_metrics('user_events_processed', `user_id`, "
+        "`event_time`) AS `user_id`, `action`, `event_time`, `event_date`, `event_hour`, `metadata`, "
+        "`ingestion_time`",
+        "order_events_enriched": "SELECT `order_id`, pipeline_metrics('order_events_enriched', `user_id`, "
+        "`order_time`) AS `user_id`, `product_id`, `quantity`, `price`, `total_amount`, `order_time`, "
+        "`order_date`, `price_category`, `ingestion_time`",
+        "session_analytics": "SELECT `session_id`, pipeline_metrics('session_analytics', `user_id`, `session_end`) "
+        "AS `user_id`, `session_start`, `session_end`, `total_bids`, `total_events`, `platforms_used`, "
+        "`cities_accessed`, `session_date`",
+        "session_late": "SELECT `source_topic`, pipeline_metrics('session_late', `user_id`, `event_time`, "
+        "'session_analytics', `source_topic`, `kafka_partition`) AS `user_id`, `event_time`, `session_deadline`, "
+        "`watermark_at_arrival`, `kafka_partition`, `event_date`",
     }
     assert plan.ddl()[-1] == (
         "CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS pipeline_metrics AS "
@@ -122,3 +122,13 @@ def test_an_updating_sql_only_pipeline_plans_with_its_metrics_and_no_materialize
     # the key is still the query's upsert key: no SinkUpsertMaterializer (state per key) before the sink
     # (passing `user_id` through the call instead makes it upsertMaterialize=[true]: tried)
     assert "upsertMaterialize=[true]" not in explained
+
+
+def test_the_carrier_is_the_first_fixed_width_column_outside_the_key():
+    # Flink copies a STRING it passes to the function (per row); a number passes as it is
+    schema = [("name", "STRING"), ("user_id", "BIGINT NOT NULL"), ("amount", "DOUBLE"), ("day", "DATE")]
+    assert metrics.carrier_column(schema, []) == "user_id"
+    assert metrics.carrier_column(schema, ["user_id"]) == "amount"
+    assert metrics.carrier_column([("a", "STRING"), ("b", "TIMESTAMP(3)"), ("c", "DECIMAL(10, 2)")], []) == "a"
+    assert metrics.carrier_column([("k", "STRING NOT NULL"), ("v", "STRING")], ["k"]) == "v"
+    assert metrics.carrier_column([("k", "BIGINT NOT NULL")], ["k"]) == "k"

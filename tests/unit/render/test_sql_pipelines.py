@@ -44,7 +44,7 @@ ORDER_EVENTS_ENRICHED = """\
         `price`,
         `quantity` * `price` AS `total_amount`,
         CAST(`event_time` AS TIMESTAMP(3)) AS `order_time`,
-        CAST(`event_time` AS DATE) AS `order_date`,
+        CAST(CAST(`event_time` AS TIMESTAMP(3)) AS DATE) AS `order_date`,
         CASE
           WHEN `price` < 100 THEN 'LOW'
           WHEN `price` < 500 THEN 'MEDIUM'
