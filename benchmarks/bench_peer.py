@@ -286,6 +286,17 @@ def write_config_dir(folder: Path, suffix: str) -> dict[str, str]:
     return names
 
 
+def fresh_topics(args, base: Path, bootstrap: str, suffix: str) -> tuple[Path, str, str]:
+    """base/config renamed for this run, its bid topic and the sink's control topic created;
+    (config folder, topic, control topic)."""
+    config_dir = base / "config"
+    topic = write_config_dir(config_dir, suffix)[TOPIC_KEY]
+    control_topic = f"iceberg-control-peer-{suffix}"
+    create_topics(bootstrap, {topic: args.partitions, control_topic: 1})
+    log.info("topics %s (%d partitions) and %s (control); work folder %s", topic, args.partitions, control_topic, base)
+    return config_dir, topic, control_topic
+
+
 def write_job_properties(path: Path, bootstrap: str, warehouse: Path, checkpoints: Path) -> Path:
     groups = json.loads((ROOT / "application_properties.json").read_text())
     for group in groups:
@@ -815,12 +826,8 @@ def run_steady_side(args, name: str, base: Path, bootstrap: str, suffix: str, jo
     """One side, unbounded, on a fresh topic fed at --rate for --duration s: CPU of its process
     tree between --warmup s after the first record and the last record, per record produced then."""
     result = Steady(name)
-    base = base / f"steady-{name}"
-    suffix = f"{suffix}-steady-{name}"
-    config_dir = base / "config"
-    names = write_config_dir(config_dir, suffix)
-    topic, control_topic = names[TOPIC_KEY], f"iceberg-control-peer-{suffix}"
-    create_topics(bootstrap, {topic: args.partitions, control_topic: 1})
+    base, suffix = base / f"steady-{name}", f"{suffix}-steady-{name}"
+    config_dir, topic, control_topic = fresh_topics(args, base, bootstrap, suffix)
     result.topics = [topic, control_topic]
     warehouse = base / "warehouse"
     if name == "job":
@@ -965,13 +972,8 @@ def report(sides: list[Side], records: int, args, peer_columns: list[str]) -> st
 
 def run_size(args, base: Path, bootstrap: str, suffix: str) -> tuple[list[Side], list[str]]:
     """One backlog of args.records on fresh topics, drained by each side; prints its table."""
-    base = base / f"records-{args.records}"
-    suffix = f"{suffix}-{args.records}"
-    config_dir = base / "config"
-    names = write_config_dir(config_dir, suffix)
-    topic, control_topic = names[TOPIC_KEY], f"iceberg-control-peer-{suffix}"
-    create_topics(bootstrap, {topic: args.partitions, control_topic: 1})
-    log.info("topics %s (%d partitions) and %s (control); work folder %s", topic, args.partitions, control_topic, base)
+    base, suffix = base / f"records-{args.records}", f"{suffix}-{args.records}"
+    config_dir, topic, control_topic = fresh_topics(args, base, bootstrap, suffix)
     records_file = base / "records.jsonl"
     records = produce(args, config_dir, bootstrap, records_file, base)
 

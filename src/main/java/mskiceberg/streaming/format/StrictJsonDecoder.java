@@ -55,7 +55,7 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
     public static final String RAW_TEXT_COLUMN = "raw_text";
     private static final int NONE = -1;
     /** The fast pass's answer for a record with a nested value or broken JSON: parse it again, strictly. */
-    private static final String NESTED = new String("again, strictly");
+    private static final String STRICT_AGAIN = new String("again, strictly");
 
     private final RowType rowType;
     private final DecoderSettings settings;
@@ -236,7 +236,7 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
             return dead(DeadLetterKind.NOT_UTF8, "not UTF-8");
         }
         String parsed = parse(strictOnly ? strictJson : json, message, values);
-        if (parsed == NESTED) {
+        if (parsed == STRICT_AGAIN) {
             Arrays.fill(values, null);
             parsed = parse(strictJson, message, values);
         }
@@ -264,7 +264,7 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
      * One pass of the parser over the JSON: the values, or the reason of a broken JSON (null when
      * it is a whole object; {@link #fieldReason} then says whether a field broke a rule). The fast
      * factory checks top-level keys for duplicates itself (a seen-mark per schema field, a set
-     * only when the record has keys the schema does not know) and answers {@link #NESTED} at the
+     * only when the record has keys the schema does not know) and answers {@link #STRICT_AGAIN} at the
      * first object or array value, whose keys only Jackson's detection checks at every depth, and
      * for a JSON Jackson refuses (its reason may be a duplicate key the pass never got to see).
      */
@@ -308,7 +308,7 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
                 }
                 JsonToken value = parser.nextToken();
                 if (fast && (value == JsonToken.START_OBJECT || value == JsonToken.START_ARRAY)) {
-                    return NESTED;
+                    return STRICT_AGAIN;
                 }
                 if (index == NONE || value == JsonToken.VALUE_NULL) {
                     parser.skipChildren();
@@ -337,7 +337,7 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
             }
         } catch (IOException e) {
             if (fast) { // where Jackson failed after a key (one nextToken reads key and colon), only it knows
-                return NESTED;
+                return STRICT_AGAIN;
             }
             return broken(e);
         }
