@@ -23,6 +23,7 @@ Prints, on stdout, one row per variant and the ratios (a) project / native and
 
     .venv/bin/python benchmarks/bench_decoder.py                 # 1M records, all variants
     .venv/bin/python benchmarks/bench_decoder.py --count 200000 --variants native project
+    .venv/bin/python benchmarks/bench_decoder.py --config benchmarks/nested   # a topic of nested JSON
 """
 
 from __future__ import annotations
@@ -248,12 +249,12 @@ class Outcome:
     load: str = ""  # load average when it ended
 
 
-def produce_backlog(count: int, seed: int, partitions: int):
+def produce_backlog(count: int, seed: int, partitions: int, config: Path):
     from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, make_workspace
 
     subprocess.run([str(KAFKA_SCRIPT), "start"], check=True, cwd=ROOT)  # leaves a running broker alone
     base = Path(tempfile.mkdtemp(prefix="bench-decoder-"))
-    ws = make_workspace(base, BOOTSTRAP, partitions=partitions)
+    ws = make_workspace(base, BOOTSTRAP, partitions=partitions, config=config)
     log.info("producing %d records (seed %d) to %s", count, seed, ", ".join(ws.topics.values()))
     started = time.monotonic()
     subprocess.run(
@@ -510,6 +511,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="sample_gen seed (default 7)")
     parser.add_argument("--partitions", type=int, default=2, help="partitions of each fresh topic (default 2)")
     parser.add_argument(
+        "--config",
+        type=Path,
+        default=ROOT / "config",
+        help="the folder of topics.yaml and transformations.yaml to measure (default: the shipped config; "
+        "benchmarks/nested: a topic of nested JSON)",
+    )
+    parser.add_argument(
         "--variants",
         nargs="+",
         choices=VARIANTS,
@@ -534,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return run_worker(args.worker, args.config_dir, args.result, args.show_ddl)
 
-    base, ws = produce_backlog(args.count, args.seed, args.partitions)
+    base, ws = produce_backlog(args.count, args.seed, args.partitions, args.config)
     try:
         return measure(args, ws, base)
     finally:

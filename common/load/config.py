@@ -22,9 +22,17 @@ from typing import Any, Mapping
 from common.durations import EXAMPLES as DURATION_EXAMPLES
 from common.durations import parse_duration_ms
 from common.errors import ConfigError, Origin, did_you_mean
-from common.load.flink_types import FlinkType, FlinkTypeError, parse_type, split_nullability  # noqa: F401 (re-exported)
+from common.load.flink_types import (  # noqa: F401 (re-exported)
+    MAX_LENGTH,
+    FlinkType,
+    FlinkTypeError,
+    parse_type,
+    split_nullability,
+)
+from common.load.partitioning import GRAMMAR as PARTITION_GRAMMAR
+from common.load.partitioning import PartitionField, PartitionFieldError, parse_partition_field, spec_problem
 from common.load.properties import APP_DIR
-from common.load.source_columns import NESTED_TYPES, READABLE_TYPES, RESERVED, UNREADABLE_TYPES
+from common.load.source_columns import READABLE_TYPES, RESERVED, UNREADABLE_TYPES, VIEW_METADATA
 from common.load.sql_pipeline import (
     SOURCES_PREFIX,
     SqlDefinition,
@@ -61,6 +69,7 @@ TOPIC_KEYS = {
     "event_time": True,
     "schema": True,
     "enabled": False,
+    "metadata": False,
 }
 OVERLAY_TOPIC_KEYS = {
     "topic_name": False,
@@ -123,6 +132,7 @@ class TopicConfig:
     event_time: EventTime
     schema: tuple[tuple[str, str], ...]  # (column, Flink SQL type as written), in YAML order
     enabled: bool = True
+    metadata: tuple[str, ...] = ()  # Kafka metadata in the view pipelines read: VIEW_METADATA keys, in its order
 
     @property
     def source_table(self) -> str:
@@ -216,6 +226,28 @@ def _columns(at: At, schema: Mapping[str, Any], what: str) -> tuple[str, ...]:
     return tuple(columns)
 
 
+def _partition_fields(at: At, schema: Mapping[str, FlinkType]) -> tuple[str, ...]:
+    """partition_by: columns or Iceberg transforms of them (common/load/partitioning.py), as canonical text."""
+    fields: list[PartitionField] = []
+    for item in items_of(at, "partition fields"):
+        try:
+            field = parse_partition_field(string(item))
+        except PartitionFieldError as exc:
+            raise item.error(str(exc), PARTITION_GRAMMAR) from None
+        if field.column not in schema:
+            raise item.error(
+                f"'{field.column}' is not a column of the sink{did_you_mean(field.column, schema)}", ", ".join(schema)
+            )
+        problem = field.type_problem(schema[field.column])
+        if problem:
+            raise item.error(problem)
+        problem = spec_problem([*fields, field], schema)
+        if problem:
+            raise item.error(f"{problem} in partition_by")
+        fields.append(field)
+    return tuple(f.text for f in fields)
+
+
 # --- topics ------------------------------------------------------------------------------------------
 
 
@@ -287,6 +319,26 @@ def _instant(at: At, default: str) -> str:
     return utc.isoformat(timespec="milliseconds" if utc.microsecond else "seconds").replace("+00:00", "Z")
 
 
+def unreadable(flink_type: FlinkType) -> tuple[str, str] | None:
+    """(what is wrong, what is valid) when the JSON decoder cannot read a value of the type, at any depth."""
+    if flink_type.root in UNREADABLE_TYPES or flink_type.root == "MULTISET":
+        return (
+            f"{flink_type.text}: the record decoder has no JSON reading for this type",
+            f"one of {', '.join(READABLE_TYPES)}",
+        )
+    key = flink_type.children[0][1] if flink_type.root == "MAP" else None
+    if key is not None and not (key.root in ("STRING", "VARCHAR") and key.length == MAX_LENGTH):
+        return (
+            f"{flink_type.text}: JSON object keys are text, so a MAP's key type must be STRING",
+            "MAP<STRING, value type>",
+        )
+    for _, child in flink_type.children:
+        problem = unreadable(child)
+        if problem:
+            return problem
+    return None
+
+
 def _topic(at: At, overlay: At | None) -> TopicConfig:
     """One topic; a value the overlay sets wins over topics.yaml (and errors name the overlay)."""
     key = _identifier(at, at.path[-1])
@@ -307,24 +359,9 @@ def _topic(at: At, overlay: At | None) -> TopicConfig:
     }
     schema = _schema(at.child("schema"), reserved)
     for column, flink_type in schema.items():
-        if flink_type.root in NESTED_TYPES:
-            raise (
-                at.child("schema")
-                .child(column)
-                .error(
-                    f"{flink_type.text}: nested types are not parsed from JSON topics",
-                    "a scalar type; for a nested value declare STRING and use JSON_VALUE / JSON_QUERY in the pipeline",
-                )
-            )
-        if flink_type.root in UNREADABLE_TYPES:
-            raise (
-                at.child("schema")
-                .child(column)
-                .error(
-                    f"{flink_type.text}: the record decoder has no JSON reading for this type",
-                    f"one of {', '.join(READABLE_TYPES)}",
-                )
-            )
+        problem = unreadable(flink_type)
+        if problem:
+            raise at.child("schema").child(column).error(*problem)
     mode = choice(setting("startup_mode"), STARTUP_MODES, "a startup mode")
     ts_at = setting("startup_timestamp_ms")
     if mode == "timestamp" and (not isinstance(ts_at.value, int) or isinstance(ts_at.value, bool) or ts_at.value < 0):
@@ -341,7 +378,22 @@ def _topic(at: At, overlay: At | None) -> TopicConfig:
         event_time=_event_time(at.child("event_time"), schema),
         schema=tuple((c, at.child("schema").value[c].strip()) for c in schema),
         enabled=boolean(at.child("enabled"), True),
+        metadata=_metadata(at.child("metadata")),
     )
+
+
+def _metadata(at: At) -> tuple[str, ...]:
+    """A topic's `metadata:` list, opt-in: the view only grows the columns a pipeline asked for."""
+    valid = ", ".join(VIEW_METADATA)
+    chosen: list[str] = []
+    for item in items_of(at, f"Kafka metadata ({valid})"):
+        if item.value == "partition":
+            raise item.error("kafka_partition is always in the view: leave 'partition' out", valid)
+        name = choice(item, tuple(VIEW_METADATA), "Kafka metadata a pipeline can read")
+        if name in chosen:
+            raise item.error(f"'{name}' is listed twice in metadata")
+        chosen.append(name)
+    return tuple(m for m in VIEW_METADATA if m in chosen)
 
 
 def _overlay(config_dir: Path, environment: str | None, topic_keys: list[str]) -> dict[str, At]:
@@ -437,11 +489,12 @@ def build_transformer(pipeline: PipelineConfig) -> BaseTransformer:
 def _check_sink(
     schema_at: At, partition_at: At, key_at: At
 ) -> tuple[dict[str, FlinkType], tuple[str, ...], tuple[str, ...]]:
-    """Sink schema, partition columns and primary key: the same rules for both routes."""
+    """Sink schema, partition fields (canonical text) and primary key: the same rules for both routes."""
     schema = _schema(schema_at)
-    partition_by = _columns(partition_at, schema, "partition_by")
+    partition_by = _partition_fields(partition_at, schema)
     primary_key = _columns(key_at, schema, "primary_key")
-    missing = [c for c in partition_by if primary_key and c not in primary_key]
+    sources = dict.fromkeys(parse_partition_field(f).column for f in partition_by)  # a field's source column
+    missing = [c for c in sources if primary_key and c not in primary_key]
     if missing:
         raise key_at.error(
             f"the partition column(s) {', '.join(missing)} must be part of the primary key "

@@ -10,6 +10,7 @@ REASON = "dead_letter_reason"
 RAW_VALUE = "raw_value"  # the value's exact bytes, on dead letters only
 RAW_TEXT = "raw_text"  # the value as text, on dead letters whose value is UTF-8
 KAFKA_KEY = "kafka_key"  # the record key (the key format is raw bytes)
+KAFKA_KEY_TEXT = "kafka_key_text"  # the key as text, NULL unless UTF-8: in the view only (kafka_sources)
 KAFKA_PARTITION = "kafka_partition"  # the record's partition: also in the good-records view
 METADATA_COLUMNS = (
     (KAFKA_PARTITION, "INT", "partition"),
@@ -17,6 +18,15 @@ METADATA_COLUMNS = (
     ("kafka_timestamp", "TIMESTAMP_LTZ(3)", "timestamp"),
     ("kafka_headers", "MAP<STRING, BYTES>", "headers"),
 )
+# A topic's `metadata:` in topics.yaml -> the columns each value adds to the good-records view,
+# in the view's order. Opt-in, so a view (and a SELECT * over it) only has what was asked for;
+# kafka_partition is always there (the late pipelines name each late record's partition).
+VIEW_METADATA = {
+    "key": (KAFKA_KEY, KAFKA_KEY_TEXT),
+    "offset": ("kafka_offset",),
+    "timestamp": ("kafka_timestamp",),
+    "headers": ("kafka_headers",),
+}
 
 # column -> why a topic schema may not use that name
 RESERVED = {
@@ -25,11 +35,10 @@ RESERVED = {
     RAW_VALUE: "the record's raw value",
     RAW_TEXT: "the record's raw value as text",
     KAFKA_KEY: "the Kafka record key",
+    KAFKA_KEY_TEXT: "the Kafka record key as text",
     **{name: "Kafka metadata" for name, _, _ in METADATA_COLUMNS},
 }
 
-# Types a field cannot be read into from a JSON topic (nested values): declare STRING instead.
-NESTED_TYPES = ("ARRAY", "MULTISET", "MAP", "ROW")
 # Scalar types Flink's DDL knows but the decoder does not read from JSON (TIMESTAMP WITH TIME
 # ZONE does not even plan in a Flink 2.2 table), and the ones it reads (docs/reference/configuration.md).
 UNREADABLE_TYPES = ("TIMESTAMP_TZ", "INTERVAL")
@@ -52,4 +61,7 @@ READABLE_TYPES = (
     "TIME(p)",
     "TIMESTAMP(p)",
     "TIMESTAMP_LTZ(p)",
+    "ROW<name type, ...>",
+    "ARRAY<type>",
+    "MAP<STRING, type>",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from common.load.partitioning import parse_partition_field
 from common.sql import column_list, qualified, quote, with_clause
 
 # Names as in Iceberg 1.11's org.apache.iceberg.TableProperties. They are set when the job
@@ -50,8 +51,10 @@ def render_sink_ddl(
 ) -> str:
     """CREATE TABLE IF NOT EXISTS in the catalog's namespace.
 
-    Flink DDL can only partition by columns, so "partitioned by the day of the event
-    time" is an identity partition on a DATE column the transformer fills from event time.
+    Flink DDL can only partition by columns (identity): a spec of columns only goes in
+    PARTITIONED BY, as it always did. A spec with any Iceberg transform (``day(event_time)``,
+    ``bucket(16, user_id)``) creates the table unpartitioned, and the run phase then sets the
+    whole spec through Iceberg's API (common/run/sink_evolution.py, PartitionSpecs in the jar).
     A primary key makes the table an upsert table (equality deletes, format v2).
     """
     lines = column_list(schema)
@@ -60,7 +63,9 @@ def render_sink_ddl(
     options = dict(TABLE_PROPERTIES)
     if primary_key:
         options["write.upsert.enabled"] = "true"
-    partition = f"\nPARTITIONED BY ({', '.join(quote(c) for c in partition_by)})" if partition_by else ""
+    fields = [parse_partition_field(f) for f in partition_by]
+    identity = bool(fields) and all(f.is_identity for f in fields)
+    partition = f"\nPARTITIONED BY ({', '.join(quote(f.column) for f in fields)})" if identity else ""
     body = ",\n".join(lines)
     return (
         f"CREATE TABLE IF NOT EXISTS {sink_ref(catalog, namespace, table)} (\n{body}\n)"

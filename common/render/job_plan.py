@@ -18,6 +18,7 @@ from common.load.config import (
     TopicConfig,
     build_transformer,
 )
+from common.load.partitioning import canonical
 from common.load.properties import CatalogSettings, KafkaSettings
 from common.load.sql_pipeline import SqlText, SqlTransformer
 from common.load.transformer import SourceTables
@@ -63,7 +64,8 @@ class PipelinePlan:
     sink_schema: tuple[tuple[str, str], ...] = ()  # as declared: the plan check compares the query with it
     queries: tuple[Query, ...] = ()  # the view (if any), then the SELECT
     origin: Origin | None = None  # the pipeline's entry in transformations.yaml
-    partition_by: tuple[str, ...] = ()  # as declared: schema evolution compares it with the table's
+    # as declared, canonical text (common/load/partitioning.py): schema evolution compares it with the table's
+    partition_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ def render_pipeline(p: PipelineConfig, catalog: CatalogSettings, refs: dict[str,
     )
     schema = tuple(transformer.get_sink_schema().items())  # checked by the load phase
     primary_key = tuple(transformer.get_primary_key())
+    partition_by = canonical(transformer.get_partition_by())  # checked by the load phase
     written = transformer.definition if isinstance(transformer, SqlTransformer) else None
     written_view = written.view if written else None
     written_select = written.select if written else None
@@ -155,12 +158,12 @@ def render_pipeline(p: PipelineConfig, catalog: CatalogSettings, refs: dict[str,
         sink_path=f"{catalog.name}.{catalog.namespace}.{p.sink_table}",
         view_ddl=f"CREATE TEMPORARY VIEW {sources.view} AS\n{view_sql.strip()}" if view_sql else None,
         sink_ddl=render_sink_ddl(
-            catalog.name, catalog.namespace, p.sink_table, list(schema), transformer.get_partition_by(), primary_key
+            catalog.name, catalog.namespace, p.sink_table, list(schema), partition_by, primary_key
         ),
         insert_sql=insert_sql,
         primary_key=primary_key,
         sink_schema=schema,
-        partition_by=tuple(transformer.get_partition_by()),
+        partition_by=partition_by,
         queries=(*queries, Query("SELECT", select_sql.strip(), written_select)),
         origin=p.origin,
     )

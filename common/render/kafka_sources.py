@@ -6,7 +6,8 @@ src/main/java/mskiceberg/streaming/format). One pass over each value yields the 
 typed fields, ``event_time`` and ``dead_letter_reason`` (NULL when the record is good); a
 dead letter also carries its exact bytes (``raw_value``) and text (``raw_text``). The key
 is read as raw bytes (``kafka_key``), the headers, partition, offset and timestamp as
-metadata. Pipelines read the view ``kafka_<topic>`` = the records whose reason is NULL; the
+metadata. Pipelines read the view ``kafka_<topic>`` = the records whose reason is NULL, with
+the Kafka metadata the topic opts into (``metadata:``, ``view_columns``); the
 dead-letter pipeline writes the others. Both come from one scan, and one decision, so a
 record is always on exactly one side.
 
@@ -25,11 +26,13 @@ from common.load.properties import KafkaSettings
 from common.load.source_columns import (
     EVENT_TIME_COLUMN,
     KAFKA_KEY,
+    KAFKA_KEY_TEXT,
     KAFKA_PARTITION,
     METADATA_COLUMNS,
     RAW_TEXT,
     RAW_VALUE,
     REASON,
+    VIEW_METADATA,
 )
 from common.sql import interval, literal, qualified, quote, with_clause
 
@@ -160,10 +163,23 @@ def render_source_ddl(
     return f"CREATE TABLE {records_table(topic)} (\n{body}\n) {with_clause(options)}"
 
 
+def key_text() -> str:
+    """kafka_key as text when its bytes are UTF-8, else NULL: CAST alone puts U+FFFD in place of
+    each bad sequence (a text nobody sent); the bytes survive the round trip only when valid."""
+    key = quote(KAFKA_KEY)
+    return f"CASE WHEN CAST(CAST({key} AS STRING) AS BYTES) = {key} THEN CAST({key} AS STRING) END"
+
+
+def view_columns(topic: TopicConfig) -> list[str]:
+    """The view's columns: the schema, event_time, kafka_partition (the late pipelines name the
+    partition of each late record), then the Kafka metadata the topic asked for (VIEW_METADATA)."""
+    names = [c for c, _ in topic.schema] + [EVENT_TIME_COLUMN, KAFKA_PARTITION]
+    return names + [c for m in topic.metadata for c in VIEW_METADATA[m]]
+
+
 def render_good_records_view(topic: TopicConfig) -> str:
-    """The view pipelines read: the topic's schema plus event_time and kafka_partition (the late
-    pipelines name the partition of each late record), good records only."""
-    columns = ", ".join(quote(c) for c, _ in topic.schema) + f", {quote(EVENT_TIME_COLUMN)}, {quote(KAFKA_PARTITION)}"
+    """The view pipelines read: its view_columns, good records only."""
+    columns = ", ".join(f"{key_text()} AS {quote(c)}" if c == KAFKA_KEY_TEXT else quote(c) for c in view_columns(topic))
     return (
         f"CREATE TEMPORARY VIEW {source_ref(topic)} AS\n"
         f"SELECT {columns}\nFROM {records_table(topic)}\nWHERE {quote(REASON)} IS NULL"

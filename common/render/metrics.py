@@ -39,6 +39,7 @@ import logging
 from typing import Sequence
 
 from common.load.flink_types import FlinkTypeError, parse_type
+from common.load.source_columns import KAFKA_PARTITION
 from common.load.transformer import BaseTransformer, SourceTables
 from common.sql import literal, quote
 
@@ -53,7 +54,7 @@ FRESHNESS_NAMES = ("event_time", "window_end", "session_end", "kafka_timestamp")
 # Timestamp columns that say when the job ran, not when things happened: never event time.
 PROCESSING_TIME_NAMES = frozenset({"ingestion_time", "watermark_at_arrival"})
 TIMESTAMP_ROOTS = ("TIMESTAMP", "TIMESTAMP_LTZ")
-PARTITION_COLUMN = "kafka_partition"  # common/source_columns.KAFKA_PARTITION, as a late table keeps it
+PARTITION_COLUMN = KAFKA_PARTITION  # the good-records view's column, as a late table keeps it
 
 
 def function_ddl() -> str:

@@ -90,12 +90,18 @@ def restore_path(restore: str | None, settings: RuntimeSettings) -> str | None:
 def print_dry_run(plan: JobPlan, explained: str) -> None:
     """The dry run's product is text on stdout: the DDL and the plan, credential-like option
     values hidden (common/redact.py: catalog options, Kafka client properties)."""
+    from common.load.partitioning import has_transform
     from common.redact import redact_sql
 
     out = sys.stdout
     for statement in plan.ddl():
         out.write(redact_sql(statement) + ";\n\n")
     for pipeline in plan.pipelines:
+        if has_transform(pipeline.partition_by):  # the DDL cannot say it (render_sink_ddl)
+            out.write(
+                f"-- pipeline {pipeline.name}: its table is then given the partition spec "
+                f"({', '.join(pipeline.partition_by)}) through Iceberg's API\n"
+            )
         out.write(f"-- pipeline {pipeline.name}\n{pipeline.insert_sql};\n\n")
     out.write(redact_sql(explained) + "\n")
 

@@ -23,7 +23,8 @@ import re
 from typing import Any
 
 from common.errors import ConfigError
-from common.load.config import TRANSFORMATIONS_FILE, Origin
+from common.load.config import TOPICS_FILE, TRANSFORMATIONS_FILE, Origin
+from common.load.source_columns import VIEW_METADATA
 from common.render.job_plan import JobPlan, PipelinePlan, Query
 from common.run import py4j_errors, runner
 from common.run.py4j_errors import is_planning_error
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 _POSITION = re.compile(r"line (\d+), column (\d+)")
 _DESCRIPTOR = re.compile(r"DESCRIPTOR\(_UTF-16LE'([^']+)'\)")
 _NOT_TIME_ATTRIBUTE = re.compile(r"time attribute", re.I)
+_UNKNOWN_COLUMN = re.compile(r"Column '([^']+)' not found")
+_METADATA_OF = {column: name for name, columns in VIEW_METADATA.items() for column in columns}
 
 
 def check_plan(t_env, plan: JobPlan) -> str:
@@ -102,6 +105,12 @@ def sql_error(pipeline: PipelinePlan, query: Query, message: str) -> ConfigError
         written = query.written
         if written and written.file_line(number):
             origin = Origin(written.file, origin.key, written.file_line(number))
+    unknown = _UNKNOWN_COLUMN.search(message)
+    if unknown and unknown.group(1) in _METADATA_OF:  # opt-in: say where to opt in
+        problem += (
+            f"\n    `{unknown.group(1)}` is Kafka metadata: a topic's view has it with "
+            f"`metadata: [{_METADATA_OF[unknown.group(1)]}]` in {TOPICS_FILE}"
+        )
     return origin.error(problem)
 
 

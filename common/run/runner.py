@@ -23,10 +23,12 @@ def create_tables(t_env, plan: JobPlan) -> None:
     """Catalog, namespace, sources and sinks, in that order. A statement Flink refuses is
     reported as itself (not later, as a pipeline whose table is missing). Once the catalog
     exists, sinks that already exist are evolved to their declared schema, or refused
-    (common/run/sink_evolution.py), before any sink DDL or INSERT is planned."""
+    (common/run/sink_evolution.py), before any sink DDL or INSERT is planned; after the DDL, a
+    sink partitioned by an Iceberg transform gets its spec (which Flink DDL cannot declare)."""
+    report = None
     for index, statement in enumerate(plan.ddl()):
         if index == len(plan.catalog_ddl):
-            sink_evolution.evolve_sinks(t_env, plan)
+            report = sink_evolution.evolve_sinks(t_env, plan)
         log.debug("executing DDL:\n%s", redact_sql(statement))
         try:
             t_env.execute_sql(statement)
@@ -37,6 +39,8 @@ def create_tables(t_env, plan: JobPlan) -> None:
             raise ConfigError(
                 "generated DDL", statement.splitlines()[0].rstrip(" ("), java_message(exc) + root_cause(exc)
             ) from None
+    if report is not None:
+        sink_evolution.set_partition_specs(t_env, plan, report)
 
 
 def statement_set(t_env, plan: JobPlan):

@@ -3,6 +3,12 @@ refuse what cannot evolve (nothing changed then), else ALTER it to its declarati
 
 The rules (what evolves, what is left alone, what is refused) and the pure comparison are in
 common/state/sink_schema.py; this module only reads the catalog and runs the statements.
+
+Partition specs go through Iceberg's API (the jar's PartitionSpecs, on the Iceberg catalog behind
+the job's Flink catalog): Flink's catalog reports a table partitioned by a transform
+(``day(event_time)``) as unpartitioned, and Flink DDL cannot declare one. So an existing table's
+spec is read there, and after the sink DDL a table the DDL created unpartitioned for a transform
+spec (or an empty table with another spec) is given its declared spec there.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ from typing import Sequence
 
 from common.errors import ConfigError, Origin
 from common.load.config import TRANSFORMATIONS_FILE
+from common.load.partitioning import has_transform
 from common.render.dead_letters import DEAD_LETTER_PIPELINE
 from common.run.py4j_errors import java_message, root_cause
 from common.sql import qualified
 from common.state.sink_schema import Evolution, TableSchema, compare
 
 log = logging.getLogger(__name__)
+
+ICEBERG_FLINK_CATALOG = "org.apache.iceberg.flink.FlinkCatalog"
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,28 @@ def targets(plan) -> list[SinkTarget]:
     return result
 
 
+def _partition_specs():
+    """The jar's PartitionSpecs class (src/main/java/mskiceberg/streaming/catalog)."""
+    from pyflink.java_gateway import get_gateway
+
+    return get_gateway().jvm.mskiceberg.streaming.catalog.PartitionSpecs
+
+
+def iceberg_table(t_env, catalog: str, namespace: str, table: str):
+    """The Iceberg table (a Java object) behind the job's Flink catalog; None if there is no such
+    table or the catalog is not Iceberg's."""
+    flink_catalog = t_env.get_catalog(catalog)
+    if flink_catalog is None:
+        return None
+    j_catalog = flink_catalog._j_catalog
+    if j_catalog.getClass().getName() != ICEBERG_FLINK_CATALOG:
+        return None
+    return _partition_specs().load(j_catalog.catalog(), namespace, table)
+
+
 def existing_schema(t_env, catalog: str, namespace: str, table: str) -> TableSchema | None:
-    """The table's schema as Flink's catalog reports it (Iceberg types in Flink terms), or None."""
+    """The table's schema as Flink's catalog reports it (Iceberg types in Flink terms), its
+    partition spec as Iceberg has it (transforms included), or None."""
     from pyflink.java_gateway import get_gateway
 
     flink_catalog = t_env.get_catalog(catalog)
@@ -83,6 +112,11 @@ def existing_schema(t_env, catalog: str, namespace: str, table: str) -> TableSch
     columns = tuple((str(c.getName()), str(c.getDataType())) for c in schema.getColumns())
     key = schema.getPrimaryKey()
     primary_key = tuple(str(c) for c in key.get().getColumnNames()) if key.isPresent() else ()
+    iceberg = iceberg_table(t_env, catalog, namespace, table)
+    if iceberg is not None:
+        specs = _partition_specs()
+        partitions = tuple(str(f) for f in specs.fields(iceberg))
+        return TableSchema(columns, partitions, primary_key, empty=not specs.hasData(iceberg))
     partitions = tuple(str(c) for c in j_table.getPartitionKeys()) if hasattr(j_table, "getPartitionKeys") else ()
     return TableSchema(columns, partitions, primary_key)
 
@@ -128,6 +162,41 @@ def apply(t_env, target: SinkTarget, evolution: Evolution) -> None:
             ) from None
     for change in evolution.changes:
         log.info("sink %s of pipeline %s: %s", target.path, target.pipeline, change.describe())
+
+
+def set_partition_specs(t_env, plan, report: Report) -> None:
+    """After the sink DDL: give each table its declared partition spec where the DDL could not (a
+    new table whose spec has a transform) or did not (an empty table with another spec). Idempotent:
+    a run that died between the DDL and here is finished by the next one."""
+    from pyflink.java_gateway import get_gateway
+
+    for target in targets(plan):
+        evolution = report.evolutions.get(target.pipeline)
+        new = target.pipeline in report.new_tables
+        if not ((new and has_transform(target.declared.partition_by)) or (evolution and evolution.respec)):
+            continue
+        table = iceberg_table(t_env, target.catalog, target.namespace, target.table)
+        if table is None:
+            log.warning(
+                "sink %s of pipeline %s: not an Iceberg table, partition spec not set", target.path, target.pipeline
+            )
+            continue
+        declared = get_gateway().jvm.java.util.ArrayList()
+        for text in target.declared.partition_by:
+            declared.add(text)
+        try:
+            changed = _partition_specs().ensure(table, declared)
+        except Exception as exc:
+            raise (target.origin or Origin(TRANSFORMATIONS_FILE, f"pipeline {target.pipeline}")).error(
+                f"setting the partition spec of sink table {target.path} failed: {java_message(exc)}{root_cause(exc)}"
+            ) from None
+        if changed:
+            log.info(
+                "sink %s of pipeline %s: partitioned by %s",
+                target.path,
+                target.pipeline,
+                ", ".join(target.declared.partition_by) or "nothing",
+            )
 
 
 def evolve_sinks(t_env, plan) -> Report:

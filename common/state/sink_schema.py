@@ -15,7 +15,10 @@ its declaration (columns, partition columns, primary key) and:
 - refused, before anything is changed or started, for what Iceberg cannot do without losing or
   inventing data: a narrowing or other type change, a new NOT NULL column (old rows have no value),
   a required column no longer written, a changed partition spec or primary key, or widening a
-  partition / key column (their values also live in manifests and equality deletes).
+  partition / key column (their values also live in manifests and equality deletes). Partition
+  specs are compared field by field in canonical text, transforms included (``day(event_time)``);
+  the run phase reads a table's spec through Iceberg, and gives a table with no snapshot yet the
+  declared spec instead of refusing it (no file is laid out by the old one).
 
 The job's own dead-letter table is evolved the same way, with one addition: a column whose type
 changed incompatibly (``raw_value`` was STRING before it became the exact BYTES) is kept under a
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from common.load.flink_types import FlinkType, FlinkTypeError, parse_type
+from common.load.partitioning import PartitionFieldError, parse_partition_field
 from common.sql import quote
 
 log = logging.getLogger(__name__)
@@ -62,11 +66,12 @@ NEW_TABLE = "or write to a new sink_table"
 
 @dataclass(frozen=True)
 class TableSchema:
-    """A sink's columns (name, Flink type text with NOT NULL where required), partition columns and key."""
+    """A sink's columns (name, Flink type text with NOT NULL where required), partition fields and key."""
 
     columns: tuple[tuple[str, str], ...]
-    partition_by: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()  # canonical text (common/load/partitioning.py): `day(event_time)`, `city`
     primary_key: tuple[str, ...] = ()
+    empty: bool = False  # an existing table with no snapshot: no file is laid out by its partition spec yet
 
 
 @dataclass(frozen=True)
@@ -104,10 +109,11 @@ class Evolution:
     changes: tuple[Change, ...] = ()
     problems: tuple[Problem, ...] = ()
     unwritten: tuple[str, ...] = ()  # nullable table columns the pipeline no longer writes: NULL in new rows
+    respec: bool = False  # an empty table whose partition spec is not the declared one: the job sets it
 
     @property
     def unchanged(self) -> bool:
-        return not (self.changes or self.problems)
+        return not (self.changes or self.problems or self.respec)
 
     def statements(self, table: str) -> list[str]:
         """Flink ALTER TABLE statements for ``table`` (qualified, quoted): each rename, then one
@@ -199,7 +205,7 @@ def compare(existing: TableSchema, declared: TableSchema, keep_incompatible: boo
     table_cols = {name: _parse(text) for name, text in existing.columns}
     table_text = dict(existing.columns)
     declared_names = [name for name, _ in declared.columns]
-    keys = set(declared.primary_key) | set(declared.partition_by)
+    keys = set(declared.primary_key) | {_source_column(f) for f in declared.partition_by}
 
     if sorted(existing.primary_key) != sorted(declared.primary_key):
         problems.append(
@@ -210,10 +216,11 @@ def compare(existing: TableSchema, declared: TableSchema, keep_incompatible: boo
                 f"primary key {_columns(existing.primary_key)} as the table has it, {NEW_TABLE}",
             )
         )
-    if tuple(existing.partition_by) != tuple(declared.partition_by):
+    respec = tuple(existing.partition_by) != tuple(declared.partition_by)
+    if respec and not existing.empty:
         problems.append(
             Problem(
-                _first_difference(existing.partition_by, declared.partition_by),
+                _source_column(_first_difference(existing.partition_by, declared.partition_by)),
                 f"partition_by {_columns(declared.partition_by)} differs from the table's "
                 f"{_columns(existing.partition_by)}: the files already written are laid out by the old spec",
                 f"partition_by {_columns(existing.partition_by)} as the table has it, {NEW_TABLE}",
@@ -295,10 +302,49 @@ def compare(existing: TableSchema, declared: TableSchema, keep_incompatible: boo
             unwritten.append(name)
     if problems:
         return Evolution(problems=tuple(problems))
-    return Evolution(tuple(renames + modifies + adds), (), tuple(unwritten))
+    return Evolution(tuple(renames + modifies + adds), (), tuple(unwritten), respec)
+
+
+def nested_difference(old: FlinkType, new: FlinkType, path: str) -> str | None:
+    """The first place two nested types differ as Iceberg stores them, named by its SQL path
+    (``device.model added``, ``items[].price is DECIMAL(10, 2), declared DOUBLE``); None when equal."""
+    if iceberg_type(old) == iceberg_type(new):
+        return None
+    if old.root != new.root or old.root not in ("ROW", "ARRAY", "MAP"):
+        return f"{path} is {old.text}, declared {new.text}"
+    if old.root == "ROW":
+        before, after = dict(old.children), dict(new.children)
+        for name, child in new.children:
+            if name not in before:
+                return f"{path}.{name} added"
+            if before[name].not_null != child.not_null:
+                return f"{path}.{name} is {before[name].text}, declared {child.text}"
+            found = nested_difference(before[name], child, f"{path}.{name}")
+            if found:
+                return found
+        gone = [name for name in before if name not in after]
+        if gone:
+            return f"{path}.{gone[0]} removed"
+        return f"{path}: its fields are in another order"
+    steps = ("[]",) if old.root == "ARRAY" else ("[key]", "[value]")
+    for step, (_, old_child), (_, new_child) in zip(steps, old.children, new.children):
+        if old_child.not_null != new_child.not_null:
+            return f"{path}{step} is {old_child.text}, declared {new_child.text}"
+        found = nested_difference(old_child, new_child, path + step)
+        if found:
+            return found
+    return f"{path} is {old.text}, declared {new.text}"
 
 
 def _type_problem(name: str, old: FlinkType, new: FlinkType, key: bool) -> Problem:
+    nested = nested_difference(old, new, name) if old.root == new.root and old.root in ("ROW", "ARRAY", "MAP") else None
+    if nested:
+        return Problem(
+            name,
+            f"column `{name}` changed inside: {nested}; the job evolves top-level columns only "
+            "(Flink's ALTER TABLE on Iceberg changes no nested field)",
+            f"declare `{name}` {_without_not_null(old)} as the table has it and add a new top-level column, {NEW_TABLE}",
+        )
     if key and promotable(old, new):
         what = "a partition or primary-key column keeps its type (its values are also in manifests and deletes)"
         valid = f"declare `{name}` {old.text}, {NEW_TABLE}"
@@ -315,6 +361,16 @@ def _type_problem(name: str, old: FlinkType, new: FlinkType, key: bool) -> Probl
 
 def _columns(names: Sequence[str]) -> str:
     return f"({', '.join(names)})" if names else "(none)"
+
+
+def _source_column(field: str | None) -> str | None:
+    """The column a partition field is computed from (a table's `void(c)` too: a field Iceberg dropped)."""
+    if field is None:
+        return None
+    try:
+        return parse_partition_field(field).column
+    except PartitionFieldError:
+        return field.rstrip(")").split("(")[-1].split(",")[-1].strip()
 
 
 def _first_difference(before: Sequence[str], after: Sequence[str]) -> str | None:

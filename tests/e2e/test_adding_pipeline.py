@@ -138,5 +138,7 @@ def test_doc_names_every_example_the_tests_use():
         "page_views_enriched.py",
         "transformations.yaml (class)",
         "overlays/prod.yaml",
+        "nested topics.yaml",  # tests/e2e/test_e2e_nested_json.py
+        "nested transformations.yaml",
     }
     assert textwrap.dedent(examples()["transformations.yaml"]).startswith(f"- name: {PIPELINE}")

@@ -16,15 +16,12 @@ import boto3
 
 from sample_gen import bid_events, produce
 from tests.support import reference_model as ref
-from tests.support.e2e import CREDENTIALS, REGION, read_table, s3tables_properties
+from tests.support.e2e import CREDENTIALS, REGION, read_table, s3tables_properties, table_bucket
 from tests.support.harness import ROOT, assert_same_rows
 
 
 def test_job_writes_to_s3_tables_through_the_production_catalog(workspace, moto_server, tmp_path, monkeypatch):
-    for name, value in CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    s3tables = boto3.client("s3tables", endpoint_url=moto_server, region_name=REGION)
-    arn = s3tables.create_table_bucket(name=f"tables-{tmp_path.name[-8:].lower().replace('_', '-')}")["arn"]
+    s3tables, arn = table_bucket(moto_server, tmp_path, monkeypatch, "tables")
     props = tmp_path / "s3tables.json"
     s3tables_properties(props, arn, moto_server)
     events = list(bid_events(300, seed=21))

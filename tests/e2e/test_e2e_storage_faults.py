@@ -35,14 +35,13 @@ import time
 import urllib.request
 from typing import Callable
 
-import boto3
 import pytest
 
 from common.kafka_client import produce
 from sample_gen import bid_events
 from scripts.maintain_tables import flink_home, java_command, jvm_options
 from tests.support import reference_model as ref
-from tests.support.e2e import CREDENTIALS, REGION, read_table, s3tables_properties
+from tests.support.e2e import CREDENTIALS, read_table, s3tables_properties, table_bucket
 from tests.support.harness import ROOT, assert_same_rows, free_port
 from tests.support.storage_fault_proxy import Faults, StorageFaultProxy
 
@@ -157,10 +156,7 @@ def maintain(arn: str, endpoint: str, table: str) -> dict:
 
 
 def test_job_rides_out_a_flaky_then_unreachable_object_store(workspace, moto_server, tmp_path, monkeypatch):
-    for name, value in CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    s3tables = boto3.client("s3tables", endpoint_url=moto_server, region_name=REGION)
-    arn = s3tables.create_table_bucket(name=f"faults-{tmp_path.name[-8:].lower().replace('_', '-')}")["arn"]
+    s3tables, arn = table_bucket(moto_server, tmp_path, monkeypatch, "faults")
     bids = list(bid_events(5 * PART, seed=28))
     parts = [bids[i : i + PART] for i in range(0, len(bids), PART)]
     rest_port = free_port()

@@ -42,6 +42,18 @@ REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION}
 
 
+def table_bucket(endpoint: str, tmp_path, monkeypatch, prefix: str):
+    """A fresh S3 Tables bucket on the moto server at `endpoint`, the test's AWS variables set:
+    (the s3tables client, the bucket's ARN)."""
+    import boto3
+
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    s3tables = boto3.client("s3tables", endpoint_url=endpoint, region_name=REGION)
+    name = f"{prefix}-{tmp_path.name[-8:].lower().replace('_', '-')}"
+    return s3tables, s3tables.create_table_bucket(name=name)["arn"]
+
+
 def s3tables_properties(path, table_bucket_arn: str, endpoint: str) -> None:
     """The shipped properties with the iceberg group switched to S3 Tables at `endpoint`."""
     groups = json.loads(LOCAL_PROPERTIES.read_text())

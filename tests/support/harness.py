@@ -170,13 +170,18 @@ def create_topics(bootstrap: str, names: list[str], partitions: int = PARTITIONS
 
 
 def make_workspace(
-    base: Path, bootstrap: str, partitions: int = PARTITIONS, watermark_emit: str | None = None
+    base: Path,
+    bootstrap: str,
+    partitions: int = PARTITIONS,
+    watermark_emit: str | None = None,
+    config: Path = ROOT / "config",
 ) -> JobWorkspace:
-    """The shipped config, with every topic and consumer group renamed for one test only."""
+    """The shipped config (or the one in ``config``), with every topic and consumer group renamed
+    for one test only."""
     config_dir = base / "config"
     config_dir.mkdir()
     suffix = uuid.uuid4().hex[:8]
-    topics_doc = yaml.safe_load((ROOT / "config" / "topics.yaml").read_text())
+    topics_doc = yaml.safe_load((config / "topics.yaml").read_text())
     names = {}
     for key, topic in topics_doc["kafka_topics"].items():
         topic["topic_name"] = names[key] = f"{topic['topic_name']}-{suffix}"
@@ -184,7 +189,7 @@ def make_workspace(
         if watermark_emit:
             topic["event_time"]["emit"] = watermark_emit
     (config_dir / "topics.yaml").write_text(yaml.safe_dump(topics_doc, sort_keys=False))
-    (config_dir / "transformations.yaml").write_text((ROOT / "config" / "transformations.yaml").read_text())
+    (config_dir / "transformations.yaml").write_text((config / "transformations.yaml").read_text())
     create_topics(bootstrap, list(names.values()), partitions)
     return JobWorkspace(bootstrap=bootstrap, config_dir=config_dir, warehouse=base / "warehouse", topics=names)
 

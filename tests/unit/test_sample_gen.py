@@ -377,6 +377,22 @@ def test_a_new_topic_needs_no_generator_code(tmp_path):
     assert plan.stats.late > 0  # the event-time knobs work on a TIMESTAMP_LTZ column too
 
 
+def test_a_nested_topic_needs_no_generator_code():
+    """ROW / ARRAY<ROW> / MAP fields get values of their shape (the decoder benchmark's nested topic)."""
+    project = load_project(ROOT / "benchmarks" / "nested")
+    model = EventModel(list(project.topics.values()), ModelOptions(seed=3), ["device_events"])
+    (plan,) = model.plans
+    shapes = Counter()
+    for p, _, ts, record in model.take(500):
+        value = json.loads(json.dumps(record))
+        assert record_problems(value, plan.columns) == []
+        assert set(value["device"]) == {"os", "version", "model"}
+        assert all(set(item) == {"sku", "price", "qty"} for item in value["items"])
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in value["attrs"].items())
+        shapes[len(value["items"])] += 1
+    assert set(shapes) == {0, 1, 2, 3}  # empty arrays too
+
+
 def test_every_shipped_record_is_valid_against_its_schema():
     model = shipped_model(seed=8)
     for plan, _, _, record in model.take(5000):

@@ -165,6 +165,47 @@ def test_yaml_syntax_error_gives_the_line(tmp_path):
         load_project(tmp_path)
 
 
+# --- metadata: the Kafka metadata a topic's view gives its pipelines (opt-in) ---
+
+
+def test_metadata_is_off_by_default_and_kept_in_one_order(tmp_path):
+    assert all(t.metadata == () for t in load_project().topics.values())
+    topics, pipes = shipped()
+    topics["kafka_topics"]["bid_events"]["metadata"] = ["headers", "key", "timestamp"]
+    topics["kafka_topics"]["user_events"]["metadata"] = []
+    project = load_project(write_config(tmp_path, topics, pipes))
+    assert project.topics["bid_events"].metadata == ("key", "timestamp", "headers")
+    assert project.topics["user_events"].metadata == ()
+
+
+@pytest.mark.parametrize(
+    "metadata,needle",
+    [
+        (["key", "ofset"], "metadata[1]: 'ofset' is not Kafka metadata a pipeline can read; did you mean 'offset'?"),
+        (["key", "key"], "metadata[1]: 'key' is listed twice in metadata"),
+        (["partition"], "metadata[0]: kafka_partition is always in the view: leave 'partition' out"),
+        ("key", "metadata: expected a list of Kafka metadata (key, offset, timestamp, headers), found 'key'"),
+        ([{"key": True}], "metadata[0]: expected a non-empty string"),
+    ],
+)
+def test_metadata_errors_name_the_file_the_key_and_the_valid_values(tmp_path, metadata, needle):
+    topics, pipes = shipped()
+    topics["kafka_topics"]["order_events"]["metadata"] = metadata
+    expect_error(tmp_path, topics, pipes, "topics.yaml", f"kafka_topics.order_events.{needle}")
+
+
+def test_metadata_columns_are_reserved_in_topic_schemas(tmp_path):
+    topics, pipes = shipped()
+    topics["kafka_topics"]["order_events"]["schema"]["kafka_key_text"] = "STRING"
+    expect_error(
+        tmp_path,
+        topics,
+        pipes,
+        "topics.yaml",
+        "kafka_topics.order_events.schema.kafka_key_text: 'kafka_key_text' is a column the source adds itself",
+    )
+
+
 # --- environments: config/overlays/<env>.yaml over topics.yaml, chosen by $APP_ENV / app.env ---
 
 PROD_OVERLAY = """\

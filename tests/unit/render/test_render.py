@@ -96,6 +96,41 @@ def test_pipelines_read_the_good_records_view():
     )
 
 
+KEY_TEXT = (
+    "CASE WHEN CAST(CAST(`kafka_key` AS STRING) AS BYTES) = `kafka_key` THEN CAST(`kafka_key` AS STRING) END "
+    "AS `kafka_key_text`"
+)
+
+
+def test_the_view_has_exactly_the_kafka_metadata_the_topic_asks_for():
+    every = dataclasses.replace(bid_topic(), metadata=("key", "offset", "timestamp", "headers"))
+    assert render_good_records_view(every).splitlines()[1] == (
+        "SELECT `event_name`, `user_id`, `city_id`, `platform`, `session_id`, `timestamp_ms`, `bid_amount`, "
+        f"`event_time`, `kafka_partition`, `kafka_key`, {KEY_TEXT}, `kafka_offset`, `kafka_timestamp`, `kafka_headers`"
+    )
+    plain = render_good_records_view(bid_topic()).splitlines()[1]
+    for metadata, added in (
+        ("key", f", `kafka_key`, {KEY_TEXT}"),
+        ("offset", ", `kafka_offset`"),
+        ("timestamp", ", `kafka_timestamp`"),
+        ("headers", ", `kafka_headers`"),
+    ):
+        view = render_good_records_view(dataclasses.replace(bid_topic(), metadata=(metadata,)))
+        assert view.splitlines()[1] == plain + added
+
+
+def test_metadata_changes_the_view_only_and_a_topic_without_it_renders_as_before():
+    every = dataclasses.replace(bid_topic(), metadata=("key", "offset", "timestamp", "headers"))
+    assert bid_topic().metadata == ()
+    assert render_source_ddl(every, LOCAL_KAFKA, bounded=False) == render_source_ddl(bid_topic(), LOCAL_KAFKA, False)
+    project = load_project()
+    with_metadata = dataclasses.replace(project, topics={**project.topics, "bid_events": every})
+    before = build_plan(project, LOCAL_KAFKA, LOCAL_CATALOG, bounded=False)
+    after = build_plan(with_metadata, LOCAL_KAFKA, LOCAL_CATALOG, bounded=False)
+    assert [d for d in after.ddl() if d not in before.ddl()] == [render_good_records_view(every)]
+    assert [p.insert_sql for p in after.pipelines] == [p.insert_sql for p in before.pipelines]
+
+
 def test_bounded_stops_at_latest_offsets():
     assert "'scan.bounded.mode' = 'latest-offset'" in render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=True)
     assert "scan.bounded.mode" not in render_source_ddl(bid_topic(), LOCAL_KAFKA, bounded=False)

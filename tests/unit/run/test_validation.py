@@ -623,6 +623,21 @@ def test_column_problems_say_which_column_and_why():
     ]
 
 
+def test_a_kafka_metadata_column_the_topic_did_not_ask_for_says_how_to_ask():
+    from common.render.job_plan import PipelinePlan, Query
+    from common.run.plan_check import sql_error
+
+    pipeline = PipelinePlan("p", "p", "iceberg.sink.p", None, "", "", ())
+    message = "ValidationException: SQL validation failed. From line 1, column 8 to line 1, column 23: Column '{}' "
+    message += "not found in any table"
+    query = Query("SELECT", "SELECT `kafka_key_text` FROM t")
+    assert str(sql_error(pipeline, query, message.format("kafka_key_text"))).endswith(
+        "SELECT line 1: SELECT `kafka_key_text` FROM t\n"
+        "    `kafka_key_text` is Kafka metadata: a topic's view has it with `metadata: [key]` in topics.yaml"
+    )
+    assert "metadata" not in str(sql_error(pipeline, query, message.format("event_tme")))
+
+
 def run_validate(config_dir: Path, caplog, *extra: str) -> tuple[int, str]:
     """streaming_job.py --validate in this process (the JVM starts once for all tests)."""
     import streaming_job
@@ -801,14 +816,38 @@ def test_validate_cli_fails_with_exit_2_and_one_message(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_nested_types_are_refused_in_topic_schemas(tmp_path):
-    topics, pipes = edited(lambda t, p: t["user_events"]["schema"].update(tags="ARRAY<STRING>"))
+@pytest.mark.parametrize(
+    ("declared", "problem", "valid"),
+    [
+        (
+            "MAP<INT, STRING>",
+            "JSON object keys are text, so a MAP's key type must be STRING",
+            "MAP<STRING, value type>",
+        ),
+        ("ARRAY<MAP<VARCHAR(5), INT>>", "JSON object keys are text", "MAP<STRING, value type>"),
+        ("MULTISET<STRING>", "the record decoder has no JSON reading for this type", "ROW<name type, ...>"),
+        ("ROW<a ARRAY<INTERVAL DAY>>", "INTERVAL DAY: the record decoder has no JSON reading", "MAP<STRING, type>"),
+    ],
+)
+def test_nested_types_the_decoder_cannot_read_are_refused(tmp_path, declared, problem, valid):
+    topics, pipes = edited(lambda t, p: t["user_events"]["schema"].update(tags=declared))
     message = load_error(write(tmp_path / "c", topics, pipes))
     assert "topics.yaml:" in message
-    assert (
-        "kafka_topics.user_events.schema.tags: ARRAY<STRING>: nested types are not parsed from JSON topics" in message
-    )
-    assert "declare STRING and use JSON_VALUE / JSON_QUERY" in message
+    assert "kafka_topics.user_events.schema.tags: " in message
+    assert problem in message
+    assert valid in message
+
+
+def test_nested_types_are_accepted_in_topic_schemas(tmp_path):
+    nested = {
+        "device": "ROW<os STRING NOT NULL, version INT>",
+        "tags": "ARRAY<STRING>",
+        "attrs": "MAP<STRING, ARRAY<ROW<`value` DOUBLE>>>",
+    }
+    topics, pipes = edited(lambda t, p: t["user_events"]["schema"].update(nested))
+    project = load_project(write(tmp_path / "c", topics, pipes))
+    schema = dict(project.topics["user_events"].schema)
+    assert {column: schema[column] for column in nested} == nested
 
 
 @pytest.mark.jvm

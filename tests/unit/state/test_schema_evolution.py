@@ -427,3 +427,37 @@ def test_a_change_iceberg_cannot_make_is_refused_before_anything_changes(workspa
     assert "submitted job" not in result.stderr
     # nothing was evolved, not even the dead-letter table that could have been
     assert {t: open_table(str(workspace.warehouse), "sink", t).metadata_location for t in versions} == versions
+
+
+@pytest.mark.parametrize(
+    "old, new, where",
+    [
+        ("ROW<os STRING>", "ROW<os STRING, model STRING>", "device.model added"),
+        ("ROW<os STRING, model STRING>", "ROW<os STRING>", "device.model removed"),
+        ("ROW<os STRING, v INT>", "ROW<v INT, os STRING>", "device: its fields are in another order"),
+        ("ROW<os STRING NOT NULL>", "ROW<os STRING>", "device.os is STRING NOT NULL, declared STRING"),
+        (
+            "ARRAY<ROW<sku STRING, price DECIMAL(10, 2)>>",
+            "ARRAY<ROW<sku STRING, price DOUBLE>>",
+            "device[].price is DECIMAL(10, 2), declared DOUBLE",
+        ),
+        ("MAP<STRING, INT>", "MAP<STRING, BIGINT>", "device[value] is INT, declared BIGINT"),
+        ("ARRAY<INT>", "ARRAY<INT NOT NULL>", "device[] is INT, declared INT NOT NULL"),
+    ],
+)
+def test_a_nested_change_is_refused_naming_its_path(old, new, where):
+    evolution = compare(table(*BASE, ("device", old)), table(*BASE, ("device", new)))
+    assert evolution.changes == ()
+    (problem,) = evolution.problems
+    assert problem.column == "device"
+    assert problem.problem == (
+        f"column `device` changed inside: {where}; the job evolves top-level columns only "
+        "(Flink's ALTER TABLE on Iceberg changes no nested field)"
+    )
+    assert problem.valid.startswith(f"declare `device` {parse_type(old).text} as the table has it")
+
+
+def test_nested_spellings_iceberg_stores_alike_need_nothing():
+    old = ("device", "ROW<ts TIMESTAMP(3), n TINYINT, tags ARRAY<VARCHAR(10)>>")
+    new = ("device", "ROW<ts TIMESTAMP(6), n INT, tags ARRAY<STRING>>")
+    assert compare(table(*BASE, old), table(*BASE, new)) == Evolution()

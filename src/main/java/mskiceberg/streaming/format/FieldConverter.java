@@ -10,21 +10,34 @@ import java.time.LocalTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonGenerator;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParseException;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
 import org.apache.flink.table.api.ValidationException;
 import org.apache.flink.table.data.DecimalData;
+import org.apache.flink.table.data.GenericArrayData;
+import org.apache.flink.table.data.GenericMapData;
+import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.TimestampData;
+import org.apache.flink.table.types.logical.ArrayType;
 import org.apache.flink.table.types.logical.BinaryType;
 import org.apache.flink.table.types.logical.CharType;
 import org.apache.flink.table.types.logical.DecimalType;
 import org.apache.flink.table.types.logical.LocalZonedTimestampType;
 import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.LogicalTypeRoot;
+import org.apache.flink.table.types.logical.MapType;
+import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.table.types.logical.TimestampType;
 import org.apache.flink.table.types.logical.VarBinaryType;
 import org.apache.flink.table.types.logical.VarCharType;
@@ -77,7 +90,7 @@ interface FieldConverter {
                     try {
                         return (int) LocalDate.parse(string(p, t, field, name)).toEpochDay();
                     } catch (DateTimeParseException e) {
-                        throw new BadValue("field " + field + ": not a DATE (yyyy-MM-dd)");
+                        throw new BadValue(field, "not a DATE (yyyy-MM-dd)");
                     }
                 };
             case TIME_WITHOUT_TIME_ZONE:
@@ -85,7 +98,7 @@ interface FieldConverter {
                     try {
                         return (int) (LocalTime.parse(string(p, t, field, name)).toNanoOfDay() / 1_000_000L);
                     } catch (DateTimeParseException e) {
-                        throw new BadValue("field " + field + ": not a TIME (HH:mm:ss[.fff])");
+                        throw new BadValue(field, "not a TIME (HH:mm:ss[.fff])");
                     }
                 };
             case TIMESTAMP_WITHOUT_TIME_ZONE:
@@ -94,10 +107,168 @@ interface FieldConverter {
             case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
                 int ltzPrecision = ((LocalZonedTimestampType) type).getPrecision();
                 return (p, t) -> timestamp(string(p, t, field, name), field, name, ltzPrecision);
+            case ROW:
+                return row(field, (RowType) type, factory);
+            case ARRAY:
+                return array(field, (ArrayType) type, factory);
+            case MAP:
+                return map(field, (MapType) type, factory);
             default:
                 throw new ValidationException(
                         "strict-json cannot read field '" + field + "' of type " + type
                                 + ": declare STRING and use JSON_VALUE / JSON_QUERY in the pipeline");
+        }
+    }
+
+    // --- nested values ------------------------------------------------------------------------
+    // The same rules at every depth. A converter that refuses a value leaves the parser on the
+    // value's first token (a scalar, or the start of an object/array of the wrong kind) or, for
+    // a container, on its last token; the container above skips the rest of its own value, then
+    // adds its step to the path. A nested value whose type is NOT NULL must be present and not null.
+
+    /** A JSON object into a ROW: unknown keys ignored, an absent key is NULL, {} a row of NULLs. */
+    static FieldConverter row(String field, RowType type, JsonFactory factory) {
+        String name = typeName(type);
+        List<String> names = type.getFieldNames();
+        Map<String, Integer> index = new HashMap<>();
+        FieldConverter[] children = new FieldConverter[names.size()];
+        boolean[] notNull = new boolean[names.size()];
+        for (int i = 0; i < children.length; i++) {
+            index.put(names.get(i), i);
+            children[i] = of(names.get(i), type.getTypeAt(i), factory);
+            notNull[i] = !type.getTypeAt(i).isNullable();
+        }
+        return (p, t) -> {
+            if (t != JsonToken.START_OBJECT) {
+                throw wrongKind(field, name, t);
+            }
+            GenericRowData row = new GenericRowData(children.length);
+            JsonToken token;
+            while ((token = p.nextToken()) == JsonToken.FIELD_NAME) {
+                Integer i = index.get(p.currentName());
+                JsonToken value = p.nextToken();
+                if (i == null || value == JsonToken.VALUE_NULL) {
+                    p.skipChildren();
+                    continue;
+                }
+                try {
+                    row.setField(i, children[i].convert(p, value));
+                } catch (BadValue bad) {
+                    throw leaveContainer(p, bad, field);
+                }
+            }
+            endOf(token, JsonToken.END_OBJECT);
+            for (int i = 0; i < children.length; i++) {
+                if (notNull[i] && row.isNullAt(i)) {
+                    throw new BadValue(BadValue.join(field, names.get(i)), "missing or null, and declared NOT NULL");
+                }
+            }
+            return row;
+        };
+    }
+
+    /** A JSON array into an ARRAY, elements in order; a NULL element only where the element type allows it. */
+    static FieldConverter array(String field, ArrayType type, JsonFactory factory) {
+        String name = typeName(type);
+        FieldConverter element = of("", type.getElementType(), factory);
+        boolean notNull = !type.getElementType().isNullable();
+        return (p, t) -> {
+            if (t != JsonToken.START_ARRAY) {
+                throw wrongKind(field, name, t);
+            }
+            List<Object> values = new ArrayList<>();
+            JsonToken token;
+            while ((token = p.nextToken()) != JsonToken.END_ARRAY && token != null) {
+                if (token == JsonToken.VALUE_NULL) {
+                    if (notNull) {
+                        throw leaveContainer(p, new BadValue("", "null, and declared NOT NULL"), at(field, values));
+                    }
+                    values.add(null);
+                    continue;
+                }
+                try {
+                    values.add(element.convert(p, token));
+                } catch (BadValue bad) {
+                    throw leaveContainer(p, bad, at(field, values));
+                }
+            }
+            endOf(token, JsonToken.END_ARRAY);
+            return new GenericArrayData(values.toArray());
+        };
+    }
+
+    /** A JSON object into a MAP with character-string keys: each key once (duplicates are the parser's). */
+    static FieldConverter map(String field, MapType type, JsonFactory factory) {
+        String name = typeName(type);
+        LogicalTypeRoot keyRoot = type.getKeyType().getTypeRoot();
+        if (keyRoot != LogicalTypeRoot.VARCHAR || ((VarCharType) type.getKeyType()).getLength() != VarCharType.MAX_LENGTH) {
+            throw new ValidationException("strict-json cannot read field '" + field + "' of type " + type
+                    + ": JSON object keys are text, so a MAP's key type must be STRING");
+        }
+        FieldConverter value = of("", type.getValueType(), factory);
+        boolean notNull = !type.getValueType().isNullable();
+        return (p, t) -> {
+            if (t != JsonToken.START_OBJECT) {
+                throw wrongKind(field, name, t);
+            }
+            Map<Object, Object> entries = new LinkedHashMap<>();
+            JsonToken token;
+            while ((token = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                JsonToken v = p.nextToken();
+                if (v == JsonToken.VALUE_NULL) {
+                    if (notNull) {
+                        throw leaveContainer(p, new BadValue("", "null, and declared NOT NULL"), at(field, key));
+                    }
+                    entries.put(StringData.fromString(key), null);
+                    continue;
+                }
+                try {
+                    entries.put(StringData.fromString(key), value.convert(p, v));
+                } catch (BadValue bad) {
+                    throw leaveContainer(p, bad, at(field, key));
+                }
+            }
+            endOf(token, JsonToken.END_OBJECT);
+            return new GenericMapData(entries);
+        };
+    }
+
+    /** The path of the next element of an array, as Flink SQL counts: items[1] is the first. */
+    static String at(String field, List<Object> before) {
+        return field + "[" + (before.size() + 1) + "]";
+    }
+
+    /** The path of a map value, as Flink SQL writes it: attrs['k'] (a quote in the key doubled). */
+    static String at(String field, String key) {
+        return field + "['" + key.replace("'", "''") + "']";
+    }
+
+    /**
+     * A child of the current container refused its value: move the parser to the container's last
+     * token (so the field loop above goes on from there) and give the problem the container's path.
+     */
+    static BadValue leaveContainer(JsonParser p, BadValue bad, String path) throws IOException {
+        p.skipChildren(); // the child's own object/array, if it refused it at its first token
+        int depth = 1;
+        while (depth > 0) {
+            JsonToken t = p.nextToken();
+            if (t == null) {
+                throw new JsonParseException(p, "unexpected end of input");
+            }
+            if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
+                depth++;
+            } else if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
+                depth--;
+            }
+        }
+        return bad.under(path);
+    }
+
+    /** The parser ran out inside a container (a value cut short): a broken JSON, not a bad field. */
+    static void endOf(JsonToken found, JsonToken expected) throws IOException {
+        if (found != expected) {
+            throw new IOException("expected " + expected + ", found " + found);
         }
     }
 
@@ -117,23 +288,23 @@ interface FieldConverter {
         long value;
         if (t == JsonToken.VALUE_NUMBER_INT) {
             if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-                throw new BadValue("field " + field + ": out of range for " + name);
+                throw new BadValue(field, "out of range for " + name);
             }
             value = p.getLongValue();
         } else if (t == JsonToken.VALUE_NUMBER_FLOAT) {
             BigDecimal exact = p.getDecimalValue();
             if (exact.compareTo(LONG_MIN) < 0 || exact.compareTo(LONG_MAX) > 0) {
-                throw new BadValue("field " + field + ": out of range for " + name);
+                throw new BadValue(field, "out of range for " + name);
             }
             if (exact.signum() != 0 && exact.stripTrailingZeros().scale() > 0) {
-                throw new BadValue("field " + field + ": not an integer for " + name);
+                throw new BadValue(field, "not an integer for " + name);
             }
             value = exact.longValue();
         } else {
             throw wrongKind(field, name, t);
         }
         if (value < min || value > max) {
-            throw new BadValue("field " + field + ": out of range for " + name);
+            throw new BadValue(field, "out of range for " + name);
         }
         return value;
     }
@@ -144,7 +315,7 @@ interface FieldConverter {
         }
         double value = p.getDoubleValue();
         if (Double.isInfinite(value) || Double.isNaN(value)) {
-            throw new BadValue("field " + field + ": out of range for " + name);
+            throw new BadValue(field, "out of range for " + name);
         }
         return value;
     }
@@ -155,7 +326,7 @@ interface FieldConverter {
         }
         float value = (float) p.getDoubleValue();
         if (Float.isInfinite(value) || Float.isNaN(value)) {
-            throw new BadValue("field " + field + ": out of range for " + name);
+            throw new BadValue(field, "out of range for " + name);
         }
         return value;
     }
@@ -171,10 +342,10 @@ interface FieldConverter {
         try {
             scaled = exact.setScale(scale, RoundingMode.UNNECESSARY);
         } catch (ArithmeticException e) {
-            throw new BadValue("field " + field + ": needs rounding for " + name);
+            throw new BadValue(field, "needs rounding for " + name);
         }
         if (scaled.precision() > precision) {
-            throw new BadValue("field " + field + ": too many digits for " + name);
+            throw new BadValue(field, "too many digits for " + name);
         }
         return DecimalData.fromBigDecimal(scaled, precision, scale);
     }
@@ -193,7 +364,7 @@ interface FieldConverter {
                 text = compactJson(p, factory);
             }
             if (limited && text.codePointCount(0, text.length()) > maxLength) {
-                throw new BadValue("field " + field + ": longer than " + maxLength + " characters for " + name);
+                throw new BadValue(field, "longer than " + maxLength + " characters for " + name);
             }
             return StringData.fromString(text);
         };
@@ -254,10 +425,10 @@ interface FieldConverter {
             try {
                 value = Base64.getDecoder().decode(string(p, t, field, name));
             } catch (IllegalArgumentException e) {
-                throw new BadValue("field " + field + ": not base64 for " + name);
+                throw new BadValue(field, "not base64 for " + name);
             }
             if (value.length > maxLength) {
-                throw new BadValue("field " + field + ": longer than " + maxLength + " bytes for " + name);
+                throw new BadValue(field, "longer than " + maxLength + " bytes for " + name);
             }
             return value;
         };
@@ -283,7 +454,7 @@ interface FieldConverter {
                 utc = LocalDateTime.parse(iso);
             }
         } catch (DateTimeParseException e) {
-            throw new BadValue("field " + field + ": not a " + name + " (ISO-8601 or yyyy-MM-dd HH:mm:ss[.fff])");
+            throw new BadValue(field, "not a " + name + " (ISO-8601 or yyyy-MM-dd HH:mm:ss[.fff])");
         }
         int nanos = utc.getNano();
         int unit = (int) Math.pow(10, 9 - precision);
@@ -314,7 +485,7 @@ interface FieldConverter {
     }
 
     static BadValue wrongKind(String field, String name, JsonToken t) {
-        return new BadValue("field " + field + ": expected " + name + ", found " + kind(t));
+        return new BadValue(field, "expected " + name + ", found " + kind(t));
     }
 
     static String kind(JsonToken t) {

@@ -63,6 +63,7 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
 
     private transient JsonFactory json; // the fast pass: duplicate keys are checked here, at the top level
     private transient JsonFactory strictJson; // Jackson's duplicate detection at every depth: records with nested values
+    private transient boolean nestedSchema; // a ROW / ARRAY / MAP field: every record has nested values, parse strictly at once
     private transient Map<String, Integer> fieldIndex; // JSON field name -> index into the arrays below
     private transient int[] follows; // the field that came after field i (last slot: first) in the record before
     private transient int[] seenIn; // seenIn[i] == record: field i was seen in this record
@@ -153,10 +154,12 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
         seenIn = new int[count];
         record = 0;
         converters = new FieldConverter[count];
+        nestedSchema = false;
         positions = new int[count];
         for (int i = 0; i < count; i++) {
             fieldNames[i] = fields[i];
             converters[i] = FieldConverter.of(fields[i], types[i], json);
+            nestedSchema |= isNested(types[i]);
             positions[i] = names.indexOf(fields[i]);
         }
         eventTimeField = fieldIndex.get(settings.eventTimeField);
@@ -235,7 +238,7 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
         if (!Utf8.isValid(message)) {
             return dead(DeadLetterKind.NOT_UTF8, "not UTF-8");
         }
-        String parsed = parse(strictOnly ? strictJson : json, message, values);
+        String parsed = parse(strictOnly || nestedSchema ? strictJson : json, message, values);
         if (parsed == STRICT_AGAIN) {
             Arrays.fill(values, null);
             parsed = parse(strictJson, message, values);
@@ -366,6 +369,11 @@ public final class StrictJsonDecoder implements DeserializationSchema<RowData> {
     /** The kind of the reason the last decode() returned (undefined after a good record). */
     DeadLetterKind lastKind() {
         return kind;
+    }
+
+    private static boolean isNested(LogicalType type) {
+        LogicalTypeRoot root = type.getTypeRoot();
+        return root == LogicalTypeRoot.ROW || root == LogicalTypeRoot.ARRAY || root == LogicalTypeRoot.MAP;
     }
 
     private long eventTimeMillis(Object value) {
