@@ -26,9 +26,9 @@ from common.load.config import CONFIG_DIR, load_topics
 from common.load.properties import APP_DIR, load_settings
 from common.logs import FORMAT, setup_logging
 from samplegen.faults import MALFORMED_KINDS, FaultKnobs, Faults
-from samplegen.feed import ALL_TOPICS, check_partitions, partition_map, write_records
+from samplegen.feed import ALL_TOPICS, check_partitions, partition_map
 from samplegen.model import START_MS, EventModel, ModelOptions
-from samplegen.runner import FileSink, RunOptions, SentRecord, build_manifest, log_summary, run, wall_clock_ms
+from samplegen.runner import FileSink, RecordsFile, RunOptions, build_manifest, log_summary, run, wall_clock_ms
 
 __all__ = ["bid_events", "produce", "DeliveryReport", "main"]  # bid_events/produce: the tests' helpers
 
@@ -433,14 +433,17 @@ def main(argv: list[str] | None = None) -> int:
             "simulated event time from --start runs ahead of the clock (about 0.1 events/s per session); "
             "to feed a running job use --live"
         )
-    journal: list[SentRecord] | None = [] if args.records else None
-    outcome = run(model, faults, sink, options, console=console, journal=journal)
+    journal = RecordsFile(args.records) if args.records else None
+    try:
+        outcome = run(model, faults, sink, options, console=console, journal=journal)
+    finally:
+        if journal is not None:
+            journal.close()
     manifest = build_manifest(
         model, knobs, options, outcome, target.describe() if target else {"bootstrap_servers": None}, args.dry_run
     )
     write_manifest(manifest, args.manifest)
     if journal is not None:
-        write_records(journal, args.records)
         log.info("records: %s", args.records)
     log_summary(manifest)
     if manifest["totals"]["not_delivered"]:

@@ -13,7 +13,6 @@ stops the job with a savepoint.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -22,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common.logs import setup_logging  # noqa: E402
+from common.ops.event_time_status import FlinkRest  # noqa: E402
 from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, free_port, make_workspace  # noqa: E402
 
 log = logging.getLogger("load_test")
@@ -74,8 +73,7 @@ def consumer_lag(topics: dict, admin, probe, ends_total: dict[str, int] | None =
 
 
 def rest(port: int, path: str) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-        return json.load(response)
+    return FlinkRest(f"http://127.0.0.1:{port}", timeout_s=5).get(path)
 
 
 def checkpoint_stats(port: int) -> tuple[int, int | None, int | None, list[int]]:

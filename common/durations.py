@@ -1,4 +1,4 @@
-"""One grammar for every duration a user types: in YAML (``max_out_of_orderness``,
+"""One grammar for every duration a user types, and one way to show one (``describe_seconds``): in YAML (``max_out_of_orderness``,
 ``idle_timeout``), in the runtime properties (the checkpoint interval deploy.py passes on) and on
 command lines (``--late-by``, ``--max-staleness``, ``--since``, deploy's ``--checkpoint-interval``).
 
@@ -43,3 +43,14 @@ def duration_ms_argument(text: str) -> int:
 def duration_s_argument(text: str) -> float:
     """argparse ``type=``: a duration in seconds, or a usage error (exit 2)."""
     return duration_ms_argument(text) / 1000
+
+
+def describe_seconds(seconds: float | None) -> str:
+    """An age or a wait for people: '42 s', '4.0 min', '2.5 h', '3.0 d'; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    seconds = max(seconds, 0.0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"

@@ -161,12 +161,3 @@ def check_partitions(sink: KafkaSink, plans: Iterable[TopicPlan], partitions: Ma
             raise ValueError(
                 f"topic {plan.topic_name} has {have} partition(s) (0..{have - 1}), not a partition {number}"
             )
-
-
-def write_records(records: Iterable[SentRecord], path: str | Path) -> None:
-    """Every record sent, one JSON object per line (SentRecord.as_json), for a reference built elsewhere."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record.as_json()) + "\n")

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 from samplegen.faults import FaultKnobs, Faults, dumps
@@ -70,6 +71,7 @@ class SentRecord:
     partition: int | None = None  # from the delivery report: None if not (yet) confirmed
     offset: int | None = None
     error: str | None = None  # the delivery error, if it failed
+    reported: Callable[["SentRecord"], None] | None = field(default=None, repr=False, compare=False)
 
     def report(self, err: Any, msg: Any) -> None:
         """The delivery report callback of this record."""
@@ -77,6 +79,8 @@ class SentRecord:
             self.partition, self.offset = msg.partition(), msg.offset()
         else:
             self.error = str(err)
+        if self.reported is not None:
+            self.reported(self)
 
     @property
     def record(self) -> dict | None:
@@ -100,6 +104,33 @@ class SentRecord:
             "sent_at_ms": self.sent_at_ms,
             "error": self.error,
         }
+
+
+class RecordsFile:
+    """``--records``: every record sent, one JSON line each (SentRecord.as_json), written when its
+    delivery report arrives, so a run of any size holds only the records in flight (the journal of
+    a 10M run does not fit in memory); the ones never confirmed are written at close (all of them
+    for --dry-run, which confirms nothing). Lines are in delivery order: per partition, in offset order."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.out = open(path, "w", encoding="utf-8")
+        self.pending: dict[int, SentRecord] = {}
+
+    def append(self, record: SentRecord) -> None:
+        self.pending[id(record)] = record
+        record.reported = self._write
+
+    def _write(self, record: SentRecord) -> None:
+        self.pending.pop(id(record), None)
+        self.out.write(json.dumps(record.as_json()) + "\n")
+
+    def close(self) -> None:
+        for record in self.pending.values():
+            self.out.write(json.dumps(record.as_json()) + "\n")
+        self.pending.clear()
+        self.out.close()
 
 
 class StopRequest:
@@ -214,7 +245,7 @@ def run(
     sink: Sink,
     options: RunOptions,
     console: Any = None,
-    journal: list[SentRecord] | None = None,
+    journal: list[SentRecord] | RecordsFile | None = None,
     cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Send records until the count or duration is reached (or a stop is requested); the outcome.

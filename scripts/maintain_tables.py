@@ -38,6 +38,7 @@ from common.errors import ConfigError
 from common.load.config import parse_duration_ms
 from common.load.properties import RuntimeSettings, load_settings
 from common.logs import setup_logging
+from common.ops.table_status import describe_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -138,14 +139,6 @@ def run_java(command: list[str]) -> tuple[list[dict[str, Any]], int]:
     return reports, result.returncode
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError
-
-
 def render_text(reports: list[dict[str, Any]], dry_run: bool) -> str:
     lines = [f"{'table':<28} {'data files':>14} {'mean file size':>24} {'snapshots':>12}  done"]
     for r in reports:
@@ -175,11 +168,11 @@ def render_text(reports: list[dict[str, Any]], dry_run: bool) -> str:
             count = orphans["orphan_files_to_remove" if dry_run else "orphan_files_removed"]
             done.append(
                 f"{'would remove' if dry_run else 'removed'} {count} orphan files "
-                f"({human_bytes(orphans['orphan_bytes'])})"
+                f"({describe_bytes(orphans['orphan_bytes'])})"
             )
         lines.append(
             f"{r['table']:<28} {b['data_files']:>6} -> {a['data_files']:<5} "
-            f"{human_bytes(b['mean_file_bytes']):>11} -> {human_bytes(a['mean_file_bytes']):<10} "
+            f"{describe_bytes(b['mean_file_bytes']):>11} -> {describe_bytes(a['mean_file_bytes']):<10} "
             f"{b['snapshots']:>5} -> {a['snapshots']:<4}  {'; '.join(done)}"
         )
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from common import cli
 from common.cli import ExitCode
-from common.durations import duration_s_argument
+from common.durations import describe_seconds, duration_s_argument
 from common.errors import ConfigError
 from common.kafka_client import PRODUCER_DEFAULTS, add_connection_arguments, client_config, target_for
 from common.load.config import CONFIG_DIR, TopicConfig, build_transformer, load_project, select_pipelines
@@ -23,7 +23,7 @@ from common.load.properties import RuntimeSettings, load_settings
 from common.logs import setup_logging
 from common.ops.event_time_status import FlinkRest, explain, read_event_time
 from common.ops.table_access import TableNotFound, describe_catalog, open_table, s3tables_client
-from common.ops.table_status import TableStatus, dead_letter_counts, late_counts, table_status
+from common.ops.table_status import TableStatus, dead_letter_counts, describe_bytes, late_counts, table_status
 from common.render.dead_letters import DEAD_LETTER_TABLE
 
 log = logging.getLogger(__name__)
@@ -329,26 +329,6 @@ def build_report(
     return report, statuses
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = max(seconds, 0.0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
-
-
-def _size(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024:
-            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
-        n /= 1024
-    return f"{n:.1f}GiB"
-
-
 def _grid(rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [
@@ -363,7 +343,7 @@ def render_text(report: dict[str, Any]) -> str:
     lines = [
         f"catalog {c['type']} {c['warehouse']}, namespace {c['namespace']} (options: {options})",
         f"at {report['generated_at']}; a table is stale when its last commit is older than "
-        f"{_age(report['max_staleness_s'])}",
+        f"{describe_seconds(report['max_staleness_s'])}",
         "",
     ]
     rows = [
@@ -391,11 +371,11 @@ def render_text(report: dict[str, Any]) -> str:
                 "-" if t["rows"] is None else f"{t['rows']:,}",
                 str(t["snapshots"]),
                 "-" if t["data_files"] is None else str(t["data_files"]),
-                _size(t["mean_file_bytes"]),
+                describe_bytes(t["mean_file_bytes"]),
                 t["last_commit"] or (f"created {t['created']}" if t["created"] else "-"),
-                _age(t["commit_age_s"]),
+                describe_seconds(t["commit_age_s"]),
                 t["newest_event_time"] or "-",
-                _age(t["event_age_s"]),
+                describe_seconds(t["event_age_s"]),
                 t["event_time_column"] or "-",
                 state,
             ]
@@ -484,7 +464,7 @@ def event_time_text(event: dict[str, Any]) -> list[str]:
             t["watermark"] or "-",
             str(t["partitions"]),
             str(t["idle_partitions"]),
-            _age(t["quiet_s"]),
+            describe_seconds(t["quiet_s"]),
             "released" if t["released"] else "quiet" if t["quiet"] else "reading",
         ]
         for t in event["topics"]

@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from common.durations import describe_seconds
 from common.render.metrics import SERVICE_GROUP
 
 SOURCE_GAUGES = ("partitions", "idlePartitions", "quietMs", "released")
@@ -56,14 +57,6 @@ class WindowWait:
     reason: str
 
 
-def _age(ms: int) -> str:
-    seconds = ms / 1000
-    for unit, size in (("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
-
-
 def explain(
     pipeline: str,
     watermark_ms: int | None,
@@ -81,10 +74,10 @@ def explain(
     lowest = min(known, key=lambda t: (t.watermark_ms is not None, t.watermark_ms or 0))
     name = lowest.topic
     if lowest.released:
-        reason = f"{pipeline} follows the other topics: {name} is released (nothing written for {_age(lowest.quiet_ms or 0)})"
+        reason = f"{pipeline} follows the other topics: {name} is released (nothing written for {describe_seconds((lowest.quiet_ms or 0) / 1000)})"
     elif lowest.quiet:
         reason = (
-            f"{pipeline} waits for {name}: nothing written for {_age(lowest.quiet_ms or 0)}; its windows close "
+            f"{pipeline} waits for {name}: nothing written for {describe_seconds((lowest.quiet_ms or 0) / 1000)}; its windows close "
             f"when {name} resumes or the job is drained (event_time.release_after releases it)"
         )
     elif lag.get(name):

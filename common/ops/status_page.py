@@ -12,7 +12,8 @@ import datetime as dt
 from html import escape
 from typing import Any
 
-from common.ops.table_status import TableStatus
+from common.durations import describe_seconds
+from common.ops.table_status import TableStatus, describe_bytes
 
 WIDTH, HEIGHT, PAD_L, PAD_R, PAD_T, PAD_B = 520, 130, 56, 12, 10, 34
 CSS = """
@@ -41,26 +42,6 @@ def _iso(value: dt.datetime | None) -> str:
 def _short(iso: str) -> str:
     """'2026-11-27T06:34:01.632Z' -> '2026-11-27 06:34:01Z'."""
     return iso[:19].replace("T", " ") + "Z"
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = max(seconds, 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
-
-
-def _size(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return "-"
 
 
 def chart(status: TableStatus, now: dt.datetime) -> str:
@@ -152,9 +133,9 @@ def overview(report: dict[str, Any]) -> str:
             f'<tr><td>{escape(t["name"])}</td><td><span class="badge {kind}">{label}</span></td>'
             f'<td class="n">{"-" if t["rows"] is None else format(t["rows"], ",")}</td>'
             f'<td class="n">{t["snapshots"]}</td><td class="n">{"-" if t["data_files"] is None else t["data_files"]}</td>'
-            f'<td class="n">{_size(t["mean_file_bytes"])}</td><td>{escape(when)}</td>'
-            f'<td><span class="fresh" style="width:{width:.0f}px;background:{color}"></span> {_age(age)}</td>'
-            f'<td class="n">{_age(t["event_age_s"])}</td></tr>'
+            f'<td class="n">{describe_bytes(t["mean_file_bytes"])}</td><td>{escape(when)}</td>'
+            f'<td><span class="fresh" style="width:{width:.0f}px;background:{color}"></span> {describe_seconds(age)}</td>'
+            f'<td class="n">{describe_seconds(t["event_age_s"])}</td></tr>'
         )
     rows.append("</table>")
     return "".join(rows)
@@ -175,7 +156,7 @@ def event_time_section(event: dict[str, Any] | None) -> str:
         out.append(
             f"<tr><td>{escape(t['topic'])}</td><td>{escape(t['watermark'] or '-')}</td>"
             f'<td class="n">{t["partitions"]}</td><td class="n">{t["idle_partitions"]}</td>'
-            f'<td class="n">{_age(t["quiet_s"])}</td><td>{state}</td></tr>'
+            f'<td class="n">{describe_seconds(t["quiet_s"])}</td><td>{state}</td></tr>'
         )
     out.append("</table><ul>" + "".join(f"<li>{escape(w['reason'])}</li>" for w in event["windows"]) + "</ul>")
     return "".join(out)
@@ -190,7 +171,7 @@ def render(report: dict[str, Any], statuses: list[TableStatus], now: dt.datetime
         "<h1>Pipeline status</h1>",
         f'<div class="meta">at {_iso(now)} · catalog {escape(str(report["catalog"]["type"]))} '
         f"{escape(str(report['catalog']['warehouse']))} · namespace {escape(str(report['catalog']['namespace']))}"
-        f" · stale when the last commit is older than {_age(report['max_staleness_s'])}</div>",
+        f" · stale when the last commit is older than {describe_seconds(report['max_staleness_s'])}</div>",
     ]
     out.append("<h2>Tables</h2>" + overview(report))
     out.append('<h2>Rows and commits over time</h2><div class="grid">')
@@ -203,13 +184,13 @@ def render(report: dict[str, Any], statuses: list[TableStatus], now: dt.datetime
             continue
         column = table["event_time_column"] or "-"
         newest = (
-            f"newest {escape(column)} {_iso(status.newest_event_time)} ({_age(table['event_age_s'])} ago)"
+            f"newest {escape(column)} {_iso(status.newest_event_time)} ({describe_seconds(table['event_age_s'])} ago)"
             if status.newest_event_time
             else f"no {escape(column)} yet"
         )
         out.append(
             f'<div class="facts"><b>{table["rows"]:,}</b> rows · <b>{table["snapshots"]}</b> snapshots · '
-            f"<b>{table['data_files']}</b> data files, mean {_size(table['mean_file_bytes'])} · {newest}</div>"
+            f"<b>{table['data_files']}</b> data files, mean {describe_bytes(table['mean_file_bytes'])} · {newest}</div>"
         )
         out.append(chart(status, now) + "</div>")
     out.append("</div>")

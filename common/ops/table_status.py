@@ -189,3 +189,14 @@ def late_counts(table: Any) -> dict[tuple[str | None, int | None], int]:
     topics = rows.column("source_topic").to_pylist() if "source_topic" in names else [None] * n
     partitions = rows.column("kafka_partition").to_pylist() if "kafka_partition" in names else [None] * n
     return dict(Counter(zip(topics, partitions)))
+
+
+def describe_bytes(n: float | None) -> str:
+    """A size for people: '512 B', '3.4 MiB'; '-' when unknown."""
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return "-"

@@ -15,11 +15,11 @@ import datetime as dt
 import json
 import signal
 import time
-import urllib.request
 from collections import Counter
 
 from common.kafka_client import KafkaSink, Target, client_config
 from common.load.config import build_transformer, load_project
+from common.ops.event_time_status import FlinkRest
 from common.ops.local_warehouse import read_rows
 from common.render import metrics as metric_sql
 from tests.support.e2e import NAMESPACE
@@ -84,30 +84,23 @@ def send(bootstrap: str, topic: str, values: list[bytes | None]) -> None:
     assert sink.tracker.delivered_to(topic) == len(values)
 
 
-def get(port: int, path: str):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-        return json.load(response)
-
-
 def job_metrics(port: int) -> dict[str, int]:
     """The job's own metrics ("topic.<t>.goodRecords", "pipeline.<p>.rowsOut", ...): counters
     summed and newestEventTime the maximum, over every subtask and operator that has them."""
-    running = [j["id"] for j in get(port, "/jobs")["jobs"] if j["status"] == "RUNNING"]
-    if len(running) != 1:
+    rest = FlinkRest(f"http://127.0.0.1:{port}")
+    job = rest.running_job()
+    if job is None:
         return {}
-    job = running[0]
     values: dict[str, int] = {}
-    for vertex in get(port, f"/jobs/{job}")["vertices"]:
-        base = f"/jobs/{job}/vertices/{vertex['id']}/metrics"
-        ids = [m["id"] for m in get(port, base) if f".{metric_sql.SERVICE_GROUP}." in m["id"]]
-        for start in range(0, len(ids), 20):
-            for m in get(port, base + "?get=" + ",".join(ids[start : start + 20])):
-                name = m["id"].split(f".{metric_sql.SERVICE_GROUP}.", 1)[1]
-                value = int(m["value"])
-                if name.endswith(".newestEventTime"):
-                    values[name] = max(values.get(name, value), value)
-                elif not name.endswith(".eventTimeLag"):
-                    values[name] = values.get(name, 0) + value
+    for vertex in rest.get(f"/jobs/{job}")["vertices"]:
+        service = rest.metrics(job, vertex["id"], lambda name: f".{metric_sql.SERVICE_GROUP}." in name)
+        for metric, reading in service.items():
+            name = metric.split(f".{metric_sql.SERVICE_GROUP}.", 1)[1]
+            value = int(reading)
+            if name.endswith(".newestEventTime"):
+                values[name] = max(values.get(name, value), value)
+            elif not name.endswith(".eventTimeLag"):
+                values[name] = values.get(name, 0) + value
     return values
 
 

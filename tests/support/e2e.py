@@ -33,6 +33,49 @@ def table(ws, name: str) -> list[dict]:
     return read_rows(str(ws.warehouse), NAMESPACE, name)
 
 
+def live_rows(ws, name: str) -> list[dict]:
+    """The table's rows with its delete files applied, read from the files themselves (pyiceberg
+    0.12 refuses equality deletes): an upsert table's reader, written from Iceberg's spec. A
+    position delete removes (file, pos) from data files of a sequence number <= its own; an
+    equality delete removes rows whose key columns equal one of its rows, in data files of a
+    smaller sequence number and the same partition."""
+    import pyarrow.parquet as pq
+
+    from common.ops.local_warehouse import open_table
+
+    tbl = open_table(str(ws.warehouse), NAMESPACE, name)
+    live = [e for e in tbl.inspect.entries().to_pylist() if e["status"] != 2]  # 2: deleted
+    path = lambda f: f["file_path"].removeprefix("file:")  # noqa: E731
+    data = [e for e in live if e["data_file"]["content"] == 0]
+    positions = [e for e in live if e["data_file"]["content"] == 1]
+    equalities = [e for e in live if e["data_file"]["content"] == 2]
+    deleted_at = {}  # (file, pos) -> the highest sequence number of a position delete of it
+    for e in positions:
+        for row in pq.read_table(path(e["data_file"])).to_pylist():
+            at = (row["file_path"].removeprefix("file:"), row["pos"])
+            deleted_at[at] = max(deleted_at.get(at, -1), e["sequence_number"])
+    keys = []  # (sequence number, partition, column names, key values)
+    for e in equalities:
+        names = tuple(tbl.schema().find_field(i).name for i in e["data_file"]["equality_ids"])
+        for row in pq.read_table(path(e["data_file"])).to_pylist():
+            keys.append((e["sequence_number"], e["data_file"]["partition"], names, tuple(row[n] for n in names)))
+    rows = []
+    for e in data:
+        file = path(e["data_file"])
+        for pos, row in enumerate(pq.read_table(file).to_pylist()):
+            if deleted_at.get((file, pos), -1) >= e["sequence_number"]:
+                continue
+            if any(
+                seq > e["sequence_number"]
+                and part == e["data_file"]["partition"]
+                and tuple(row[n] for n in names) == key
+                for seq, part, names, key in keys
+            ):
+                continue
+            rows.append(row)
+    return rows
+
+
 LATE_PIPELINES = ("bid_events_raw", "bid_events_aggregated", "bid_events_late", "session_analytics", "session_late")
 
 

@@ -34,7 +34,7 @@ from common.load.config import load_project
 from samplegen.faults import LATE, LATE_MIN_EXTRA_MS, MALFORMED, OUT_OF_ORDER, FaultKnobs, Faults, Sampler
 from samplegen.feed import feed
 from samplegen.model import EventModel, ModelOptions
-from samplegen.runner import batch_size, rate_reached
+from samplegen.runner import RecordsFile, SentRecord, batch_size, rate_reached
 from samplegen.schema import parse_type, problems, record_problems
 from tests.support.e2e import consume_all, consume_messages
 from tests.support.harness import ROOT, make_workspace
@@ -820,3 +820,30 @@ def test_schema_types_parse_and_validate():
     assert problems("yesterday", parse_type("DATE"))
     with pytest.raises(ValueError):
         parse_type("GEOMETRY")
+
+
+def test_the_records_file_holds_only_what_is_in_flight(tmp_path):
+    """--records writes a record when its delivery report arrives (a 10M run's journal does not fit
+    in memory); the ones never confirmed are written at close, without a place."""
+
+    class Delivered:
+        def __init__(self, partition: int, offset: int) -> None:
+            self.partition, self.offset = (lambda: partition), (lambda: offset)
+
+    path = tmp_path / "sent.jsonl"
+    records = RecordsFile(path)
+    sent = [SentRecord("bid_events", "bids", b"k%d" % i, b'{"i":%d}' % i, i, None, 0) for i in range(4)]
+    for record in sent:
+        records.append(record)
+    sent[2].report(None, Delivered(1, 70))
+    sent[0].report(None, Delivered(0, 5))
+    sent[3].report("broker down", None)
+    assert list(records.pending.values()) == [sent[1]]
+    records.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(line["key"], line["partition"], line["offset"], line["error"]) for line in lines] == [
+        ("k2", 1, 70, None),
+        ("k0", 0, 5, None),
+        ("k3", None, None, "broker down"),
+        ("k1", None, None, None),
+    ]

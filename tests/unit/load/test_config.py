@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.durations import parse_duration_ms
+from common.durations import describe_seconds, parse_duration_ms
 from common.errors import ConfigError
 from common.load.config import CONFIG_DIR, load_project
 
@@ -279,3 +279,20 @@ def test_job_uses_the_overlay_and_the_namespace_of_its_environment(tmp_path, mon
     out = capsys.readouterr().out
     assert "'topic' = 'prod.bid-events'" in out and "'properties.group.id' = 'prod-flink-bid'" in out
     assert "CREATE TABLE IF NOT EXISTS `iceberg`.`prod_sink`.`bid_events_raw`" in out
+
+
+@pytest.mark.parametrize(
+    "seconds, shown",
+    [
+        (None, "-"),
+        (-3, "0 s"),
+        (42.4, "42 s"),
+        (59.6, "60 s"),
+        (60, "1.0 min"),
+        (240, "4.0 min"),
+        (9000, "2.5 h"),
+        (3 * 86400, "3.0 d"),
+    ],
+)
+def test_an_age_is_shown_in_one_way_everywhere(seconds, shown):
+    assert describe_seconds(seconds) == shown
