@@ -47,10 +47,32 @@ def stable_plan(stmt_set, plan: JobPlan, previous: StateMap | None) -> tuple[dic
     return assign_ids(compile_plan(stmt_set), sinks_of(plan), previous, schemas_of(plan))
 
 
+PLAN_ONLY_SUFFIX = "__from_plan"
+
+
+def sinks_from_the_plan(plan_json: dict[str, Any]) -> dict[str, Any]:
+    """The plan with each Iceberg sink's catalog renamed (``iceberg`` -> ``iceberg__from_plan``),
+    so that loading it takes the sink's table from the plan alone.
+
+    Loading a plan looks every table up in its catalog again and refuses one whose schema differs
+    from the plan's, primary key name included; Iceberg's Flink catalog names a primary key anew
+    (a random UUID) on every lookup, so every upsert table would be refused. The sink is made from
+    the plan's options either way (the portable connector above, which reads the catalog from
+    ``src-catalog`` and the database and table from the identifier), so no lookup is lost."""
+    renamed = json.loads(json.dumps(plan_json))
+    for node in renamed["nodes"]:
+        table = node.get("dynamicTableSink", {}).get("table", {})
+        if table.get("resolvedTable", {}).get("options", {}).get("connector") == PORTABLE_CONNECTOR:
+            catalog, rest = table["identifier"].split("`.`", 1)
+            table["identifier"] = f"{catalog}{PLAN_ONLY_SUFFIX}`.`{rest}"
+    return renamed
+
+
 def execute_plan(t_env, plan_json: dict[str, Any]):
     """Execute a (renumbered) compiled plan; returns PyFlink's TableResult."""
     from pyflink.java_gateway import get_gateway
     from pyflink.table.table_result import TableResult
 
-    reference = get_gateway().jvm.org.apache.flink.table.api.PlanReference.fromJsonString(json.dumps(plan_json))
+    loaded = json.dumps(sinks_from_the_plan(plan_json))
+    reference = get_gateway().jvm.org.apache.flink.table.api.PlanReference.fromJsonString(loaded)
     return TableResult(t_env._j_tenv.loadPlan(reference).execute())

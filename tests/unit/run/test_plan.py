@@ -112,3 +112,33 @@ def test_sink_input_modes_parses_the_physical_plan():
     )
     with pytest.raises(ConfigError, match=r"pb \(produces \[I,UB,UA\] into b\)"):
         check_changelog(plan, sink_input_modes(text))
+
+
+def test_a_loaded_plan_takes_its_iceberg_sinks_from_the_plan_not_a_catalog_lookup():
+    """Iceberg's catalog names a primary key anew on every lookup, and loading a plan refuses a
+    table whose looked-up schema differs: the Iceberg sinks are renamed out of the catalog's reach
+    (their catalog comes from src-catalog); other tables and the plan itself are left as they were."""
+    from common.run.compiled_plan import PORTABLE_CONNECTOR, sinks_from_the_plan
+
+    def sink(identifier: str, connector: str) -> dict:
+        table = {"identifier": identifier, "resolvedTable": {"options": {"connector": connector}}}
+        return {"id": 2, "dynamicTableSink": {"table": table}}
+
+    plan = {
+        "nodes": [
+            {"id": 1, "scanTableSource": {"table": {"identifier": "`default_catalog`.`default_database`.`k`"}}},
+            sink("`iceberg`.`sink`.`bids_per_user`", PORTABLE_CONNECTOR),
+            sink("`default_catalog`.`default_database`.`blackhole_x`", "blackhole"),
+        ]
+    }
+    loaded = sinks_from_the_plan(plan)
+    identifiers = [
+        n.get("dynamicTableSink", n.get("scanTableSource", {})).get("table", {}).get("identifier")
+        for n in loaded["nodes"]
+    ]
+    assert identifiers == [
+        "`default_catalog`.`default_database`.`k`",
+        "`iceberg__from_plan`.`sink`.`bids_per_user`",
+        "`default_catalog`.`default_database`.`blackhole_x`",
+    ]
+    assert plan["nodes"][1]["dynamicTableSink"]["table"]["identifier"] == "`iceberg`.`sink`.`bids_per_user`"
