@@ -13,6 +13,8 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+import pytest
+
 from common.ops.local_warehouse import open_table
 from sample_gen import bid_events, produce
 from tests.support.e2e import live_rows
@@ -58,20 +60,22 @@ def batch(count: int, seed: int) -> list[dict]:
     return events
 
 
-def test_an_upsert_table_holds_one_row_per_key_with_the_latest_values(workspace):
+@pytest.mark.parametrize("parallelism", ["1", "2"])
+def test_an_upsert_table_holds_one_row_per_key_with_the_latest_values(workspace, parallelism):
+    """At parallelism 2 two writers share the table: a key's updates must all reach one of them."""
     with open(workspace.config_dir / "transformations.yaml", "a") as f:
         f.write(PIPELINE)
     topic = workspace.topics["bid_events"]
     first = batch(400, seed=41)
     assert produce(workspace.bootstrap, topic, first).failed == 0
-    result = workspace.run_job("--bounded", "--only", "bids_per_user")
+    result = workspace.run_job("--bounded", "--only", "bids_per_user", env={"FLINK_PARALLELISM": parallelism})
     assert result.returncode == 0, result.stderr[-4000:]
     key = lambda r: r["user_id"]  # noqa: E731
     assert sorted(live_rows(workspace, "bids_per_user"), key=key) == sorted(expected(first), key=key)
 
     second = batch(400, seed=42)
     assert produce(workspace.bootstrap, topic, second).failed == 0
-    result = workspace.run_job("--bounded", "--only", "bids_per_user")
+    result = workspace.run_job("--bounded", "--only", "bids_per_user", env={"FLINK_PARALLELISM": parallelism})
     assert result.returncode == 0, result.stderr[-4000:]
     rows = live_rows(workspace, "bids_per_user")
     assert sorted(rows, key=key) == sorted(expected(first + second), key=key)
