@@ -30,7 +30,13 @@ from common.load.flink_types import (  # noqa: F401 (re-exported)
     split_nullability,
 )
 from common.load.partitioning import GRAMMAR as PARTITION_GRAMMAR
-from common.load.partitioning import PartitionField, PartitionFieldError, parse_partition_field, spec_problem
+from common.load.partitioning import (
+    PartitionField,
+    PartitionFieldError,
+    parse_partition_field,
+    source_columns,
+    spec_problem,
+)
 from common.load.properties import APP_DIR
 from common.load.source_columns import READABLE_TYPES, RESERVED, UNREADABLE_TYPES, VIEW_METADATA
 from common.load.sql_pipeline import (
@@ -493,7 +499,7 @@ def _check_sink(
     schema = _schema(schema_at)
     partition_by = _partition_fields(partition_at, schema)
     primary_key = _columns(key_at, schema, "primary_key")
-    sources = dict.fromkeys(parse_partition_field(f).column for f in partition_by)  # a field's source column
+    sources = source_columns(partition_by)
     missing = [c for c in sources if primary_key and c not in primary_key]
     if missing:
         raise key_at.error(
