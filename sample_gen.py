@@ -2,7 +2,8 @@
 
 Users with several sessions each: bids inside the sessions (cities, platforms, amounts),
 user actions interleaved with them, orders after some sessions; JSON matching each topic's
-schema, keyed by user_id, deterministic for a seed. Local broker (plaintext) or MSK (IAM).
+schema (Avro through its schema registry for a topic of format avro), keyed by user_id,
+deterministic for a seed. Local broker (plaintext) or MSK (IAM).
 The generator itself lives in the samplegen package; this is its command line.
 """
 
@@ -25,8 +26,9 @@ from common.kafka_client import DeliveryReport, KafkaSink, add_connection_argume
 from common.load.config import CONFIG_DIR, load_topics
 from common.load.properties import APP_DIR, load_settings
 from common.logs import FORMAT, setup_logging
+from samplegen.avro import AvroTypeError, RegistryError
 from samplegen.faults import MALFORMED_KINDS, FaultKnobs, Faults
-from samplegen.feed import ALL_TOPICS, check_partitions, partition_map
+from samplegen.feed import ALL_TOPICS, check_partitions, partition_map, use_registries
 from samplegen.model import START_MS, EventModel, ModelOptions
 from samplegen.runner import FileSink, RecordsFile, RunOptions, build_manifest, log_summary, run, wall_clock_ms
 
@@ -57,9 +59,19 @@ faults (fractions of the records sent, all 0 by default; one fault per record at
                     (live: and at most max_out_of_orderness behind the clock)
   --late F          event time more than max_out_of_orderness behind (by 1 s .. --late-by
                     more): behind the watermark, a watermark-based job drops them
-  --malformed F     bad JSON, a wrong type (text in a non-string column) or a missing field.
+  --malformed F     bad JSON, a wrong type (text in a non-string column) or a missing field;
+                    for an Avro topic: not the wire format (the record as JSON), an unknown
+                    schema id, or the Avro binary cut short (the manifest names them so).
                     With --count, exactly round(count * F) records get each fault (spread at
                     random); with --duration, one in every 1/F.
+
+avro topics (format: avro in topics.yaml):
+  the topic's writer's schema (its columns in Flink's Avro mapping) is registered first with
+  its registry (runtime properties, group registry: confluent.url and
+  confluent.basic.auth.user.info, or glue.region (else $AWS_REGION, $AWS_DEFAULT_REGION) and
+  glue.endpoint), then every value is framed Avro (Confluent: magic byte + schema id; Glue:
+  header + schema version id, uncompressed). --dry-run registers too, and prints such values
+  as "value_base64"; --records likewise.
 
 targets:
   kafka.bootstrap.servers and kafka.auth (none | iam) come from the runtime properties, as
@@ -78,9 +90,10 @@ output:
   writes every record sent (JSON lines, with the partition and offset the broker confirmed).
 
 exit codes:
-  0 every record delivered (confirmed by the broker), 1 some not delivered, 2 bad
-  configuration or arguments, 130 stopped by Ctrl-C/SIGTERM (after flushing; the manifest
-  is still written). Ctrl-C once stops and flushes; twice gives up flushing.
+  0 every record delivered (confirmed by the broker), 1 some not delivered (or a schema
+  registry refused or did not answer: nothing sent), 2 bad configuration or arguments, 130
+  stopped by Ctrl-C/SIGTERM (after flushing; the manifest is still written). Ctrl-C once
+  stops and flushes; twice gives up flushing.
 
 examples:
   sample_gen.py --count 2000                              # all topics, local broker
@@ -273,7 +286,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="send every record (of TOPIC: key or Kafka name) to partition N instead of by key (repeatable)",
     )
     where.add_argument(
-        "--dry-run", action="store_true", help="no Kafka: write records to stdout as JSON lines {topic, key, value}"
+        "--dry-run",
+        action="store_true",
+        help="no Kafka: write records to stdout as JSON lines {topic, key, value} (Avro: value_base64)",
     )
 
     out = parser.add_argument_group("output")
@@ -403,9 +418,17 @@ def main(argv: list[str] | None = None) -> int:
         malformed_kinds=tuple(dict.fromkeys(args.malformed_kinds)),
     )
     faults = Faults(knobs, args.seed, count, live) if knobs.any else None
+    try:
+        avro_topics = use_registries(model.selected, topics, settings.kafka.registry)
+    except (ConfigError, AvroTypeError) as exc:
+        log.error("bad configuration: %s", exc)
+        return ExitCode.BAD_INPUT
+    except RegistryError as exc:
+        log.error("nothing sent: %s", exc)
+        return ExitCode.FAILED
     sink: FileSink | KafkaSink
     if args.dry_run:
-        sink = FileSink(sys.stdout)
+        sink = FileSink(sys.stdout, avro_topics)
     else:
         assert target is not None  # built above unless --dry-run
         log.info(

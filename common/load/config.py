@@ -76,7 +76,18 @@ TOPIC_KEYS = {
     "schema": True,
     "enabled": False,
     "metadata": False,
+    "format": False,
+    "registry": False,
+    "primary_key": False,
 }
+# How a topic's values are written: JSON objects, Avro framed by a schema registry, Debezium
+# change events (JSON). Each has its decoder in the job's jar (common/render/kafka_sources.py).
+JSON, AVRO, DEBEZIUM_JSON = "json", "avro", "debezium-json"
+FORMATS = (JSON, AVRO, DEBEZIUM_JSON)
+REGISTRY_TYPES = ("glue", "confluent")
+REGISTRY_KEYS = {"type": True, "registry_name": False, "subject": False}
+GLUE_DEFAULT_REGISTRY = "default-registry"  # AWS Glue's own default registry name
+CDC_EVENT_TIME_FIELD = "ts_ms"  # a Debezium envelope's event time: when the connector read the change
 OVERLAY_TOPIC_KEYS = {
     "topic_name": False,
     "consumer_group": False,
@@ -129,6 +140,16 @@ class EventTime:
 
 
 @dataclass(frozen=True)
+class RegistryConfig:
+    """The schema registry an Avro topic's writers register in. Where it is (URL, region,
+    credentials) is a runtime property (common/load/properties.py: RegistrySettings)."""
+
+    kind: str  # "glue" | "confluent"
+    registry_name: str  # glue: the registry (default "default-registry"); confluent: unused
+    subject: str  # glue: the schema name (default: the topic name); confluent: the subject (default "<topic>-value")
+
+
+@dataclass(frozen=True)
 class TopicConfig:
     key: str
     topic_name: str
@@ -139,6 +160,9 @@ class TopicConfig:
     schema: tuple[tuple[str, str], ...]  # (column, Flink SQL type as written), in YAML order
     enabled: bool = True
     metadata: tuple[str, ...] = ()  # Kafka metadata in the view pipelines read: VIEW_METADATA keys, in its order
+    format: str = JSON  # one of FORMATS
+    registry: RegistryConfig | None = None  # avro only
+    primary_key: tuple[str, ...] = ()  # debezium-json only: the columns that identify a row
 
     @property
     def source_table(self) -> str:
@@ -257,15 +281,26 @@ def _partition_fields(at: At, schema: Mapping[str, FlinkType]) -> tuple[str, ...
 # --- topics ------------------------------------------------------------------------------------------
 
 
-def _event_time(at: At, schema: Mapping[str, FlinkType]) -> EventTime:
-    mapping(at, EVENT_TIME_KEYS)
+def _event_time(at: At, schema: Mapping[str, FlinkType], value_format: str = JSON) -> EventTime:
+    mapping(at, {**EVENT_TIME_KEYS, "field": value_format != DEBEZIUM_JSON})
     emit_at = at.child("emit")
     emit = choice(emit_at, WATERMARK_EMIT, "a watermark emit strategy") if emit_at.present else "on-periodic"
     field_at = at.child("field")
-    column = _identifier(field_at)
-    if column not in schema:
-        raise field_at.error(f"'{column}' is not in the schema{did_you_mean(column, schema)}", ", ".join(schema))
-    if schema[column].root not in EVENT_TIME_ROOTS:
+    if value_format == DEBEZIUM_JSON:
+        # A change's event time is its envelope's ts_ms, present in every change (a row's own
+        # columns may be absent from a delete's before image).
+        if field_at.present and field_at.value != CDC_EVENT_TIME_FIELD:
+            raise field_at.error(
+                f"'{field_at.value}': a Debezium topic's event time is its envelope's {CDC_EVENT_TIME_FIELD}",
+                f"leave field out, or {CDC_EVENT_TIME_FIELD}",
+            )
+        column, column_type = CDC_EVENT_TIME_FIELD, "BIGINT"
+    else:
+        column = _identifier(field_at)
+        if column not in schema:
+            raise field_at.error(f"'{column}' is not in the schema{did_you_mean(column, schema)}", ", ".join(schema))
+        column_type = schema[column].text
+    if value_format != DEBEZIUM_JSON and schema[column].root not in EVENT_TIME_ROOTS:
         raise field_at.error(
             f"'{column}' has type {schema[column].text}, not a time type: no watermark possible",
             "BIGINT (epoch millis), TIMESTAMP(p), TIMESTAMP_LTZ(p)",
@@ -285,7 +320,7 @@ def _event_time(at: At, schema: Mapping[str, FlinkType]) -> EventTime:
         raise at.child("valid_until").error(f"valid_until {valid_until} is not after valid_from {valid_from}")
     return EventTime(
         field=column,
-        field_type=schema[column].text,
+        field_type=column_type,
         max_out_of_orderness_ms=delay,
         emit=emit,
         valid_from=valid_from,
@@ -363,6 +398,8 @@ def _topic(at: At, overlay: At | None) -> TopicConfig:
         c: f"'{c}' is a column the source adds itself ({what}): rename this field"
         for c, what in SOURCE_ADDED_COLUMNS.items()
     }
+    format_at = at.child("format")
+    value_format = choice(format_at, FORMATS, "a value format") if format_at.present else JSON
     schema = _schema(at.child("schema"), reserved)
     for column, flink_type in schema.items():
         problem = unreadable(flink_type)
@@ -381,11 +418,61 @@ def _topic(at: At, overlay: At | None) -> TopicConfig:
         consumer_group=string(setting("consumer_group")),
         startup_mode=mode,
         startup_timestamp_ms=ts_at.value if mode == "timestamp" else None,
-        event_time=_event_time(at.child("event_time"), schema),
+        event_time=_event_time(at.child("event_time"), schema, value_format),
         schema=tuple((c, at.child("schema").value[c].strip()) for c in schema),
         enabled=boolean(at.child("enabled"), True),
         metadata=_metadata(at.child("metadata")),
+        format=value_format,
+        registry=_registry(at.child("registry"), value_format, topic_name),
+        primary_key=_topic_key(at.child("primary_key"), value_format, schema),
     )
+
+
+def _registry(at: At, value_format: str, topic_name: str) -> RegistryConfig | None:
+    """An Avro topic's `registry:` block (and only an Avro topic's)."""
+    if value_format != AVRO:
+        if at.present:
+            raise at.error(f"registry is for Avro topics; this topic's format is {value_format}", "format: avro")
+        return None
+    if not at.present:
+        raise at.error("an Avro topic needs registry: {type: glue | confluent}", "type: glue or type: confluent")
+    mapping(at, REGISTRY_KEYS)
+    kind = choice(at.child("type"), REGISTRY_TYPES, "a schema registry")
+    name_at = at.child("registry_name")
+    if kind == "confluent" and name_at.present:
+        raise name_at.error(
+            "registry_name is for AWS Glue; a Confluent-compatible registry has subjects only", "subject"
+        )
+    subject_at = at.child("subject")
+    default_subject = topic_name if kind == "glue" else f"{topic_name}-value"
+    return RegistryConfig(
+        kind=kind,
+        registry_name=string(name_at) if name_at.present else GLUE_DEFAULT_REGISTRY,
+        subject=string(subject_at) if subject_at.present else default_subject,
+    )
+
+
+def _topic_key(at: At, value_format: str, schema: Mapping[str, FlinkType]) -> tuple[str, ...]:
+    """A Debezium topic's `primary_key:` (required there: deletes and updates find rows by it)."""
+    if value_format != DEBEZIUM_JSON:
+        if at.present:
+            raise at.error(
+                f"primary_key is for CDC topics; this topic's format is {value_format}", "format: debezium-json"
+            )
+        return ()
+    if not at.present:
+        raise at.error(
+            "a Debezium topic needs primary_key: the columns that identify a row (its table's key)", "e.g. [id]"
+        )
+    columns: list[str] = []
+    for item in items_of(at, "columns of the schema"):
+        column = _identifier(item)
+        if column not in schema:
+            raise item.error(f"'{column}' is not in the schema{did_you_mean(column, schema)}", ", ".join(schema))
+        if column in columns:
+            raise item.error(f"'{column}' is listed twice in primary_key")
+        columns.append(column)
+    return tuple(columns)
 
 
 def _metadata(at: At) -> tuple[str, ...]:

@@ -43,6 +43,7 @@ KAFKA = "kafka"
 ICEBERG = "iceberg"
 FLINK = "flink"
 APP = "app"
+REGISTRY = "registry"
 
 # Environment variables that override one property each (group, key).
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -58,6 +59,10 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "APP_ENV": (APP, "env"),
     "FLINK_CHECKPOINT_DIR": (FLINK, "checkpoint.dir"),
     "FLINK_REST_PORT": (FLINK, "rest.port"),
+    "SCHEMA_REGISTRY_URL": (REGISTRY, "confluent.url"),
+    "SCHEMA_REGISTRY_USER_INFO": (REGISTRY, "confluent.basic.auth.user.info"),
+    "GLUE_REGISTRY_REGION": (REGISTRY, "glue.region"),
+    "GLUE_REGISTRY_ENDPOINT": (REGISTRY, "glue.endpoint"),
 }
 
 KAFKA_AUTH_MODES = ("none", "iam")
@@ -70,6 +75,17 @@ PropertyGroups = dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
+class RegistrySettings:
+    """Where the schema registries of Avro topics are (the `registry` property group). AWS
+    credentials for Glue come from the same default chain as every other AWS call of the job."""
+
+    confluent_url: str | None = None  # confluent.url: a Confluent-compatible registry's base URL
+    confluent_user_info: str | None = None  # confluent.basic.auth.user.info: "user:password" (a secret)
+    glue_region: str | None = None  # glue.region (default: the AWS SDK's region chain)
+    glue_endpoint: str | None = None  # glue.endpoint: another endpoint than AWS's (a local one)
+
+
+@dataclass(frozen=True)
 class KafkaSettings:
     """How every source reaches the brokers."""
 
@@ -79,6 +95,7 @@ class KafkaSettings:
     # Kafka client properties: each `property.<key>` of the kafka group, e.g. property.sasl.jaas.config
     # for SASL/SCRAM brokers; passed to every source as 'properties.<key>' (shown redacted: common/redact.py).
     client_properties: tuple[tuple[str, str], ...] = ()
+    registry: RegistrySettings = RegistrySettings()  # Avro topics' schema registries
 
 
 @dataclass(frozen=True)
@@ -249,6 +266,7 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
                     if k.startswith(KAFKA_PROPERTY)
                 )
             ),
+            registry=_registry(groups, file),
         ),
         catalog=CatalogSettings(
             catalog_type=catalog_type,
@@ -270,6 +288,31 @@ def settings_from_groups(groups: PropertyGroups, source: Path, managed: bool) ->
             rest_port=_optional_int(groups, file, FLINK, "rest.port"),
         ),
         environment=groups.get(APP, {}).get("env", "").strip() or None,
+    )
+
+
+REGISTRY_KEYS = ("confluent.url", "confluent.basic.auth.user.info", "glue.region", "glue.endpoint")
+
+
+def _registry(groups: PropertyGroups, file: str) -> RegistrySettings:
+    """The `registry` group: every key optional (only Avro topics need one of them)."""
+    group = groups.get(REGISTRY, {})
+    for key in group:
+        if key not in REGISTRY_KEYS:
+            raise ConfigError(
+                file, f"{REGISTRY}.{key}", f"unknown key{did_you_mean(key, REGISTRY_KEYS)}", ", ".join(REGISTRY_KEYS)
+            )
+    values = {k: (group.get(k) or "").strip() or None for k in REGISTRY_KEYS}
+    url = values["confluent.url"]
+    if url is not None and not re.match(r"https?://[^/\s]+", url):
+        raise ConfigError(
+            file, f"{REGISTRY}.confluent.url", f"'{url}' is not an http(s) URL", "e.g. https://registry:8081"
+        )
+    return RegistrySettings(
+        confluent_url=url,
+        confluent_user_info=values["confluent.basic.auth.user.info"],
+        glue_region=values["glue.region"],
+        glue_endpoint=values["glue.endpoint"],
     )
 
 

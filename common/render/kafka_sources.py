@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from common.load.config import TopicConfig
+from common.errors import ConfigError
+from common.load.config import AVRO, DEBEZIUM_JSON, TopicConfig
 from common.load.flink_types import split_nullability
-from common.load.properties import KafkaSettings
+from common.load.properties import REGISTRY, KafkaSettings
 from common.load.source_columns import (
     EVENT_TIME_COLUMN,
     KAFKA_KEY,
@@ -39,6 +40,13 @@ from common.sql import interval, literal, qualified, quote, with_clause
 SOURCE_CATALOG = "default_catalog"
 SOURCE_DATABASE = "default_database"
 VALUE_FORMAT = "strict-json"  # StrictJsonFormatFactory.IDENTIFIER
+# The jar's decoder of each topics.yaml format: the same row (fields, event_time, reason, raw
+# value) and the same dead-letter rules, whatever the bytes (src/main/java/.../format).
+VALUE_FORMATS = {
+    "json": VALUE_FORMAT,
+    AVRO: "registry-avro",  # RegistryAvroFormatFactory.IDENTIFIER
+    DEBEZIUM_JSON: "strict-debezium-json",  # DebeziumJsonFormatFactory.IDENTIFIER
+}
 CONNECTOR = "kafka-idle-aware"  # IdleAwareKafkaTableFactory.IDENTIFIER: Flink's kafka + exact idleness
 
 # MSK with IAM: SASL over TLS, signed by the aws-msk-iam-auth library in the job's jar.
@@ -66,26 +74,57 @@ def required_fields(topic: TopicConfig) -> list[str]:
 
 
 def format_options(topic: TopicConfig, kafka: KafkaSettings) -> dict[str, str]:
-    """The strict-json value format's options (StrictJsonFormatFactory)."""
-    prefix = f"value.{VALUE_FORMAT}."
-    options = {
-        "value.format": VALUE_FORMAT,
-        prefix + "event-time.field": topic.event_time.field,
-        prefix + "event-time.valid-from": topic.event_time.valid_from,
-        prefix + "event-time.valid-until": topic.event_time.valid_until,
-        prefix + "max-bytes": str(kafka.max_record_bytes),
-        prefix + "topic": topic.topic_name,  # the "topic" label of its metrics (common/render/metrics.py)
-    }
+    """The value format's options: the rules every format shares, then the format's own."""
+    value_format = VALUE_FORMATS[topic.format]
+    prefix = f"value.{value_format}."
+    options = {"value.format": value_format}
+    if topic.format == DEBEZIUM_JSON:  # event time: the envelope's ts_ms, always
+        options[prefix + "key-fields"] = ";".join(topic.primary_key)
+    else:
+        options[prefix + "event-time.field"] = topic.event_time.field
+    options.update(
+        {
+            prefix + "event-time.valid-from": topic.event_time.valid_from,
+            prefix + "event-time.valid-until": topic.event_time.valid_until,
+            prefix + "max-bytes": str(kafka.max_record_bytes),
+            prefix + "topic": topic.topic_name,  # the "topic" label of its metrics (common/render/metrics.py)
+        }
+    )
     required = required_fields(topic)
     if required:
         options[prefix + "required-fields"] = ";".join(required)
+    if topic.format == AVRO:
+        options.update({prefix + k: v for k, v in registry_options(topic, kafka).items()})
+    return options
+
+
+def registry_options(topic: TopicConfig, kafka: KafkaSettings) -> dict[str, str]:
+    """registry-avro's options (RegistryAvroFormatFactory): which registry, and where it is."""
+    assert topic.registry is not None  # the loader requires it for an Avro topic
+    where = kafka.registry
+    options = {"registry": topic.registry.kind}
+    if topic.registry.kind == "confluent":
+        if not where.confluent_url:
+            raise ConfigError(
+                "application properties",
+                f"{REGISTRY}.confluent.url",
+                f"topic {topic.key} reads Avro through a Confluent-compatible registry, and no URL is set",
+                "the registry's base URL, e.g. https://registry.example:8081 (or $SCHEMA_REGISTRY_URL)",
+            )
+        options["registry.url"] = where.confluent_url
+        if where.confluent_user_info:
+            options["registry.basic-auth.user-info"] = where.confluent_user_info
+    else:
+        if where.glue_region:
+            options["registry.region"] = where.glue_region
+        if where.glue_endpoint:
+            options["registry.endpoint"] = where.glue_endpoint
     return options
 
 
 def event_time_peer(topic: TopicConfig) -> str:
     """topic|field|type: how the idle-aware source reads this topic's event time from its log."""
-    sql_type = dict(topic.schema)[topic.event_time.field]
-    return f"{topic.topic_name}|{topic.event_time.field}|{split_nullability(sql_type)[0]}"
+    return f"{topic.topic_name}|{topic.event_time.field}|{split_nullability(topic.event_time.field_type)[0]}"
 
 
 def idleness_options(topic: TopicConfig, peers: Sequence[TopicConfig]) -> dict[str, str]:
@@ -157,6 +196,10 @@ def render_source_ddl(
     lines += [
         f"  {quote(name)} {sql_type} METADATA FROM {literal(key)} VIRTUAL" for name, sql_type, key in METADATA_COLUMNS
     ]
+    if topic.primary_key:
+        # A CDC topic's changes are keyed: the planner then writes them to an upsert table of the
+        # same key as they come (no materializing operator, which drops deletes of rows it never saw).
+        lines.append(f"  PRIMARY KEY ({', '.join(quote(c) for c in topic.primary_key)}) NOT ENFORCED")
     lines.append(f"  WATERMARK FOR {quote(EVENT_TIME_COLUMN)} AS {quote(EVENT_TIME_COLUMN)} - {interval(delay_ms)}")
     body = ",\n".join(lines)
     options = {**source_options(topic, kafka, bounded, peers), **(overrides or {})}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from common.errors import ConfigError
+from common.render.dead_letters import DEAD_LETTER_PIPELINE
 from common.render.job_plan import JobPlan
 
 _SECTION = re.compile(r"== Optimized Physical Plan ==\n(.*?)\n== ", re.S)
@@ -65,7 +66,9 @@ def check_changelog(plan: JobPlan, modes: dict[str, str]) -> None:
     bad = [
         f"{p.name} (produces [{modes[p.sink_path]}] into {p.sink_table})"
         for p in plan.pipelines
-        if not p.primary_key and modes[p.sink_path] != INSERT_ONLY
+        # The dead letters of a CDC topic come from a changelog source, but the decoder emits
+        # every dead letter as an insert (a record, not a change): an append table takes them.
+        if not p.primary_key and modes[p.sink_path] != INSERT_ONLY and p.name != DEAD_LETTER_PIPELINE
     ]
     if bad:
         raise ConfigError(

@@ -14,7 +14,12 @@ public enum DeadLetterKind {
     DUPLICATE_KEY("duplicate_key"),
     INVALID_FIELD("invalid_field"), // a value that breaks its column's conversion rule
     MISSING_REQUIRED_FIELD("missing_required_field"),
-    EVENT_TIME_OUT_OF_RANGE("event_time_out_of_range");
+    EVENT_TIME_OUT_OF_RANGE("event_time_out_of_range"),
+    NOT_WIRE_FORMAT("not_wire_format"), // Avro: not the registry's framing (magic byte, header)
+    UNKNOWN_SCHEMA("unknown_schema"), // Avro: the schema id / version is not in the registry
+    INCOMPATIBLE_SCHEMA("incompatible_schema"), // Avro: the writer's schema cannot be read as declared
+    NOT_AVRO("not_avro"), // Avro: the bytes do not decode with the writer's schema
+    BAD_ENVELOPE("bad_envelope"); // CDC: op, before or after do not make a change
 
     private final String label;
 

@@ -22,6 +22,8 @@ public final class MetricNames {
     public static final String REASON = "reason";
     public static final String GOOD_RECORDS = "goodRecords";
     public static final String DEAD_RECORDS = "deadRecords";
+    // ... and, for a CDC format (strict-debezium-json), the tombstones it skips
+    public static final String TOMBSTONE_RECORDS = "tombstoneRecords";
 
     // the idle-aware Kafka source, per topic and subtask: what holds the topic's watermark
     public static final String PARTITIONS = "partitions";

@@ -374,7 +374,7 @@ class StrictJsonDecoderTest {
         decoder.deserialize(new byte[] {(byte) 0xFF});
         assertEquals(3L, group.count("kinesisanalytics.topic.bids-prod.goodRecords"));
         assertEquals(3L, decoder.goodRecords());
-        long[] expected = {1, 1, 1, 1, 1, 1, 2, 1, 1}; // in DeadLetterKind order
+        long[] expected = {1, 1, 1, 1, 1, 1, 2, 1, 1, 0, 0, 0, 0, 0}; // in DeadLetterKind order (Avro, CDC kinds: 0)
         for (DeadLetterKind kind : DeadLetterKind.values()) {
             assertEquals(expected[kind.ordinal()], group.count(deadPath("bids-prod", kind)), kind::label);
             assertEquals(expected[kind.ordinal()], decoder.deadRecords(kind), kind::label);
