@@ -13,7 +13,9 @@ hair below the asked share when knobs overlap; the manifest has the real counts)
 - late: event time moved more than the bound behind (the bound + 1 s .. + ``late_by``):
   behind the watermark, a watermark-based job drops it;
 - malformed: bad JSON (truncated, not JSON at all), a wrong type (a non-string column
-  holding text), or missing fields (a column left out).
+  holding text), or missing fields (a column left out). An Avro topic's (samplegen.avro) are
+  their counterparts in its wire format: not the wire format (the record as JSON), an unknown
+  schema id, or the Avro binary cut short.
 
 Live (event time = the wall clock at sending, see ``EventModel.events``), an out-of-order
 record also stays within the bound of the clock: its time is drawn from
@@ -134,7 +136,11 @@ class Faults:
         self.last_fault = None
         if self.malformed.picks(index):
             kind = self.rng.choice(self.knobs.malformed_kinds)
-            value = self.malformers[kind](plan, record)
+            value: bytes | None
+            if plan.writer is not None:  # an Avro topic: the kind's counterpart in its wire format
+                kind, value = plan.writer.malformed(kind, record, self.rng)
+            else:
+                value = self.malformers[kind](plan, record)
             if value is None:  # e.g. no column that can hold a wrong type: leave one out instead
                 kind, value = "missing_field", self._missing_field(plan, record)
             stats.malformed += 1
@@ -162,7 +168,7 @@ class Faults:
                 self.newest[plan.key] = ts
         elif newest is None or ts > newest:
             self.newest[plan.key] = ts
-        return dumps(record), ts
+        return (dumps(record) if plan.writer is None else plan.writer.encode(record)), ts
 
     def _live_disorder(self, now: int, newest: int, bound: int) -> int | None:
         """A time in [now - bound, newest - 1], or None if the topic's newest is already that old.

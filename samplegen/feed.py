@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from common.kafka_client import KafkaSink, Target, client_config
-from common.load.config import CONFIG_DIR, load_topics
+from common.load.config import CONFIG_DIR, TopicConfig, load_topics
+from common.load.properties import RegistrySettings
+from samplegen.avro import avro_writers
 from samplegen.faults import FaultKnobs, Faults
 from samplegen.model import EventModel, ModelOptions, TopicPlan
 from samplegen.runner import RunOptions, SentRecord, build_manifest, log_summary, run, wall_clock_ms
@@ -59,6 +61,7 @@ def feed(
     cancel: threading.Event | None = None,
     flush_timeout_s: float = 60.0,
     manifest_path: str | Path | None = None,
+    registry: RegistrySettings | None = None,
 ) -> Feed:
     """Send sample traffic to Kafka and return every record sent, once the broker confirmed them.
 
@@ -73,9 +76,13 @@ def feed(
     model, faults: the event model's and the fault knobs' options (seed: ``model.seed``).
     cancel: an Event another thread sets to stop early (the run then counts as interrupted).
     manifest_path: also write the manifest there (what sample_gen.py writes).
+    registry: where the schema registries of Avro topics are (RuntimeSettings.kafka.registry;
+        default: none set, so only Glue with the region from the environment): every Avro topic
+        sent has its writer's schema registered first, and its values are framed Avro.
 
     Raises ValueError for bad arguments (a partition the topic does not have...) and
-    common.errors.ConfigError for a bad config_dir. Blocks for the whole run plus the flush;
+    common.errors.ConfigError for a bad config_dir (or no registry for an Avro topic;
+    samplegen.avro.RegistryError when its registry refuses). Blocks for the whole run plus the flush;
     the caller's thread may be any thread (Ctrl-C handling needs the main thread).
     """
     if count is None and duration_s is None:
@@ -95,6 +102,7 @@ def feed(
         partitions=partition_map(partition, event_model.selected),
     )
     target = Target(target) if isinstance(target, str) else target
+    use_registries(event_model.selected, all_topics, registry or RegistrySettings())
     sink = KafkaSink(client_config(target))
     check_partitions(sink, event_model.selected, options.partitions)
     fault_injector = Faults(faults, model.seed, count if duration_s is None else None, live) if faults.any else None
@@ -112,6 +120,19 @@ def feed(
         Path(manifest_path).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     log_summary(manifest)
     return Feed(records, manifest)
+
+
+def use_registries(
+    plans: Iterable[TopicPlan], topics: Mapping[str, TopicConfig], settings: RegistrySettings
+) -> list[str]:
+    """Register the writer's schema of each Avro topic among ``plans`` with its registry and give its
+    plan the writer that frames its values (samplegen.avro.avro_writers, whose errors it raises);
+    the Kafka names of those topics."""
+    plans = list(plans)
+    writers = avro_writers([topics[p.key] for p in plans], settings)
+    for plan in plans:
+        plan.writer = writers.get(plan.key)
+    return [p.topic_name for p in plans if p.writer is not None]
 
 
 def _topic_key(name: str, topics: Mapping[str, Any]) -> str:

@@ -24,7 +24,7 @@ import math
 import random
 import statistics
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol
 
 from common.load.config import TopicConfig
 from common.load.flink_types import FlinkType, parse_type
@@ -127,6 +127,18 @@ class TopicStats:
     max_ts: int = -(2**63)
 
 
+class ValueWriter(Protocol):
+    """How a topic's values are written when they are not JSON (samplegen.avro.AvroWriter for Avro)."""
+
+    def encode(self, record: dict) -> bytes:
+        """The value to send for a generated record."""
+        ...
+
+    def malformed(self, kind: str, record: dict, rng: random.Random) -> tuple[str, bytes]:
+        """A bad value for one of samplegen.faults.MALFORMED_KINDS: (the kind it really is, the bytes)."""
+        ...
+
+
 @dataclass
 class TopicPlan:
     """How records of one topic are made: which column gets which value."""
@@ -143,6 +155,7 @@ class TopicPlan:
     enabled: bool = True  # topics.yaml may disable a topic: not sent unless asked for by name
     stats: TopicStats = field(default_factory=TopicStats)
     rng: random.Random = field(default_factory=random.Random)  # values of columns without a meaning
+    writer: ValueWriter | None = None  # None: values are JSON (faults.dumps); else how they are written (Avro)
 
     def build(self, fields: dict, session: Session, ts: int, rng: random.Random) -> dict:
         """The record for this topic's schema from the model's fields of one event."""

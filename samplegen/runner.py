@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 import json
@@ -12,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from samplegen.faults import FaultKnobs, Faults, dumps
 from samplegen.model import EventModel, TopicPlan
@@ -64,7 +65,7 @@ class SentRecord:
     topic: str  # the topic's key in topics.yaml
     topic_name: str  # the Kafka topic
     key: bytes
-    value: bytes  # exactly the bytes sent (not JSON when malformed)
+    value: bytes  # exactly the bytes sent (not JSON when malformed, nor for an Avro topic)
     event_time_ms: int | None  # the event time it carries; None when malformed
     fault: str | None  # None, "out_of_order", "late" or "malformed" (samplegen.faults)
     sent_at_ms: int  # the wall clock when it was sent; live, an in-order record's event time is exactly this
@@ -72,6 +73,7 @@ class SentRecord:
     offset: int | None = None
     error: str | None = None  # the delivery error, if it failed
     reported: Callable[["SentRecord"], None] | None = field(default=None, repr=False, compare=False)
+    binary: bool = False  # a topic whose values are not JSON (Avro): as_json gives the value in base64
 
     def report(self, err: Any, msg: Any) -> None:
         """The delivery report callback of this record."""
@@ -84,7 +86,9 @@ class SentRecord:
 
     @property
     def record(self) -> dict | None:
-        """The value as a JSON object; None if it is not one (malformed)."""
+        """The value as a JSON object; None if it is not one (malformed, or an Avro topic's)."""
+        if self.binary:
+            return None
         try:
             value = json.loads(self.value)
         except ValueError:
@@ -92,13 +96,19 @@ class SentRecord:
         return value if isinstance(value, dict) else None
 
     def as_json(self) -> dict[str, Any]:
+        """The record as a JSON object: value as text, or for an Avro topic value_base64 instead."""
+        value = (
+            {"value_base64": base64.b64encode(self.value).decode()}
+            if self.binary
+            else {"value": self.value.decode("utf-8", "replace")}
+        )
         return {
             "topic": self.topic,
             "topic_name": self.topic_name,
             "partition": self.partition,
             "offset": self.offset,
             "key": self.key.decode("utf-8", "replace"),
-            "value": self.value.decode("utf-8", "replace"),
+            **value,
             "event_time_ms": self.event_time_ms,
             "fault": self.fault,
             "sent_at_ms": self.sent_at_ms,
@@ -280,7 +290,7 @@ def run(
                 stats = plan.stats
                 made = ts  # live: the clock reading this record was made at
                 if encode is None:
-                    value = dumps(record)
+                    value = dumps(record) if plan.writer is None else plan.writer.encode(record)
                 else:
                     value, ts = encode(plan, ts, record)
                 if journal is None:
@@ -294,6 +304,7 @@ def run(
                         ts,
                         faults.last_fault if faults is not None else None,
                         made if live else wall_clock_ms(),
+                        binary=plan.writer is not None,
                     )
                     journal.append(entry)
                     send(plan.topic_name, key, value, None, partitions.get(plan.key, -1), entry.report)
@@ -477,11 +488,15 @@ def log_summary(manifest: dict[str, Any]) -> None:
 
 
 class FileSink:
-    """--dry-run: one JSON line per record ({"topic", "key", "value"}) to a text stream; nothing to confirm."""
+    """--dry-run: one JSON line per record ({"topic", "key", "value"}) to a text stream; nothing to confirm.
 
-    def __init__(self, stream: Any = None) -> None:
+    A record of a topic in ``binary_topics`` (Kafka names of Avro topics) has "value_base64" instead:
+    the exact bytes (framed Avro), in base64."""
+
+    def __init__(self, stream: Any = None, binary_topics: Iterable[str] = ()) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.tracker = None
+        self.binary_topics = frozenset(binary_topics)
 
     def send(
         self,
@@ -492,12 +507,18 @@ class FileSink:
         partition: int = -1,
         on_delivery: Callable[[Any, Any], None] | None = None,
     ) -> None:
+        where = ',"partition":%d' % partition if partition >= 0 else ""
+        if topic in self.binary_topics:
+            self.stream.write(
+                '{"topic":%s%s,"key":%s,"value_base64":"%s"}\n'
+                % (dumps(topic).decode(), where, dumps(key.decode()).decode(), base64.b64encode(value).decode())
+            )
+            return
         text = value.decode("utf-8", "replace")
         try:  # a record as a JSON object; a malformed one as a string
             json.loads(text)
         except ValueError:
             text = dumps(text).decode()
-        where = ',"partition":%d' % partition if partition >= 0 else ""
         self.stream.write(
             '{"topic":%s%s,"key":%s,"value":%s}\n' % (dumps(topic).decode(), where, dumps(key.decode()).decode(), text)
         )

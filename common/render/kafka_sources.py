@@ -101,33 +101,33 @@ def format_options(topic: TopicConfig, kafka: KafkaSettings) -> dict[str, str]:
 def registry_options(topic: TopicConfig, kafka: KafkaSettings) -> dict[str, str]:
     """registry-avro's options (RegistryAvroFormatFactory): which registry, and where it is."""
     assert topic.registry is not None  # the loader requires it for an Avro topic
+    if topic.registry.kind == "confluent" and not kafka.registry.confluent_url:
+        raise ConfigError(
+            "application properties",
+            f"{REGISTRY}.confluent.url",
+            f"topic {topic.key} reads Avro through a Confluent-compatible registry, and no URL is set",
+            "the registry's base URL, e.g. https://registry.example:8081 (or $SCHEMA_REGISTRY_URL)",
+        )
+    return {"registry": topic.registry.kind, **registry_location(kafka, topic.registry.kind)}
+
+
+def registry_location(kafka: KafkaSettings, kind: str) -> dict[str, str]:
+    """Where a registry of the kind is, as registry-avro's registry.* options."""
     where = kafka.registry
-    options = {"registry": topic.registry.kind}
-    if topic.registry.kind == "confluent":
-        if not where.confluent_url:
-            raise ConfigError(
-                "application properties",
-                f"{REGISTRY}.confluent.url",
-                f"topic {topic.key} reads Avro through a Confluent-compatible registry, and no URL is set",
-                "the registry's base URL, e.g. https://registry.example:8081 (or $SCHEMA_REGISTRY_URL)",
-            )
-        options["registry.url"] = where.confluent_url
-        if where.confluent_user_info:
-            options["registry.basic-auth.user-info"] = where.confluent_user_info
+    if kind == "confluent":
+        options = {"registry.url": where.confluent_url, "registry.basic-auth.user-info": where.confluent_user_info}
     else:
-        if where.glue_region:
-            options["registry.region"] = where.glue_region
-        if where.glue_endpoint:
-            options["registry.endpoint"] = where.glue_endpoint
-    return options
+        options = {"registry.region": where.glue_region, "registry.endpoint": where.glue_endpoint}
+    return {k: v for k, v in options.items() if v}
 
 
 def event_time_peer(topic: TopicConfig) -> str:
-    """topic|field|type: how the idle-aware source reads this topic's event time from its log."""
-    return f"{topic.topic_name}|{topic.event_time.field}|{split_nullability(topic.event_time.field_type)[0]}"
+    """topic|field|type[|avro:REGISTRY]: how the idle-aware source reads this topic's event time from its log."""
+    peer = f"{topic.topic_name}|{topic.event_time.field}|{split_nullability(topic.event_time.field_type)[0]}"
+    return peer + (f"|avro:{topic.registry.kind}" if topic.registry else "")
 
 
-def idleness_options(topic: TopicConfig, peers: Sequence[TopicConfig]) -> dict[str, str]:
+def idleness_options(topic: TopicConfig, peers: Sequence[TopicConfig], kafka: KafkaSettings) -> dict[str, str]:
     """The idle-aware connector's options (src/main/java/mskiceberg/streaming/source/IdleRule.java).
 
     A partition is idle when nothing was read from it for the idle timeout and it has nothing
@@ -142,6 +142,9 @@ def idleness_options(topic: TopicConfig, peers: Sequence[TopicConfig]) -> dict[s
     }
     if topic.event_time.release_after_ms:
         options["idle-aware.release-after"] = f"{topic.event_time.release_after_ms} ms"
+    # Avro peers' event times are read through their registries (the job's registry properties)
+    for kind in sorted({t.registry.kind for t in peers or (topic,) if t.registry}):
+        options.update({f"idle-aware.{k}": v for k, v in registry_location(kafka, kind).items()})
     return options
 
 
@@ -160,7 +163,7 @@ def source_options(
         options["scan.startup.timestamp-millis"] = str(topic.startup_timestamp_ms)
     if topic.event_time.emit != "on-periodic":
         options["scan.watermark.emit.strategy"] = topic.event_time.emit
-    options.update(idleness_options(topic, peers))
+    options.update(idleness_options(topic, peers, kafka))
     if bounded:
         # Stop at the offsets that are latest when the job starts: the job then finishes.
         options["scan.bounded.mode"] = "latest-offset"

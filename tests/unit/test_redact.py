@@ -76,6 +76,9 @@ def assert_nothing_secret(text: str) -> None:
         "client.api_key",
         "gcs.oauth2.token",
         "private-key",
+        "confluent.basic.auth.user.info",  # the registry property (status, deploy's dry run)
+        "value.registry-avro.registry.basic-auth.user-info",  # the Avro source's option
+        "idle-aware.registry.basic-auth.user-info",  # the idle-aware connector's, for Avro peers
     ],
 )
 def test_keys_that_name_a_credential_hide_their_whole_value(key):
@@ -94,6 +97,8 @@ def test_keys_that_name_a_credential_hide_their_whole_value(key):
         "sasl.mechanism",
         "security.protocol",
         "namespace",
+        "value.registry-avro.registry.url",
+        "value.registry-avro.registry.region",
     ],
 )
 def test_other_keys_keep_their_value(key):
@@ -254,3 +259,57 @@ def test_a_verbose_bounded_run_shows_no_secret_and_no_library_notice(tmp_path, w
     for notice in ("apache_beam", "BigQuery", "CodecPool", "Unknown module: jdk.proxy2"):
         assert notice not in console, notice
     assert len(open_table(str(workspace.warehouse), "sink", "bid_events_raw").scan().to_arrow()) == len(events)
+
+
+def test_the_registry_user_info_reaches_the_ddl_but_never_the_dry_runs_output(tmp_path, capsys):
+    """An Avro topic through a Confluent-compatible registry with basic auth: its user info
+    ("user:password") is an option of the source the job runs, and --dry-run's printer
+    (common/run/job.py: print_dry_run) shows every option of it but that one."""
+    import yaml
+
+    from common.load.config import CONFIG_DIR
+    from common.run.job import print_dry_run
+    from tests.e2e.test_adding_pipeline import examples
+
+    user_info = "avro-writer:regi5try-pa55word"
+    topics = yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text())
+    avro = yaml.safe_load(examples()["avro topics.yaml"])
+    avro["bids_avro"]["registry"] = {"type": "confluent"}
+    topics["kafka_topics"].update(avro)
+    pipes = yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text())
+    pipes["transformations"].append(
+        {
+            "name": "bids_avro_rows",
+            "source_topic": "bids_avro",
+            "sink_table": "bids_avro_rows",
+            "sink_schema": {"bid_id": "STRING", "amount": "DOUBLE", "ts": "BIGINT"},
+            "sql": "SELECT `bid_id`, `amount`, `ts` FROM {source}",
+        }
+    )
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "topics.yaml").write_text(yaml.safe_dump(topics, sort_keys=False))
+    (config_dir / "transformations.yaml").write_text(yaml.safe_dump(pipes, sort_keys=False))
+    groups = read_groups(ROOT / "application_properties.json")
+    groups["registry"] = {"confluent.url": "https://registry.example:8081", "confluent.basic.auth.user.info": user_info}
+    settings = settings_from_groups(groups, tmp_path / "properties.json", managed=False)
+    plan = build_plan(load_project(config_dir), settings.kafka, settings.catalog, bounded=False)
+    ddl = "\n".join(plan.ddl())
+    assert f"'value.registry-avro.registry.basic-auth.user-info' = '{user_info}'" in ddl, "the job must get it"
+
+    print_dry_run(plan, "== Optimized Physical Plan ==\n")  # what streaming_job.py --dry-run prints
+    shown = capsys.readouterr().out
+    assert user_info.split(":")[1] not in shown
+    assert f"'value.registry-avro.registry.basic-auth.user-info' = '{REDACTED}'" in shown
+    assert "'value.registry-avro.registry.url' = 'https://registry.example:8081'" in shown
+    assert "'value.registry-avro.registry' = 'confluent'" in shown
+    # every option that carries it is hidden, however many sources carry it
+    assert shown.count(f"user-info' = '{REDACTED}'") == ddl.count(f"user-info' = '{user_info}'")
+    assert redact(groups)["registry"] == {
+        "confluent.url": "https://registry.example:8081",
+        "confluent.basic.auth.user.info": REDACTED,
+    }
+    # a password put in the URL instead is hidden too
+    assert redact_sql("'registry.url' = 'https://avro-writer:pw9@registry.example:8081'") == (
+        f"'registry.url' = 'https://avro-writer:{REDACTED}@registry.example:8081'"
+    )

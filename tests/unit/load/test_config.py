@@ -296,3 +296,186 @@ def test_job_uses_the_overlay_and_the_namespace_of_its_environment(tmp_path, mon
 )
 def test_an_age_is_shown_in_one_way_everywhere(seconds, shown):
     assert describe_seconds(seconds) == shown
+
+
+# --- value formats: Avro through a schema registry, Debezium change events (CDC) ---------------
+
+
+def with_examples() -> tuple[dict, dict]:
+    """The shipped YAML plus the pipeline guide's Avro topic, CDC topic and CDC pipeline
+    (docs/adding_a_pipeline.md, "Avro topics and CDC topics"), as written there."""
+    from tests.e2e.test_adding_pipeline import examples
+
+    topics, pipes = shipped()
+    blocks = examples()
+    topics["kafka_topics"].update(yaml.safe_load(blocks["avro topics.yaml"]))
+    topics["kafka_topics"].update(yaml.safe_load(blocks["cdc topics.yaml"]))
+    pipes["transformations"] += yaml.safe_load(blocks["cdc transformations.yaml"])
+    return topics, pipes
+
+
+def refusal(tmp_path: Path, edit, file: str = "topics.yaml") -> str:
+    """The error of the guide's examples after edit(topics, pipelines), without its file:line:
+    every refusal starts with the file and the line of the key."""
+    topics, pipes = with_examples()
+    edit(topics["kafka_topics"], pipes["transformations"])
+    config_dir = write_config(tmp_path, topics, pipes)
+    with pytest.raises(ConfigError) as err:
+        load_project(config_dir)
+    where, line, rest = str(err.value).split(":", 2)
+    assert where == str(config_dir / file) and line.isdigit(), str(err.value)
+    return rest.strip()
+
+
+def test_the_guides_avro_and_cdc_examples_load_as_written(tmp_path):
+    from common.load.config import RegistryConfig
+
+    project = load_project(write_config(tmp_path, *with_examples()))
+    avro, cdc = project.topics["bids_avro"], project.topics["customers_cdc"]
+    assert (avro.format, avro.registry, avro.primary_key) == (
+        "avro",
+        RegistryConfig(kind="glue", registry_name="shop", subject="bids-avro"),
+        (),
+    )
+    assert (avro.event_time.field, avro.event_time.field_type) == ("ts", "BIGINT NOT NULL")
+    assert (cdc.format, cdc.registry, cdc.primary_key) == ("debezium-json", None, ("id",))
+    assert (cdc.event_time.field, cdc.event_time.field_type, cdc.event_time.max_out_of_orderness_ms) == (
+        "ts_ms",
+        "BIGINT",
+        5000,
+    )
+    assert dict(cdc.schema) == {"id": "BIGINT NOT NULL", "name": "STRING NOT NULL", "email": "STRING", "tier": "INT"}
+    customers = next(p for p in project.pipelines if p.name == "customers")
+    assert (customers.topics, customers.sql.primary_key, customers.sql.partition_by) == (
+        ("customers_cdc",),
+        ("id",),
+        ("bucket(4, id)",),
+    )
+    # a topic without format: is JSON, as before
+    assert {t.format for k, t in project.topics.items() if k not in ("bids_avro", "customers_cdc")} == {"json"}
+    assert all(t.registry is None and t.primary_key == () for t in load_project().topics.values())
+
+
+@pytest.mark.parametrize(
+    "registry, expected",
+    [
+        ({"type": "glue"}, ("glue", "default-registry", "bids-avro")),
+        ({"type": "glue", "registry_name": "shop", "subject": "bids"}, ("glue", "shop", "bids")),
+        ({"type": "confluent"}, ("confluent", "default-registry", "bids-avro-value")),
+        ({"type": "confluent", "subject": "shop.bids-value"}, ("confluent", "default-registry", "shop.bids-value")),
+    ],
+)
+def test_a_registry_block_and_its_defaults(tmp_path, registry, expected):
+    """Glue: registry default-registry, schema name = the topic name; Confluent: subject
+    <topic>-value (its TopicNameStrategy)."""
+    topics, pipes = with_examples()
+    topics["kafka_topics"]["bids_avro"]["registry"] = registry
+    found = load_project(write_config(tmp_path, topics, pipes)).topics["bids_avro"].registry
+    assert (found.kind, found.registry_name, found.subject) == expected
+
+
+def test_the_registry_defaults_follow_an_overlays_topic_name(tmp_path):
+    topics, pipes = with_examples()
+    topics["kafka_topics"]["bids_avro"]["registry"] = {"type": "confluent"}
+    config_dir = write_config(tmp_path, topics, pipes)
+    (config_dir / "overlays").mkdir()
+    (config_dir / "overlays" / "prod.yaml").write_text("kafka_topics:\n  bids_avro:\n    topic_name: prod.bids-avro\n")
+    assert load_project(config_dir, environment="prod").topics["bids_avro"].registry.subject == "prod.bids-avro-value"
+
+
+FORMAT_REFUSALS = {
+    "unknown format": (
+        lambda t, p: t["bid_events"].update(format="protobuf"),
+        "kafka_topics.bid_events.format: 'protobuf' is not a value format (valid: json, avro, debezium-json)",
+    ),
+    "format near miss": (
+        lambda t, p: t["bid_events"].update(format="debezium"),
+        "kafka_topics.bid_events.format: 'debezium' is not a value format; did you mean 'debezium-json'? "
+        "(valid: json, avro, debezium-json)",
+    ),
+    "avro without registry": (
+        lambda t, p: t["bids_avro"].pop("registry"),
+        "kafka_topics.bids_avro.registry: an Avro topic needs registry: {type: glue | confluent} "
+        "(valid: type: glue or type: confluent)",
+    ),
+    "registry on a json topic": (
+        lambda t, p: t["bid_events"].update(registry={"type": "glue"}),
+        "kafka_topics.bid_events.registry: registry is for Avro topics; this topic's format is json "
+        "(valid: format: avro)",
+    ),
+    "registry on a cdc topic": (
+        lambda t, p: t["customers_cdc"].update(registry={"type": "glue"}),
+        "kafka_topics.customers_cdc.registry: registry is for Avro topics; this topic's format is debezium-json "
+        "(valid: format: avro)",
+    ),
+    "unknown registry type": (
+        lambda t, p: t["bids_avro"]["registry"].update(type="glu"),
+        "kafka_topics.bids_avro.registry.type: 'glu' is not a schema registry; did you mean 'glue'? "
+        "(valid: glue, confluent)",
+    ),
+    "registry without type": (
+        lambda t, p: t["bids_avro"]["registry"].pop("type"),
+        "kafka_topics.bids_avro.registry.type: missing required key",
+    ),
+    "unknown registry key": (
+        lambda t, p: t["bids_avro"]["registry"].update(subjct="bids"),
+        "kafka_topics.bids_avro.registry.subjct: unknown key; did you mean 'subject'? "
+        "(valid: type, registry_name, subject)",
+    ),
+    "registry_name with confluent": (
+        lambda t, p: t["bids_avro"]["registry"].update(type="confluent"),
+        "kafka_topics.bids_avro.registry.registry_name: registry_name is for AWS Glue; "
+        "a Confluent-compatible registry has subjects only (valid: subject)",
+    ),
+    "primary_key missing on a cdc topic": (
+        lambda t, p: t["customers_cdc"].pop("primary_key"),
+        "kafka_topics.customers_cdc.primary_key: a Debezium topic needs primary_key: the columns that identify "
+        "a row (its table's key) (valid: e.g. [id])",
+    ),
+    "primary_key on a json topic": (
+        lambda t, p: t["bid_events"].update(primary_key=["user_id"]),
+        "kafka_topics.bid_events.primary_key: primary_key is for CDC topics; this topic's format is json "
+        "(valid: format: debezium-json)",
+    ),
+    "primary_key on an avro topic": (
+        lambda t, p: t["bids_avro"].update(primary_key=["bid_id"]),
+        "kafka_topics.bids_avro.primary_key: primary_key is for CDC topics; this topic's format is avro "
+        "(valid: format: debezium-json)",
+    ),
+    "primary_key column not in the schema": (
+        lambda t, p: t["customers_cdc"].update(primary_key=["idd"]),
+        "kafka_topics.customers_cdc.primary_key[0]: 'idd' is not in the schema; did you mean 'id'? "
+        "(valid: id, name, email, tier)",
+    ),
+    "primary_key column twice": (
+        lambda t, p: t["customers_cdc"].update(primary_key=["id", "id"]),
+        "kafka_topics.customers_cdc.primary_key[1]: 'id' is listed twice in primary_key",
+    ),
+    "primary_key not a list": (
+        lambda t, p: t["customers_cdc"].update(primary_key="id"),
+        "kafka_topics.customers_cdc.primary_key: expected a list of columns of the schema, found 'id' (str)",
+    ),
+    "cdc event time another field": (
+        lambda t, p: t["customers_cdc"]["event_time"].update(field="tier"),
+        "kafka_topics.customers_cdc.event_time.field: 'tier': a Debezium topic's event time is its envelope's "
+        "ts_ms (valid: leave field out, or ts_ms)",
+    ),
+    "avro event time still needs its field": (
+        lambda t, p: t["bids_avro"]["event_time"].pop("field"),
+        "kafka_topics.bids_avro.event_time.field: missing required key",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit, message", FORMAT_REFUSALS.values(), ids=FORMAT_REFUSALS.keys())
+def test_format_registry_and_primary_key_refusals_name_file_line_key_and_what_is_valid(tmp_path, edit, message):
+    assert refusal(tmp_path, edit) == message
+
+
+@pytest.mark.parametrize("field", [None, "ts_ms"])
+def test_a_cdc_topics_event_time_is_the_envelopes_ts_ms(tmp_path, field):
+    topics, pipes = with_examples()
+    if field:
+        topics["kafka_topics"]["customers_cdc"]["event_time"]["field"] = field
+    event_time = load_project(write_config(tmp_path, topics, pipes)).topics["customers_cdc"].event_time
+    assert (event_time.field, event_time.field_type) == ("ts_ms", "BIGINT")

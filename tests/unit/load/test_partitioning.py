@@ -198,6 +198,33 @@ def test_with_a_primary_key_the_source_column_of_each_field_must_be_in_it(tmp_pa
     assert "primary_key: the partition column(s) event_time must be part of the primary key" in error
 
 
+def test_the_guides_cdc_pipeline_partitioned_by_a_column_outside_its_key_is_refused(tmp_path):
+    """An update or delete of an upsert table is an equality delete within one partition: a
+    row's partition must not change between its versions (docs/adding_a_pipeline.md, CDC)."""
+    from tests.e2e.test_adding_pipeline import examples
+
+    topics = yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text())
+    topics["kafka_topics"].update(yaml.safe_load(examples()["cdc topics.yaml"]))
+    pipes = yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text())
+    customers = yaml.safe_load(examples()["cdc transformations.yaml"])[0]
+    pipes["transformations"].append({**customers, "partition_by": ["name"]})
+    (tmp_path / "topics.yaml").write_text(yaml.safe_dump(topics, sort_keys=False))
+    (tmp_path / "transformations.yaml").write_text(yaml.safe_dump(pipes, sort_keys=False))
+    error = load_error(tmp_path)
+    index = len(pipes["transformations"]) - 1
+    assert error.startswith(f"{tmp_path / 'transformations.yaml'}:")
+    assert error.split(":", 2)[2] == (
+        f" transformations[{index}] (customers).primary_key: the partition column(s) name must be part of the "
+        "primary key (Iceberg upserts need them in the equality fields)"
+    )
+    for partition_by in (["bucket(4, id)"], ["id"], []):  # by the key only, or not at all
+        pipes["transformations"][index]["partition_by"] = partition_by
+        (tmp_path / "transformations.yaml").write_text(yaml.safe_dump(pipes, sort_keys=False))
+        assert next(p for p in load_project(tmp_path).pipelines if p.name == "customers").sql.partition_by == tuple(
+            partition_by
+        )
+
+
 def test_a_class_declares_transforms_through_get_partition_by(tmp_path, monkeypatch):
     """The class route goes through the same checks (its transformer_class line is named)."""
     import transformations

@@ -1,5 +1,6 @@
 """Runtime properties: file location rules, env overrides, typed settings, clear errors."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from common.load.properties import (
     APP_DIR,
     LOCAL_PROPERTIES,
     MANAGED_PROPERTIES,
+    RegistrySettings,
     apply_env,
     load_settings,
     locate,
@@ -123,3 +125,89 @@ def test_old_max_record_chars_key_is_still_read_as_bytes(tmp_path):
     assert load_settings(str(path), env={}).kafka.max_record_bytes == 5000
     assert load_settings(str(path), env={"KAFKA_MAX_RECORD_BYTES": "7"}).kafka.max_record_bytes == 7
     assert load_settings(str(path), env={"KAFKA_MAX_RECORD_CHARS": "9"}).kafka.max_record_bytes == 9
+
+
+# --- the registry group: where Avro topics' schema registries are -------------------------------
+
+
+def test_without_a_registry_group_nothing_is_set():
+    assert load_settings(str(LOCAL_PROPERTIES), env={}).kafka.registry == RegistrySettings()
+    assert "registry" not in shipped_groups()
+
+
+def test_the_registry_group_is_read(tmp_path):
+    groups = shipped_groups()
+    groups["registry"] = {
+        "confluent.url": " https://registry.example:8081 ",
+        "confluent.basic.auth.user.info": "writer:pa55",
+        "glue.region": "eu-west-1",
+        "glue.endpoint": "http://127.0.0.1:5000",
+    }
+    assert load_settings(str(write_props(tmp_path / "p.json", groups)), env={}).kafka.registry == RegistrySettings(
+        confluent_url="https://registry.example:8081",
+        confluent_user_info="writer:pa55",
+        glue_region="eu-west-1",
+        glue_endpoint="http://127.0.0.1:5000",
+    )
+    groups["registry"] = {"glue.region": "  ", "confluent.url": ""}  # blank is unset
+    assert load_settings(str(write_props(tmp_path / "p.json", groups)), env={}).kafka.registry == RegistrySettings()
+
+
+@pytest.mark.parametrize(
+    "var, value, field",
+    [
+        ("SCHEMA_REGISTRY_URL", "http://localhost:8081", "confluent_url"),
+        ("SCHEMA_REGISTRY_USER_INFO", "ci:secret", "confluent_user_info"),
+        ("GLUE_REGISTRY_REGION", "us-east-2", "glue_region"),
+        ("GLUE_REGISTRY_ENDPOINT", "http://127.0.0.1:5000", "glue_endpoint"),
+    ],
+)
+def test_each_registry_env_override_wins_over_the_file(tmp_path, var, value, field):
+    groups = shipped_groups()
+    groups["registry"] = {
+        "confluent.url": "https://file.example",
+        "confluent.basic.auth.user.info": "file:user",
+        "glue.region": "eu-west-1",
+        "glue.endpoint": "https://glue.file.example",
+    }
+    path = str(write_props(tmp_path / "p.json", groups))
+    from_file = load_settings(path, env={}).kafka.registry
+    assert load_settings(path, env={var: value}).kafka.registry == dataclasses.replace(from_file, **{field: value})
+    # and with no registry group in the file at all
+    assert getattr(load_settings(str(LOCAL_PROPERTIES), env={var: value}).kafka.registry, field) == value
+
+
+@pytest.mark.parametrize(
+    "key, suggestion",
+    [
+        ("confluent.ur", "confluent.url"),
+        ("glue.regin", "glue.region"),
+        ("confluent.user.info", "confluent.basic.auth.user.info"),
+        ("timeout", None),
+    ],
+)
+def test_an_unknown_registry_key_is_refused_with_did_you_mean(tmp_path, key, suggestion):
+    groups = shipped_groups()
+    groups["registry"] = {key: "x"}
+    path = write_props(tmp_path / "p.json", groups)
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(path), env={})
+    hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+    assert str(err.value) == (
+        f"{path}: registry.{key}: unknown key{hint} "
+        "(valid: confluent.url, confluent.basic.auth.user.info, glue.region, glue.endpoint)"
+    )
+
+
+@pytest.mark.parametrize("url", ["registry:8081", "ftp://registry.example", "http://", "https:// x", "//registry"])
+def test_a_registry_url_that_is_not_http_is_refused(tmp_path, url):
+    groups = shipped_groups()
+    groups["registry"] = {"confluent.url": url}
+    path = write_props(tmp_path / "p.json", groups)
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(path), env={})
+    assert str(err.value) == (
+        f"{path}: registry.confluent.url: '{url}' is not an http(s) URL (valid: e.g. https://registry:8081)"
+    )
+    with pytest.raises(ConfigError, match="registry.confluent.url: 'registry:8081' is not an http"):
+        load_settings(str(LOCAL_PROPERTIES), env={"SCHEMA_REGISTRY_URL": "registry:8081"})

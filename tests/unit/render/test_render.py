@@ -3,10 +3,11 @@
 import dataclasses
 
 import pytest
+import yaml
 
 from common.errors import ConfigError
-from common.load.config import build_transformer, load_project
-from common.load.properties import CatalogSettings, KafkaSettings
+from common.load.config import CONFIG_DIR, RegistryConfig, build_transformer, load_project
+from common.load.properties import CatalogSettings, KafkaSettings, RegistrySettings
 from common.render.catalog_manager import render_catalog_ddl
 from common.render.iceberg_sinks import render_sink_ddl
 from common.render.job_plan import build_plan
@@ -239,6 +240,215 @@ def test_every_source_knows_every_topic_of_the_job_for_idle_partitions():
     project = load_project()
     topics = project.topics_in_use()
     peers = "bid-events|timestamp_ms|BIGINT;user-events|timestamp_ms|BIGINT;order-events|timestamp_ms|BIGINT"
+    for topic in topics:
+        assert f"'idle-aware.event-time-peers' = '{peers}'" in render_source_ddl(
+            topic, LOCAL_KAFKA, False, peers=topics
+        )
+
+
+# --- Avro topics (a schema registry) and CDC topics (Debezium change events) ---------------------
+
+REGISTRIES = RegistrySettings(
+    confluent_url="https://registry.example:8081",
+    confluent_user_info="writer:pa55",
+    glue_region="eu-west-1",
+    glue_endpoint="http://127.0.0.1:5000",
+)
+WITH_REGISTRIES = dataclasses.replace(LOCAL_KAFKA, registry=REGISTRIES)
+
+
+@pytest.fixture(scope="module")
+def guide(tmp_path_factory):
+    """The shipped config plus the pipeline guide's Avro and CDC examples, loaded
+    (docs/adding_a_pipeline.md, "Avro topics and CDC topics")."""
+    from tests.e2e.test_adding_pipeline import examples
+
+    config_dir = tmp_path_factory.mktemp("config")
+    topics = yaml.safe_load((CONFIG_DIR / "topics.yaml").read_text())
+    topics["kafka_topics"].update(yaml.safe_load(examples()["avro topics.yaml"]))
+    topics["kafka_topics"].update(yaml.safe_load(examples()["cdc topics.yaml"]))
+    pipes = yaml.safe_load((CONFIG_DIR / "transformations.yaml").read_text())
+    pipes["transformations"] += yaml.safe_load(examples()["cdc transformations.yaml"])
+    (config_dir / "topics.yaml").write_text(yaml.safe_dump(topics, sort_keys=False))
+    (config_dir / "transformations.yaml").write_text(yaml.safe_dump(pipes, sort_keys=False))
+    return load_project(config_dir)
+
+
+def confluent(topic):
+    return dataclasses.replace(topic, registry=RegistryConfig("confluent", "default-registry", "bids-avro-value"))
+
+
+AVRO_COLUMNS = [
+    "CREATE TABLE `default_catalog`.`default_database`.`kafka_bids_avro_records` (",
+    "  `kafka_key` BYTES,",
+    "  `bid_id` STRING,",
+    "  `user_id` BIGINT,",
+    "  `amount` DOUBLE,",
+    "  `coupon` STRING,",
+    "  `ts` BIGINT,",
+    "  `event_time` TIMESTAMP_LTZ(3),",
+    "  `dead_letter_reason` STRING,",
+    "  `raw_value` BYTES,",
+    "  `raw_text` STRING,",
+    "  `kafka_partition` INT METADATA FROM 'partition' VIRTUAL,",
+    "  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL,",
+    "  `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,",
+    "  `kafka_headers` MAP<STRING, BYTES> METADATA FROM 'headers' VIRTUAL,",
+    "  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)",
+]
+
+
+def avro_options(peer_lines: str, registry_lines: str) -> str:
+    """The WITH clause of the guide's Avro topic: the registry's location goes to the format
+    and, for reading the topic's event times as an idle-aware peer, to the connector."""
+    return (
+        """\
+  'connector' = 'kafka-idle-aware',
+  'topic' = 'bids-avro',
+  'properties.bootstrap.servers' = '127.0.0.1:9092',
+  'properties.group.id' = 'flink-bids-avro-consumer',
+  'scan.startup.mode' = 'earliest-offset',
+  'idle-aware.idle-timeout' = '30000 ms',
+  'idle-aware.out-of-orderness' = '5000 ms',
+"""
+        + peer_lines
+        + """\
+  'key.format' = 'raw',
+  'key.fields' = 'kafka_key',
+  'value.fields-include' = 'EXCEPT_KEY',
+  'value.format' = 'registry-avro',
+  'value.registry-avro.event-time.field' = 'ts',
+  'value.registry-avro.event-time.valid-from' = '2000-01-01T00:00:00Z',
+  'value.registry-avro.event-time.valid-until' = '2100-01-01T00:00:00Z',
+  'value.registry-avro.max-bytes' = '1048576',
+  'value.registry-avro.topic' = 'bids-avro',
+  'value.registry-avro.required-fields' = 'bid_id;user_id;ts',
+"""
+        + registry_lines
+        + "\n)"
+    )
+
+
+def test_source_ddl_of_an_avro_topic_through_glue(guide):
+    """The Glue registry's region and endpoint, none of the Confluent registry's settings."""
+    head, options = render_source_ddl(guide.topics["bids_avro"], WITH_REGISTRIES, bounded=False).split(
+        "\n) WITH (\n"
+    )
+    assert head.splitlines() == AVRO_COLUMNS
+    assert options == avro_options(
+        "  'idle-aware.event-time-peers' = 'bids-avro|ts|BIGINT|avro:glue',\n"
+        "  'idle-aware.registry.region' = 'eu-west-1',\n"
+        "  'idle-aware.registry.endpoint' = 'http://127.0.0.1:5000',\n",
+        "  'value.registry-avro.registry' = 'glue',\n"
+        "  'value.registry-avro.registry.region' = 'eu-west-1',\n"
+        "  'value.registry-avro.registry.endpoint' = 'http://127.0.0.1:5000'",
+    )
+    # without a region or endpoint: the AWS SDK's own region chain, AWS's endpoint
+    assert render_source_ddl(guide.topics["bids_avro"], LOCAL_KAFKA, False).split("\n) WITH (\n")[1] == avro_options(
+        "  'idle-aware.event-time-peers' = 'bids-avro|ts|BIGINT|avro:glue',\n",
+        "  'value.registry-avro.registry' = 'glue'",
+    )
+
+
+def test_source_ddl_of_an_avro_topic_through_a_confluent_registry(guide):
+    """The registry's URL and basic auth, none of Glue's settings."""
+    head, options = render_source_ddl(confluent(guide.topics["bids_avro"]), WITH_REGISTRIES, False).split(
+        "\n) WITH (\n"
+    )
+    assert head.splitlines() == AVRO_COLUMNS
+    assert options == avro_options(
+        "  'idle-aware.event-time-peers' = 'bids-avro|ts|BIGINT|avro:confluent',\n"
+        "  'idle-aware.registry.url' = 'https://registry.example:8081',\n"
+        "  'idle-aware.registry.basic-auth.user-info' = 'writer:pa55',\n",
+        "  'value.registry-avro.registry' = 'confluent',\n"
+        "  'value.registry-avro.registry.url' = 'https://registry.example:8081',\n"
+        "  'value.registry-avro.registry.basic-auth.user-info' = 'writer:pa55'",
+    )
+    no_auth = dataclasses.replace(LOCAL_KAFKA, registry=RegistrySettings(confluent_url="http://localhost:8081"))
+    assert render_source_ddl(confluent(guide.topics["bids_avro"]), no_auth, False).split("\n) WITH (\n")[
+        1
+    ] == avro_options(
+        "  'idle-aware.event-time-peers' = 'bids-avro|ts|BIGINT|avro:confluent',\n"
+        "  'idle-aware.registry.url' = 'http://localhost:8081',\n",
+        "  'value.registry-avro.registry' = 'confluent',\n"
+        "  'value.registry-avro.registry.url' = 'http://localhost:8081'",
+    )
+
+
+def test_a_confluent_avro_topic_without_a_registry_url_is_refused(guide):
+    only_glue = dataclasses.replace(LOCAL_KAFKA, registry=RegistrySettings(glue_region="eu-west-1"))
+    with pytest.raises(ConfigError) as err:
+        render_source_ddl(confluent(guide.topics["bids_avro"]), only_glue, False)
+    assert str(err.value) == (
+        "application properties: registry.confluent.url: topic bids_avro reads Avro through a "
+        "Confluent-compatible registry, and no URL is set (valid: the registry's base URL, "
+        "e.g. https://registry.example:8081 (or $SCHEMA_REGISTRY_URL))"
+    )
+
+
+def test_source_ddl_of_a_cdc_topic(guide):
+    """Keyed by the topic's primary key (the planner then upserts without a materializing
+    operator); the decoder takes the key columns and the event time is the envelope's ts_ms."""
+    head, options = render_source_ddl(guide.topics["customers_cdc"], LOCAL_KAFKA, bounded=False).split(
+        "\n) WITH (\n"
+    )
+    assert head.splitlines() == [
+        "CREATE TABLE `default_catalog`.`default_database`.`kafka_customers_cdc_records` (",
+        "  `kafka_key` BYTES,",
+        "  `id` BIGINT,",
+        "  `name` STRING,",
+        "  `email` STRING,",
+        "  `tier` INT,",
+        "  `event_time` TIMESTAMP_LTZ(3),",
+        "  `dead_letter_reason` STRING,",
+        "  `raw_value` BYTES,",
+        "  `raw_text` STRING,",
+        "  `kafka_partition` INT METADATA FROM 'partition' VIRTUAL,",
+        "  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL,",
+        "  `kafka_timestamp` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,",
+        "  `kafka_headers` MAP<STRING, BYTES> METADATA FROM 'headers' VIRTUAL,",
+        "  PRIMARY KEY (`id`) NOT ENFORCED,",
+        "  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '0 00:00:05.000' DAY TO SECOND(3)",
+    ]
+    assert (
+        options
+        == """\
+  'connector' = 'kafka-idle-aware',
+  'topic' = 'shop.public.customers',
+  'properties.bootstrap.servers' = '127.0.0.1:9092',
+  'properties.group.id' = 'flink-customers-cdc',
+  'scan.startup.mode' = 'earliest-offset',
+  'idle-aware.idle-timeout' = '30000 ms',
+  'idle-aware.out-of-orderness' = '5000 ms',
+  'idle-aware.event-time-peers' = 'shop.public.customers|ts_ms|BIGINT',
+  'key.format' = 'raw',
+  'key.fields' = 'kafka_key',
+  'value.fields-include' = 'EXCEPT_KEY',
+  'value.format' = 'strict-debezium-json',
+  'value.strict-debezium-json.key-fields' = 'id',
+  'value.strict-debezium-json.event-time.valid-from' = '2000-01-01T00:00:00Z',
+  'value.strict-debezium-json.event-time.valid-until' = '2100-01-01T00:00:00Z',
+  'value.strict-debezium-json.max-bytes' = '1048576',
+  'value.strict-debezium-json.topic' = 'shop.public.customers',
+  'value.strict-debezium-json.required-fields' = 'id;name'
+)"""
+    )
+    assert "event-time.field" not in options and "registry" not in options
+    # a composite key keeps its order, in the DDL and for the decoder
+    composite = dataclasses.replace(guide.topics["customers_cdc"], primary_key=("tier", "id"))
+    ddl = render_source_ddl(composite, LOCAL_KAFKA, False)
+    assert "  PRIMARY KEY (`tier`, `id`) NOT ENFORCED,\n" in ddl
+    assert "'value.strict-debezium-json.key-fields' = 'tier;id'" in ddl
+    # the registry settings are an Avro topic's only
+    assert render_source_ddl(guide.topics["customers_cdc"], WITH_REGISTRIES, False) == "\n) WITH (\n".join(
+        (head, options)
+    )
+    assert "PRIMARY KEY" not in render_source_ddl(guide.topics["bids_avro"], LOCAL_KAFKA, False)
+
+
+def test_a_cdc_topic_is_an_idle_aware_peer_by_its_envelopes_ts_ms(guide):
+    topics = [guide.topics["bid_events"], guide.topics["customers_cdc"]]
+    peers = "bid-events|timestamp_ms|BIGINT;shop.public.customers|ts_ms|BIGINT"
     for topic in topics:
         assert f"'idle-aware.event-time-peers' = '{peers}'" in render_source_ddl(
             topic, LOCAL_KAFKA, False, peers=topics

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from common.errors import ConfigError
+from common.render.dead_letters import DEAD_LETTER_PIPELINE
 from common.render.job_plan import JobPlan, PipelinePlan
 from common.run.changelog_check import check_changelog, compiled_sink_modes, sink_input_modes
 from common.state.stable_ids import StateMap, assign_ids, sink_changes
@@ -178,6 +179,25 @@ def test_the_changelog_check_fails_closed_on_a_sink_it_cannot_find_or_read():
     )
     with pytest.raises(ConfigError, match="b: the changelog check found no sink"):
         check_changelog(plan, sink_input_modes(reused))
+
+
+def test_the_dead_letter_pipeline_may_receive_a_changelog_and_no_other_append_table_may():
+    """A CDC topic's source is a changelog, so the planner calls the dead letters' input
+    updating too; the decoder emits every dead letter as an insert, and an append table takes them."""
+    modes = {"c.n.dead_letters": "I,UB,UA,D", "c.n.customers": "I,UB,UA,D", "c.n.a": "I"}
+    dead_letters = pipeline("dead_letters")
+    assert dead_letters.name == DEAD_LETTER_PIPELINE and not dead_letters.primary_key
+    check_changelog(JobPlan((), (), (pipeline("a"), pipeline("customers", key=("id",)), dead_letters)), modes)
+    with pytest.raises(ConfigError) as err:
+        check_changelog(JobPlan((), (), (pipeline("a"), pipeline("customers"), dead_letters)), modes)
+    assert str(err.value) == (
+        "transformations: customers (produces [I,UB,UA,D] into customers): an updating query cannot write to "
+        "an append-only table (valid: make the query final (a window aggregation) or give the transformer a "
+        "primary key (get_primary_key) so its table is an upsert table)"
+    )
+    # the exemption is the job's own pipeline's, by name: not any table called so elsewhere
+    with pytest.raises(ConfigError, match=r"dead_letters_copy \(produces \[I,UB,UA,D\] into dead_letters_copy\)"):
+        check_changelog(JobPlan((), (), (pipeline("dead_letters_copy"),)), {"c.n.dead_letters_copy": "I,UB,UA,D"})
 
 
 @pytest.mark.jvm

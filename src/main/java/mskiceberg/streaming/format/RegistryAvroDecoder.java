@@ -9,6 +9,8 @@ import java.util.Map;
 import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
+import org.apache.avro.data.TimeConversions;
+import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.io.BinaryDecoder;
@@ -41,6 +43,16 @@ public final class RegistryAvroDecoder extends RecordDecoder {
     static final int FETCH_ATTEMPTS = 5;
     static final long FIRST_BACKOFF_MS = 200;
     static final long UNKNOWN_RETRY_MS = 30_000; // a schema the registry did not have is asked for again after this
+
+    /** Timestamps read as Instant / LocalDateTime at the reader's precision (a bare long would be millis to Flink). */
+    private static final GenericData TIMES = new GenericData();
+
+    static {
+        TIMES.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
+        TIMES.addLogicalTypeConversion(new TimeConversions.TimestampMicrosConversion());
+        TIMES.addLogicalTypeConversion(new TimeConversions.LocalTimestampMillisConversion());
+        TIMES.addLogicalTypeConversion(new TimeConversions.LocalTimestampMicrosConversion());
+    }
 
     private final RegistrySettings registry;
 
@@ -82,8 +94,10 @@ public final class RegistryAvroDecoder extends RecordDecoder {
     protected void prepareFormat() {
         wire = registry.wireFormat();
         RowType fields = RowType.of(fieldTypes, fieldNames);
-        readerSchema = AvroSchemaConverter.convertToSchema(fields.copy(false)); // a record, not a union with null
-        converter = AvroToRowDataConverters.createRowConverter(fields);
+        // a record, not a union with null; timestamps as Avro means them (not Flink's legacy mapping,
+        // which has no TIMESTAMP_LTZ and no TIMESTAMP(6)): resolution compares the longs beneath anyway
+        readerSchema = AvroSchemaConverter.convertToSchema(fields.copy(false), false);
+        converter = AvroToRowDataConverters.createRowConverter(fields, false);
         writers = new HashMap<>();
     }
 
@@ -171,7 +185,7 @@ public final class RegistryAvroDecoder extends RecordDecoder {
         if (!problems.isEmpty()) {
             return refused(name + " cannot be read as the declared columns: " + String.join("; ", problems));
         }
-        return new Writer(new GenericDatumReader<>(schema, readerSchema), null, null, 0);
+        return new Writer(new GenericDatumReader<>(schema, readerSchema, TIMES), null, null, 0);
     }
 
     private static Writer refused(String reason) {

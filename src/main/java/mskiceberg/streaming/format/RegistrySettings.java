@@ -28,6 +28,12 @@ public final class RegistrySettings implements Serializable {
         return WireFormat.of(registry);
     }
 
+    /** The registry's kind only: no URL, no credentials (settings end up in logs and probe keys). */
+    @Override
+    public String toString() {
+        return registry;
+    }
+
     SchemaRegistryClient client() {
         return GLUE.equals(registry) ? new SchemaRegistryClient.Glue(region, endpoint)
                 : new SchemaRegistryClient.Confluent(url, userInfo);

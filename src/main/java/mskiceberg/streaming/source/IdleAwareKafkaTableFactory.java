@@ -42,7 +42,10 @@ public final class IdleAwareKafkaTableFactory implements DynamicTableSourceFacto
                     + "event time of all the job's topics (0: never; the default)");
     public static final ConfigOption<String> PEERS = ConfigOptions.key(PREFIX + "event-time-peers")
             .stringType().noDefaultValue()
-            .withDescription("every topic of the job as topic|event-time field|type, ';'-separated");
+            .withDescription("every topic of the job as topic|event-time field|type[|avro:REGISTRY], ';'-separated");
+    /** Where the Avro peers' schema registries are: the registry-avro format's registry.* options. */
+    static final String REGISTRY_PREFIX = PREFIX + "registry.";
+    static final Set<String> REGISTRY_KEYS = Set.of("url", "basic-auth.user-info", "region", "endpoint");
 
     private static final String KAFKA_PROPERTIES = "properties.";
     private static final String FLINK_IDLE_TIMEOUT = "scan.watermark.idle-timeout";
@@ -92,14 +95,19 @@ public final class IdleAwareKafkaTableFactory implements DynamicTableSourceFacto
     }
 
     static IdleSettings settings(Map<String, String> kafkaOptions, Map<String, String> ours) {
-        Configuration conf = Configuration.fromMap(ours);
         Set<String> known = Set.of(IDLE_TIMEOUT.key(), OUT_OF_ORDERNESS.key(), CHECK_INTERVAL.key(), RELEASE_AFTER.key(),
                 PEERS.key());
+        Map<String, String> registry = new HashMap<>();
         for (String key : ours.keySet()) {
-            if (!known.contains(key)) {
-                throw new ValidationException(IDENTIFIER + ": unknown option '" + key + "'; valid: " + known);
+            String registryKey = key.startsWith(REGISTRY_PREFIX) ? key.substring(REGISTRY_PREFIX.length()) : null;
+            if (registryKey != null && REGISTRY_KEYS.contains(registryKey)) {
+                registry.put(registryKey, ours.get(key));
+            } else if (!known.contains(key)) {
+                throw new ValidationException(IDENTIFIER + ": unknown option '" + key + "'; valid: " + known
+                        + " and " + REGISTRY_PREFIX + REGISTRY_KEYS);
             }
         }
+        Configuration conf = Configuration.fromMap(without(ours, REGISTRY_PREFIX));
         for (ConfigOption<?> required : new ConfigOption<?>[] {OUT_OF_ORDERNESS, PEERS}) {
             if (!conf.contains(required)) {
                 throw new ValidationException(IDENTIFIER + ": missing option '" + required.key() + "'");
@@ -119,7 +127,7 @@ public final class IdleAwareKafkaTableFactory implements DynamicTableSourceFacto
         try {
             settings = new IdleSettings(topic, properties.get("group.id"), conf.get(IDLE_TIMEOUT).toMillis(),
                     conf.get(OUT_OF_ORDERNESS).toMillis(), conf.get(CHECK_INTERVAL).toMillis(),
-                    conf.get(RELEASE_AFTER).toMillis(), IdleSettings.parsePeers(conf.get(PEERS)), properties);
+                    conf.get(RELEASE_AFTER).toMillis(), IdleSettings.parsePeers(conf.get(PEERS), registry), properties);
         } catch (IllegalArgumentException e) {
             throw new ValidationException(IDENTIFIER + ": " + e.getMessage(), e);
         }
@@ -134,5 +142,15 @@ public final class IdleAwareKafkaTableFactory implements DynamicTableSourceFacto
             throw new ValidationException(IDENTIFIER + ": '" + PEERS.key() + "' must list the table's own topic " + topic);
         }
         return settings;
+    }
+
+    private static Map<String, String> without(Map<String, String> options, String prefix) {
+        Map<String, String> kept = new HashMap<>();
+        options.forEach((k, v) -> {
+            if (!k.startsWith(prefix)) {
+                kept.put(k, v);
+            }
+        });
+        return kept;
     }
 }

@@ -252,6 +252,36 @@ class RegistryAvroDecoderTest {
         assertNull(reason(decoder, value));
     }
 
+    @Test
+    void readsTimestampsOfEveryPrecisionAndZone() {
+        RowType type = (RowType) ROW(
+                FIELD("ts", BIGINT()),
+                FIELD("at", org.apache.flink.table.api.DataTypes.TIMESTAMP(3)),
+                FIELD("at_micros", org.apache.flink.table.api.DataTypes.TIMESTAMP(6)),
+                FIELD("at_ltz", TIMESTAMP_LTZ(3)),
+                FIELD("event_time", TIMESTAMP_LTZ(3)),
+                FIELD("dead_letter_reason", STRING())).getLogicalType();
+        Schema writer = schema("{\"type\":\"record\",\"name\":\"T\",\"fields\":["
+                + "{\"name\":\"ts\",\"type\":\"long\"},"
+                + "{\"name\":\"at\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}},"
+                + "{\"name\":\"at_micros\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}},"
+                + "{\"name\":\"at_ltz\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}");
+        MemoryRegistry registry = new MemoryRegistry();
+        registry.schemas.put("1", new SchemaRegistryClient.Found(writer.toString(), "AVRO"));
+        Configuration options = new Configuration();
+        options.set(StrictJsonFormatFactory.EVENT_TIME_FIELD, "at_ltz");
+        RegistryAvroDecoder decoder = new RegistryAvroDecoder(type, StrictJsonFormatFactory.settings(options),
+                new RegistrySettings("confluent", "http://unused", null, null, null), null);
+        decoder.useRegistry(registry);
+        GenericRowData row = (GenericRowData) decoder.deserialize(confluent(1,
+                avro(writer, "ts", TS, "at", TS + 1, "at_micros", (TS + 2) * 1000 + 7, "at_ltz", TS + 3)));
+        assertNull(row.getField(5));
+        assertEquals("2026-03-01T21:20:00.001", row.getTimestamp(1, 3).toString());
+        assertEquals("2026-03-01T21:20:00.002007", row.getTimestamp(2, 6).toString());
+        assertEquals(TS + 3, row.getTimestamp(3, 3).getMillisecond());
+        assertEquals(TS + 3, row.getTimestamp(4, 3).getMillisecond());
+    }
+
     /**
      * Seeded: random records of every writer version, good and broken, interleaved; each row
      * compared with what the writer wrote (by an independent reading: the values put in).

@@ -72,4 +72,21 @@ class IdleAwareKafkaTableFactoryTest {
         options.put("idle-aware.release-after", "10 min");
         assertEquals(600_000, IdleAwareKafkaTableFactory.settings(kafka(), options).releaseAfterMs);
     }
+
+    @Test
+    void anAvroPeerReadsItsEventTimesThroughTheJobsRegistry() {
+        Map<String, String> options = ours();
+        options.put("idle-aware.event-time-peers", "bids|timestamp_ms|BIGINT|avro:confluent;users|at|TIMESTAMP_LTZ(3)");
+        options.put("idle-aware.registry.url", "http://registry:8081");
+        options.put("idle-aware.registry.basic-auth.user-info", "u:p");
+        IdleSettings s = IdleAwareKafkaTableFactory.settings(kafka(), options);
+        assertEquals("bids|timestamp_ms|BIGINT|avro", s.peers.get(0).toString()); // the probe key: no secret in it
+        assertEquals("confluent", s.peers.get(0).registry.toString());
+        assertEquals(null, s.peers.get(1).registry);
+        new EventTimeReader(s.peers.get(0)); // an Avro reader of one field: plans without asking the registry
+        Map<String, String> unknown = ours();
+        unknown.put("idle-aware.registry.password", "x");
+        assertTrue(assertThrows(ValidationException.class, () -> IdleAwareKafkaTableFactory.settings(kafka(), unknown))
+                .getMessage().contains("unknown option 'idle-aware.registry.password'"));
+    }
 }
