@@ -24,11 +24,21 @@ Prints, on stdout, one row per variant and the ratios (a) project / native and
     .venv/bin/python benchmarks/bench_decoder.py                 # 1M records, all variants
     .venv/bin/python benchmarks/bench_decoder.py --count 200000 --variants native project
     .venv/bin/python benchmarks/bench_decoder.py --config benchmarks/nested   # a topic of nested JSON
+    .venv/bin/python benchmarks/bench_decoder.py --avro      # Avro through a Confluent-compatible registry
+
+--avro: every topic of the config becomes `format: avro` through the local Confluent-compatible
+registry (dev/schema_registry.py, started for the run); sample_gen registers each topic's schema
+and frames its values (magic byte + schema id). Flink's own `avro` format knows no registry, so
+the native variants read a copy of each topic with the 5-byte frame removed (`<topic>-plain`,
+the same Avro bytes, written once before the runs): the comparison is the project's registry
+decoder (frame, writer-schema lookup, resolution into the declared columns, dead-letter rules)
+against Flink's plain Avro reading of the same records with the columns as the writer's schema.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -58,6 +68,9 @@ BLACKHOLE_CATALOG, BLACKHOLE_DATABASE, BLACKHOLE_PREFIX = "default_catalog", "de
 # Kafka (topic, brokers, group, auth, start and stop offsets, watermark emission); not its formats.
 KEPT_SOURCE_OPTIONS = re.compile(r"^(connector|topic|topic-pattern|properties\..*|scan\..*|idle-aware\..*)$")
 NATIVE_FORMAT = {"format": "json", "json.ignore-parse-errors": "true"}
+NATIVE_AVRO_FORMAT = {"format": "avro"}
+PLAIN_SUFFIX = "-plain"  # --avro: the native variants' copy of a topic, without the registry's frame
+CONFLUENT_FRAME_BYTES = 5
 JOB_TIMEOUT_S = 3600
 FINISHED = re.compile(r"job \S+ finished in ([\d.]+) s")  # common/run/runner.py's last line
 # common/run/runner.py logs "submitted job" once execute() has returned (the mini cluster is up and
@@ -165,7 +178,15 @@ def native_source_ddl(plan, topic) -> str:
 
     project_ddl = topic_source_ddl(plan, topic)
     options = {k: v for k, v in with_options(project_ddl).items() if KEPT_SOURCE_OPTIONS.match(k)}
-    options.update(NATIVE_FORMAT)
+    if topic.format == "avro":
+        options.update(NATIVE_AVRO_FORMAT)
+        options["topic"] += PLAIN_SUFFIX
+        peers = options["idle-aware.event-time-peers"].split(";")  # topic|field|type|avro:...: the copies
+        options["idle-aware.event-time-peers"] = ";".join(
+            "|".join([p.split("|")[0] + PLAIN_SUFFIX, *p.split("|")[1:3]]) for p in peers
+        )
+    else:
+        options.update(NATIVE_FORMAT)
     watermark = _WATERMARK.search(project_ddl)
     if not watermark:
         raise ValueError(f"no WATERMARK line in the source DDL of {topic.topic_name}")
@@ -249,12 +270,52 @@ class Outcome:
     load: str = ""  # load average when it ended
 
 
-def produce_backlog(count: int, seed: int, partitions: int, config: Path):
+def as_avro(doc: dict) -> None:
+    """topics.yaml edit (--avro): every topic Avro through a Confluent-compatible registry."""
+    for topic in doc["kafka_topics"].values():
+        topic["format"] = "avro"
+        topic["registry"] = {"type": "confluent"}
+
+
+def plain_copies(bootstrap: str, topics: list[str], partitions: int) -> None:
+    """--avro: each topic copied to <topic>-plain, partition by partition, without the frame."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    from tests.support.harness import create_topics
+
+    create_topics(bootstrap, [t + PLAIN_SUFFIX for t in topics], partitions)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.size": 1_000_000})
+    for topic, ends in backlog_ends(bootstrap, topics).items():
+        consumer = Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": "bench-decoder-copy", "enable.auto.commit": False}
+        )
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(len(ends))])
+        left = dict(enumerate(ends))
+        while any(left.values()):
+            for message in consumer.consume(num_messages=10_000, timeout=5):
+                if message.error():
+                    raise RuntimeError(f"copying {topic}: {message.error()}")
+                value = message.value()
+                producer.produce(
+                    topic + PLAIN_SUFFIX, value=value[CONFLUENT_FRAME_BYTES:], partition=message.partition()
+                )
+                left[message.partition()] -= 1
+                if len(producer) > 100_000:
+                    producer.poll(0)
+            producer.poll(0)
+        consumer.close()
+    if producer.flush(120):
+        raise RuntimeError("could not write every plain copy")
+
+
+def produce_backlog(count: int, seed: int, partitions: int, config: Path, avro: bool = False):
     from tests.support.harness import BOOTSTRAP, KAFKA_SCRIPT, make_workspace
 
     subprocess.run([str(KAFKA_SCRIPT), "start"], check=True, cwd=ROOT)  # leaves a running broker alone
     base = Path(tempfile.mkdtemp(prefix="bench-decoder-"))
     ws = make_workspace(base, BOOTSTRAP, partitions=partitions, config=config)
+    if avro:
+        ws.edit_topics(as_avro)
     log.info("producing %d records (seed %d) to %s", count, seed, ", ".join(ws.topics.values()))
     started = time.monotonic()
     subprocess.run(
@@ -279,26 +340,34 @@ def produce_backlog(count: int, seed: int, partitions: int, config: Path):
         cwd=ROOT,
     )
     log.info("produced in %.1f s", time.monotonic() - started)
+    if avro:
+        started = time.monotonic()
+        plain_copies(BOOTSTRAP, list(ws.topics.values()), partitions)
+        log.info("copied without the frame (for Flink's avro format) in %.1f s", time.monotonic() - started)
     return base, ws
 
 
-def backlog_sizes(bootstrap: str, topics: list[str]) -> dict[str, int]:
-    """topic -> records on it (sum of its partitions' end offsets; fresh topics start at 0)."""
+def backlog_ends(bootstrap: str, topics: list[str]) -> dict[str, list[int]]:
+    """topic -> the end offset of each of its partitions (fresh topics start at 0)."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-decoder-probe"})
     try:
         metadata = consumer.list_topics(timeout=30)
-        sizes = {}
-        for topic in topics:
-            ends = [
+        return {
+            topic: [
                 consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-                for p in metadata.topics[topic].partitions
+                for p in sorted(metadata.topics[topic].partitions)
             ]
-            sizes[topic] = sum(ends)
-        return sizes
+            for topic in topics
+        }
     finally:
         consumer.close()
+
+
+def backlog_sizes(bootstrap: str, topics: list[str]) -> dict[str, int]:
+    """topic -> records on it (sum of its partitions' end offsets)."""
+    return {topic: sum(ends) for topic, ends in backlog_ends(bootstrap, topics).items()}
 
 
 def running_seconds(text: str) -> float | None:
@@ -530,6 +599,12 @@ def main(argv: list[str] | None = None) -> int:
         default="10s",
         help="checkpoint interval of every variant (default 10s, the notes' method)",
     )
+    parser.add_argument(
+        "--avro",
+        action="store_true",
+        help="every topic Avro through a local Confluent-compatible registry; the native variants read "
+        "Flink's avro format from unframed copies",
+    )
     parser.add_argument("--show-ddl", action="store_true", help="log every variant's DDL and INSERTs")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, warehouses, checkpoints)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -542,15 +617,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return run_worker(args.worker, args.config_dir, args.result, args.show_ddl)
 
-    base, ws = produce_backlog(args.count, args.seed, args.partitions, args.config)
-    try:
-        return measure(args, ws, base)
-    finally:
-        if args.keep:
-            log.info("work folder and topics kept: %s; %s", base, ", ".join(ws.topics.values()))
-        else:
-            delete_topics(ws.bootstrap, list(ws.topics.values()))
-            shutil.rmtree(base, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        if args.avro:  # the registry for sample_gen and every variant (the environment reaches them all)
+            from tests.support.registry import schema_registry_process
+
+            os.environ["SCHEMA_REGISTRY_URL"] = stack.enter_context(schema_registry_process())
+        base, ws = produce_backlog(args.count, args.seed, args.partitions, args.config, args.avro)
+        topics = list(ws.topics.values()) + ([t + PLAIN_SUFFIX for t in ws.topics.values()] if args.avro else [])
+        try:
+            return measure(args, ws, base)
+        finally:
+            if args.keep:
+                log.info("work folder and topics kept: %s; %s", base, ", ".join(topics))
+            else:
+                delete_topics(ws.bootstrap, topics)
+                shutil.rmtree(base, ignore_errors=True)
 
 
 def measure(args: argparse.Namespace, ws, base: Path) -> int:

@@ -79,12 +79,32 @@ def kafka_names(config_dir: Path = CONFIG_DIR, environment: str | None = None) -
     return list(dict.fromkeys(t.topic_name for t in topics)), list(dict.fromkeys(t.consumer_group for t in topics))
 
 
+def glue_registries(config_dir: Path = CONFIG_DIR, environment: str | None = None) -> list[str]:
+    """The AWS Glue Schema Registries the enabled Avro topics read their writers' schemas from."""
+    topics = [t for t in load_topics(config_dir, environment).values() if t.enabled]
+    return list(dict.fromkeys(t.registry.registry_name for t in topics if t.registry and t.registry.kind == "glue"))
+
+
 def statement(sid: str, actions: list[str], resources: str | list[str]) -> dict[str, Any]:
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
 
 
-def execution_role_policy(topics: Iterable[str], groups: Iterable[str]) -> dict[str, Any]:
+def execution_role_policy(
+    topics: Iterable[str], groups: Iterable[str], registries: Iterable[str] = ()
+) -> dict[str, Any]:
     """The least-privilege policy of the job's role, placeholders left in."""
+    policy = _policy(topics, groups)
+    glue = [
+        f"{_ARN}glue:${{Region}}:${{AccountId}}:{kind}/{name}{tail}"
+        for name in registries
+        for kind, tail in (("registry", ""), ("schema", "/*"))
+    ]
+    if glue:  # Avro topics through Glue: the decoder looks a writer's schema up by its version id
+        policy["Statement"].append(statement("ReadWritersSchemasFromGlueRegistry", ["glue:GetSchemaVersion"], glue))
+    return policy
+
+
+def _policy(topics: Iterable[str], groups: Iterable[str]) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -159,7 +179,8 @@ def policy_for(
     config_dir: Path = CONFIG_DIR, environment: str | None = None, values: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """The policy for one environment's topics and groups, with ``values`` filled in."""
-    return fill(execution_role_policy(*kafka_names(config_dir, environment)), values or {})
+    topics, groups = kafka_names(config_dir, environment)
+    return fill(execution_role_policy(topics, groups, glue_registries(config_dir, environment)), values or {})
 
 
 def matches(pattern: str, arn: str) -> bool:

@@ -140,5 +140,8 @@ def test_doc_names_every_example_the_tests_use():
         "overlays/prod.yaml",
         "nested topics.yaml",  # tests/e2e/test_e2e_nested_json.py
         "nested transformations.yaml",
+        "avro topics.yaml",  # tests/e2e/test_e2e_avro.py
+        "cdc topics.yaml",  # tests/e2e/test_e2e_cdc.py
+        "cdc transformations.yaml",
     }
     assert textwrap.dedent(examples()["transformations.yaml"]).startswith(f"- name: {PIPELINE}")

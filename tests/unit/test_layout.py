@@ -218,6 +218,7 @@ def test_the_clis_that_need_no_flink_load_none():
         "sample_gen.py",
         "scripts/status.py",
         "scripts/replay_dead_letters.py",
+        "scripts/registry_schema.py",
     ):
         shown = subprocess.run(
             [sys.executable, "-X", "importtime", cli, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120

@@ -177,3 +177,32 @@ def test_iam_resource_matching_follows_iam_wildcards():
     assert iam_policy.matches("a?c", "abc") and not iam_policy.matches("a?c", "abbc")
     assert not iam_policy.matches("arn:aws:kafka:r:1:topic/c/u/bid-events", "arn:aws:kafka:r:1:topic/c/u/bid-events2")
     assert not iam_policy.matches("a.c", "abc")  # a dot is a dot
+
+
+def test_avro_topics_through_glue_add_only_their_registries_schema_lookups(tmp_path):
+    """The Avro decoder calls glue:GetSchemaVersion: granted on the registries the topics name, and
+    only when a topic reads through Glue (the shipped config: no such statement)."""
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    doc = yaml.safe_load((config / "topics.yaml").read_text())
+    bids, users = doc["kafka_topics"]["bid_events"], doc["kafka_topics"]["user_events"]
+    bids.update(format="avro", registry={"type": "glue", "registry_name": "shop"})
+    users.update(format="avro", registry={"type": "confluent"})
+    (config / "topics.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    policy = iam_policy.policy_for(
+        config, None, {"Partition": "aws", "Region": "eu-west-1", "AccountId": MADE_UP_ACCOUNT}
+    )
+    glue = [s for s in policy["Statement"] if any(a.startswith("glue:") for a in s["Action"])]
+    assert glue == [
+        {
+            "Sid": "ReadWritersSchemasFromGlueRegistry",
+            "Effect": "Allow",
+            "Action": ["glue:GetSchemaVersion"],
+            "Resource": [
+                f"arn:aws:glue:eu-west-1:{MADE_UP_ACCOUNT}:registry/shop",
+                f"arn:aws:glue:eu-west-1:{MADE_UP_ACCOUNT}:schema/shop/*",
+            ],
+        }
+    ]
+    shipped = iam_policy.policy_for(CONFIG_DIR, None, {})
+    assert not [s for s in shipped["Statement"] if any(a.startswith("glue:") for a in s["Action"])]

@@ -331,9 +331,7 @@ def avro_options(peer_lines: str, registry_lines: str) -> str:
 
 def test_source_ddl_of_an_avro_topic_through_glue(guide):
     """The Glue registry's region and endpoint, none of the Confluent registry's settings."""
-    head, options = render_source_ddl(guide.topics["bids_avro"], WITH_REGISTRIES, bounded=False).split(
-        "\n) WITH (\n"
-    )
+    head, options = render_source_ddl(guide.topics["bids_avro"], WITH_REGISTRIES, bounded=False).split("\n) WITH (\n")
     assert head.splitlines() == AVRO_COLUMNS
     assert options == avro_options(
         "  'idle-aware.event-time-peers' = 'bids-avro|ts|BIGINT|avro:glue',\n"
@@ -389,9 +387,7 @@ def test_a_confluent_avro_topic_without_a_registry_url_is_refused(guide):
 def test_source_ddl_of_a_cdc_topic(guide):
     """Keyed by the topic's primary key (the planner then upserts without a materializing
     operator); the decoder takes the key columns and the event time is the envelope's ts_ms."""
-    head, options = render_source_ddl(guide.topics["customers_cdc"], LOCAL_KAFKA, bounded=False).split(
-        "\n) WITH (\n"
-    )
+    head, options = render_source_ddl(guide.topics["customers_cdc"], LOCAL_KAFKA, bounded=False).split("\n) WITH (\n")
     assert head.splitlines() == [
         "CREATE TABLE `default_catalog`.`default_database`.`kafka_customers_cdc_records` (",
         "  `kafka_key` BYTES,",
