@@ -59,9 +59,8 @@ float FLOAT, double DOUBLE, string STRING, bytes / fixed BYTES, enum STRING, dec
 DECIMAL(p, s), date DATE, time-millis TIME(3), timestamp-millis / -micros TIMESTAMP(3) / (6),
 local-timestamp-millis / -micros TIMESTAMP_LTZ(3) / (6), uuid STRING, record ROW<...>, array
 ARRAY<T>, map MAP<STRING, T>. ["null", T] is T (nullable); any other type is T NOT NULL, at
-every depth. A union of two or more non-null types is no column type: refused. An enum or a
-fixed is printed with a warning: Avro's schema resolution, through which the job reads every
-writer, reads neither as the column's string / bytes, so the writer's records would be dead letters.
+every depth. A union of two or more non-null types is no column type: refused. (The job reads
+an enum into its STRING column as the symbol's name, a fixed into BYTES as its bytes.)
 
 where the registry is: the runtime properties' registry group (--properties, else
 $APP_PROPERTIES_FILE, else application_properties.json): confluent.url and
@@ -134,14 +133,6 @@ def avro_columns(schema: Any) -> list[tuple[str, str]]:
     return _Converter().columns(schema)
 
 
-def enums_and_fixed(schema: Any) -> list[str]:
-    """The fields written as an enum or a fixed (their paths): Avro's schema resolution, which the
-    job reads every writer through, reads neither as the string / bytes of the column they map to."""
-    converter = _Converter()
-    converter.columns(schema)
-    return list(dict.fromkeys(converter.unresolvable))
-
-
 class _Converter:
     """One schema's named types (records, enums, fixed) by full name, as Avro resolves references."""
 
@@ -149,7 +140,6 @@ class _Converter:
         self.named: dict[str, Any] = {}  # full name -> its definition (parsed JSON) and namespace
         self.converted: dict[str, str] = {}  # full name -> Flink type text (no nullability)
         self.open: set[str] = set()  # records being converted: a reference to one is a recursive type
-        self.unresolvable: list[str] = []  # "<field path> (enum)": see enums_and_fixed
 
     def columns(self, schema: Any) -> list[tuple[str, str]]:
         if not (isinstance(schema, dict) and schema.get("type") in ("record", "error")):
@@ -219,8 +209,6 @@ class _Converter:
                 raise AvroConversionError(f"field {where}: a nullable union nested in {json.dumps(avro)[:200]}")
             return base
         logical = avro.get("logicalType")
-        if kind in ("enum", "fixed"):
-            self.unresolvable.append(f"{where} ({kind})")
         if logical == "decimal" and kind in ("bytes", "fixed"):
             decimal = self._decimal(avro, where)
             if kind == "fixed":
@@ -593,14 +581,6 @@ def main(argv: list[str] | None = None) -> int:
         except AvroConversionError as exc:
             raise Refused(f"{fetched.where}: {exc}") from None
         check_event_time(topic, columns)
-        unresolvable = enums_and_fixed(schema)
-        if unresolvable:
-            log.warning(
-                "written as enum or fixed: %s. The job reads each writer through Avro's schema resolution, "
-                "which reads no enum as a string and no fixed as bytes: while the writer uses them, its "
-                "records are dead letters (incompatible schema)",
-                ", ".join(unresolvable),
-            )
         text = path.open(encoding="utf-8", newline="").read()
         block = find_block(text, topic.key)
         indent, step = (block.indent, block.step) if block else (DEFAULT_INDENT, DEFAULT_STEP)

@@ -282,6 +282,53 @@ class RegistryAvroDecoderTest {
         assertEquals(TS + 3, row.getTimestamp(4, 3).getMillisecond());
     }
 
+    @Test
+    void readsEnumsAsTextAndFixedAsBytesAtAnyDepth() {
+        RowType type = (RowType) ROW(
+                FIELD("ts", BIGINT()),
+                FIELD("status", STRING()),
+                FIELD("hash", BYTES()),
+                FIELD("price", org.apache.flink.table.api.DataTypes.DECIMAL(6, 2)),
+                FIELD("tags", org.apache.flink.table.api.DataTypes.ARRAY(STRING())),
+                FIELD("inner", ROW(FIELD("level", STRING()))),
+                FIELD("event_time", TIMESTAMP_LTZ(3)),
+                FIELD("dead_letter_reason", STRING())).getLogicalType();
+        String status = "{\"type\":\"enum\",\"name\":\"Status\",\"symbols\":[\"NEW\",\"PAID\"]}";
+        Schema writer = schema("{\"type\":\"record\",\"name\":\"T\",\"fields\":["
+                + "{\"name\":\"ts\",\"type\":\"long\"},"
+                + "{\"name\":\"status\",\"type\":[\"null\"," + status + "]},"
+                + "{\"name\":\"hash\",\"type\":{\"type\":\"fixed\",\"name\":\"H\",\"size\":2}},"
+                + "{\"name\":\"price\",\"type\":{\"type\":\"fixed\",\"name\":\"P\",\"size\":3,"
+                + "\"logicalType\":\"decimal\",\"precision\":6,\"scale\":2}},"
+                + "{\"name\":\"tags\",\"type\":{\"type\":\"array\",\"items\":\"Status\"}},"
+                + "{\"name\":\"inner\",\"type\":{\"type\":\"record\",\"name\":\"I\",\"fields\":["
+                + "{\"name\":\"level\",\"type\":\"Status\"}]}}]}");
+        MemoryRegistry registry = new MemoryRegistry();
+        registry.schemas.put("1", new SchemaRegistryClient.Found(writer.toString(), "AVRO"));
+        Configuration options = new Configuration();
+        options.set(StrictJsonFormatFactory.EVENT_TIME_FIELD, "ts");
+        RegistryAvroDecoder decoder = new RegistryAvroDecoder(type, StrictJsonFormatFactory.settings(options),
+                new RegistrySettings("confluent", "http://unused", null, null, null), null);
+        decoder.useRegistry(registry);
+        Schema statusSchema = writer.getField("status").schema().getTypes().get(1);
+        GenericRecord inner = new GenericData.Record(writer.getField("inner").schema());
+        inner.put("level", new GenericData.EnumSymbol(statusSchema, "NEW"));
+        GenericRowData row = (GenericRowData) decoder.deserialize(confluent(1, avro(writer, "ts", TS,
+                "status", new GenericData.EnumSymbol(statusSchema, "PAID"),
+                "hash", new GenericData.Fixed(writer.getField("hash").schema(), new byte[] {7, 9}),
+                "price", new GenericData.Fixed(writer.getField("price").schema(), new byte[] {0, 0x30, 0x39}),
+                "tags", List.of(new GenericData.EnumSymbol(statusSchema, "NEW"),
+                        new GenericData.EnumSymbol(statusSchema, "PAID")),
+                "inner", inner)));
+        assertNull(row.getField(7), String.valueOf(row.getField(7)));
+        assertEquals("PAID", row.getField(1).toString());
+        assertEquals("[7, 9]", Arrays.toString((byte[]) row.getField(2)));
+        assertEquals("123.45", row.getField(3).toString());
+        assertEquals("NEW", row.getArray(4).getString(0).toString());
+        assertEquals("PAID", row.getArray(4).getString(1).toString());
+        assertEquals("NEW", row.getRow(5, 1).getString(0).toString());
+    }
+
     /**
      * Seeded: random records of every writer version, good and broken, interleaved; each row
      * compared with what the writer wrote (by an independent reading: the values put in).
