@@ -26,8 +26,9 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol
 
-from common.load.config import TopicConfig
+from common.load.config import CDC_FORMATS, TopicConfig
 from common.load.flink_types import FlinkType, parse_type
+from samplegen.cdc import TOMBSTONE, ChangeLog
 from samplegen.schema import convert, format_time, value_maker
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: the default start of event time
@@ -125,6 +126,12 @@ class TopicStats:
     out_of_order: int = 0
     min_ts: int = 2**63
     max_ts: int = -(2**63)
+    changes: dict[str, int] = field(default_factory=dict)  # a CDC topic's: op (c, u, d) or "tombstone" -> count
+
+    def count_change(self, change: dict | None) -> None:
+        """One change event of a CDC topic sent (not malformed): its op, or a tombstone (None)."""
+        op = TOMBSTONE if change is None else change["op"]
+        self.changes[op] = self.changes.get(op, 0) + 1
 
 
 class ValueWriter(Protocol):
@@ -156,6 +163,7 @@ class TopicPlan:
     stats: TopicStats = field(default_factory=TopicStats)
     rng: random.Random = field(default_factory=random.Random)  # values of columns without a meaning
     writer: ValueWriter | None = None  # None: values are JSON (faults.dumps); else how they are written (Avro)
+    cdc: ChangeLog | None = None  # a CDC topic's table: its records are change events (samplegen.cdc)
 
     def build(self, fields: dict, session: Session, ts: int, rng: random.Random) -> dict:
         """The record for this topic's schema from the model's fields of one event."""
@@ -169,11 +177,16 @@ class TopicPlan:
 
 
 def plan_topic(topic: TopicConfig) -> TopicPlan:
-    """Decide, once per topic, where each column's value comes from."""
+    """Decide, once per topic, where each column's value comes from.
+
+    A CDC topic's event time is its envelopes' ts_ms (epoch millis), not a column: its columns
+    are the row's, and its plan has the ChangeLog that makes the changes (samplegen.cdc)."""
     kind = KIND_OF_TOPIC.get(topic.key, GENERIC)
     columns = tuple((name, parse_type(text)) for name, text in topic.schema)
     known = {n: parse_type(t) for n, t in KIND_FIELDS.get(kind, {}).items()}
-    et_type = dict(columns)[topic.event_time.field]
+    cdc = ChangeLog(topic.primary_key, columns) if topic.format in CDC_FORMATS else None
+    time_column = None if cdc is not None else topic.event_time.field
+    et_type = dict(columns)[topic.event_time.field] if cdc is None else parse_type("BIGINT NOT NULL")
     identity = (
         kind != GENERIC
         and topic.event_time.field == EVENT_TIME
@@ -181,7 +194,7 @@ def plan_topic(topic: TopicConfig) -> TopicPlan:
     )
     fillers = []
     for name, ftype in columns:
-        if name == topic.event_time.field:
+        if name == time_column:
             fillers.append((name, _time_filler(ftype)))
         elif name in known and _fits(known[name], ftype):
             fillers.append((name, _field_filler(name, known[name], ftype)))
@@ -201,6 +214,7 @@ def plan_topic(topic: TopicConfig) -> TopicPlan:
         identity=identity,
         fillers=tuple(fillers),
         enabled=getattr(topic, "enabled", True),
+        cdc=cdc,
     )
 
 
@@ -247,6 +261,9 @@ class ModelOptions:
 class EventModel:
     """An endless, event-time ordered stream of (plan, key, event time ms, record) for the topics.
 
+    A CDC topic's records are its change events (samplegen.cdc): the envelope, or None for the
+    tombstone (a null value) after a delete, keyed by the JSON of the row's key columns.
+
     Every topic's events are simulated whatever ``selected`` says (so a topic's events do not
     depend on which other topics are sent); only the selected ones come out.
     """
@@ -261,6 +278,8 @@ class EventModel:
         self.rng = random.Random(f"{options.seed}:model")
         for plan in self.plans:  # one stream per topic: its records do not depend on the others
             plan.rng = random.Random(f"{options.seed}:fill:{plan.key}")
+            if plan.cdc is not None:
+                plan.cdc.rng = random.Random(f"{options.seed}:cdc:{plan.key}")
         # kind -> the selected plans that take its events (a known kind feeds its topic only)
         self.routes: dict[str, list[TopicPlan]] = {kind: [] for kind in KIND_FIELDS}
         for plan in self.selected:
@@ -316,10 +335,10 @@ class EventModel:
 
     # --- sessions --------------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[tuple[TopicPlan, bytes, int, dict]]:
+    def __iter__(self) -> Iterator[tuple[TopicPlan, bytes, int, dict | None]]:
         return self.events()
 
-    def events(self, clock: Callable[[], int] | None = None) -> Iterator[tuple[TopicPlan, bytes, int, dict]]:
+    def events(self, clock: Callable[[], int] | None = None) -> Iterator[tuple[TopicPlan, bytes, int, dict | None]]:
         """The stream; with a `clock` (epoch ms), live: each event's time is the clock when it comes out.
 
         Live, the simulated timeline still decides what happens and in which order (sessions,
@@ -344,7 +363,11 @@ class EventModel:
                     fields[EVENT_TIME] = ts
             for plan in routes[kind]:
                 record = fields if plan.identity else plan.build(fields, session, ts, plan.rng)
-                yield plan, session.user.key, ts, record
+                if plan.cdc is None:
+                    yield plan, session.user.key, ts, record
+                else:
+                    for key, change in plan.cdc.changes(record, ts):
+                        yield plan, key, ts, change
 
     def _session(self, heap: list, seq: Iterator[int], t: int) -> None:
         """Push every event of one new session (and the slot's next session start) onto the heap."""
@@ -468,5 +491,5 @@ class EventModel:
 
     # --- convenience -----------------------------------------------------------------------------
 
-    def take(self, count: int) -> Iterator[tuple[TopicPlan, bytes, int, dict]]:
+    def take(self, count: int) -> Iterator[tuple[TopicPlan, bytes, int, dict | None]]:
         return itertools.islice(iter(self), count)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from samplegen.faults import FaultKnobs, Faults, dumps
+from samplegen.cdc import CREATE, DELETE_OP, TOMBSTONE, UPDATE
+from samplegen.faults import MALFORMED, FaultKnobs, Faults, dumps
 from samplegen.model import EventModel, TopicPlan
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class Sink(Protocol):
         self,
         topic: str,
         key: bytes,
-        value: bytes,
+        value: bytes | None,  # None: a null value (a CDC topic's tombstone)
         headers: Any = None,
         partition: int = -1,
         on_delivery: Callable[[Any, Any], None] | None = None,
@@ -65,8 +66,8 @@ class SentRecord:
     topic: str  # the topic's key in topics.yaml
     topic_name: str  # the Kafka topic
     key: bytes
-    value: bytes  # exactly the bytes sent (not JSON when malformed, nor for an Avro topic)
-    event_time_ms: int | None  # the event time it carries; None when malformed
+    value: bytes | None  # exactly the bytes sent (not JSON when malformed, nor for an Avro topic); None: a tombstone
+    event_time_ms: int | None  # the event time it carries; None when malformed, and for a tombstone
     fault: str | None  # None, "out_of_order", "late" or "malformed" (samplegen.faults)
     sent_at_ms: int  # the wall clock when it was sent; live, an in-order record's event time is exactly this
     partition: int | None = None  # from the delivery report: None if not (yet) confirmed
@@ -86,8 +87,8 @@ class SentRecord:
 
     @property
     def record(self) -> dict | None:
-        """The value as a JSON object; None if it is not one (malformed, or an Avro topic's)."""
-        if self.binary:
+        """The value as a JSON object; None if it is not one (malformed, an Avro topic's, a tombstone)."""
+        if self.binary or self.value is None:
             return None
         try:
             value = json.loads(self.value)
@@ -96,12 +97,15 @@ class SentRecord:
         return value if isinstance(value, dict) else None
 
     def as_json(self) -> dict[str, Any]:
-        """The record as a JSON object: value as text, or for an Avro topic value_base64 instead."""
-        value = (
-            {"value_base64": base64.b64encode(self.value).decode()}
-            if self.binary
-            else {"value": self.value.decode("utf-8", "replace")}
-        )
+        """The record as a JSON object: value as text, or for an Avro topic value_base64 instead
+        (null for a tombstone)."""
+        value: dict[str, str | None]
+        if self.value is None:
+            value = {"value_base64": None} if self.binary else {"value": None}
+        elif self.binary:
+            value = {"value_base64": base64.b64encode(self.value).decode()}
+        else:
+            value = {"value": self.value.decode("utf-8", "replace")}
         return {
             "topic": self.topic,
             "topic_name": self.topic_name,
@@ -265,7 +269,7 @@ def run(
     from another thread.
     """
     live = options.live
-    stream: Iterator[tuple[TopicPlan, bytes, int, dict]] = model.events(wall_clock_ms if live else None)
+    stream: Iterator[tuple[TopicPlan, bytes, int, dict | None]] = model.events(wall_clock_ms if live else None)
     if options.count is not None:
         stream = itertools.islice(stream, options.count)
     tracker = getattr(sink, "tracker", None)
@@ -282,17 +286,24 @@ def run(
     if options.duration_s is not None:
         deadline = t0 + options.duration_s
     interrupted = False
-    ts: int | None  # the event time sent: None for a malformed record (Faults.encode)
+    ts: int | None  # the event time sent: None for a malformed record (Faults.encode) and a tombstone
+    value: bytes | None  # None: a null value (a CDC topic's tombstone)
     with StopRequest(cancel) as stop:
         try:
             next_check = check
             for plan, key, ts, record in stream:
                 stats = plan.stats
                 made = ts  # live: the clock reading this record was made at
-                if encode is None:
+                if record is None:  # a CDC topic's tombstone: a null value, no event time, never a fault
+                    value, ts = None, None
+                    if faults is not None:
+                        faults.skip()
+                elif encode is None:
                     value = dumps(record) if plan.writer is None else plan.writer.encode(record)
                 else:
                     value, ts = encode(plan, ts, record)
+                if plan.cdc is not None and (faults is None or faults.last_fault != MALFORMED):
+                    stats.count_change(record)
                 if journal is None:
                     send(plan.topic_name, key, value, None, partitions.get(plan.key, -1))
                 else:
@@ -309,7 +320,8 @@ def run(
                     journal.append(entry)
                     send(plan.topic_name, key, value, None, partitions.get(plan.key, -1), entry.report)
                 stats.sent += 1
-                stats.bytes += len(value)
+                if value is not None:
+                    stats.bytes += len(value)
                 if ts is not None:
                     if ts < stats.min_ts:
                         stats.min_ts = ts

@@ -82,8 +82,10 @@ TOPIC_KEYS = {
 }
 # How a topic's values are written: JSON objects, Avro framed by a schema registry, Debezium
 # change events (JSON). Each has its decoder in the job's jar (common/render/kafka_sources.py).
-JSON, AVRO, DEBEZIUM_JSON = "json", "avro", "debezium-json"
-FORMATS = (JSON, AVRO, DEBEZIUM_JSON)
+JSON, AVRO, DEBEZIUM_JSON, DEBEZIUM_AVRO = "json", "avro", "debezium-json", "debezium-avro"
+FORMATS = (JSON, AVRO, DEBEZIUM_JSON, DEBEZIUM_AVRO)
+CDC_FORMATS = (DEBEZIUM_JSON, DEBEZIUM_AVRO)  # change events: keyed, applied to upsert tables
+REGISTRY_FORMATS = (AVRO, DEBEZIUM_AVRO)  # written through a schema registry
 REGISTRY_TYPES = ("glue", "confluent")
 REGISTRY_KEYS = {"type": True, "registry_name": False, "subject": False}
 GLUE_DEFAULT_REGISTRY = "default-registry"  # AWS Glue's own default registry name
@@ -282,11 +284,11 @@ def _partition_fields(at: At, schema: Mapping[str, FlinkType]) -> tuple[str, ...
 
 
 def _event_time(at: At, schema: Mapping[str, FlinkType], value_format: str = JSON) -> EventTime:
-    mapping(at, {**EVENT_TIME_KEYS, "field": value_format != DEBEZIUM_JSON})
+    mapping(at, {**EVENT_TIME_KEYS, "field": value_format not in CDC_FORMATS})
     emit_at = at.child("emit")
     emit = choice(emit_at, WATERMARK_EMIT, "a watermark emit strategy") if emit_at.present else "on-periodic"
     field_at = at.child("field")
-    if value_format == DEBEZIUM_JSON:
+    if value_format in CDC_FORMATS:
         # A change's event time is its envelope's ts_ms, present in every change (a row's own
         # columns may be absent from a delete's before image).
         if field_at.present and field_at.value != CDC_EVENT_TIME_FIELD:
@@ -300,7 +302,7 @@ def _event_time(at: At, schema: Mapping[str, FlinkType], value_format: str = JSO
         if column not in schema:
             raise field_at.error(f"'{column}' is not in the schema{did_you_mean(column, schema)}", ", ".join(schema))
         column_type = schema[column].text
-    if value_format != DEBEZIUM_JSON and schema[column].root not in EVENT_TIME_ROOTS:
+    if value_format not in CDC_FORMATS and schema[column].root not in EVENT_TIME_ROOTS:
         raise field_at.error(
             f"'{column}' has type {schema[column].text}, not a time type: no watermark possible",
             "BIGINT (epoch millis), TIMESTAMP(p), TIMESTAMP_LTZ(p)",
@@ -430,9 +432,11 @@ def _topic(at: At, overlay: At | None) -> TopicConfig:
 
 def _registry(at: At, value_format: str, topic_name: str) -> RegistryConfig | None:
     """An Avro topic's `registry:` block (and only an Avro topic's)."""
-    if value_format != AVRO:
+    if value_format not in REGISTRY_FORMATS:
         if at.present:
-            raise at.error(f"registry is for Avro topics; this topic's format is {value_format}", "format: avro")
+            raise at.error(
+                f"registry is for Avro topics; this topic's format is {value_format}", "format: avro or debezium-avro"
+            )
         return None
     if not at.present:
         raise at.error("an Avro topic needs registry: {type: glue | confluent}", "type: glue or type: confluent")
@@ -454,10 +458,11 @@ def _registry(at: At, value_format: str, topic_name: str) -> RegistryConfig | No
 
 def _topic_key(at: At, value_format: str, schema: Mapping[str, FlinkType]) -> tuple[str, ...]:
     """A Debezium topic's `primary_key:` (required there: deletes and updates find rows by it)."""
-    if value_format != DEBEZIUM_JSON:
+    if value_format not in CDC_FORMATS:
         if at.present:
             raise at.error(
-                f"primary_key is for CDC topics; this topic's format is {value_format}", "format: debezium-json"
+                f"primary_key is for CDC topics; this topic's format is {value_format}",
+                "format: debezium-json or debezium-avro",
             )
         return ()
     if not at.present:

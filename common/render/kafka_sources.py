@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from common.errors import ConfigError
-from common.load.config import AVRO, DEBEZIUM_JSON, TopicConfig
+from common.load.config import AVRO, CDC_FORMATS, DEBEZIUM_AVRO, DEBEZIUM_JSON, REGISTRY_FORMATS, TopicConfig
 from common.load.flink_types import split_nullability
 from common.load.properties import REGISTRY, KafkaSettings
 from common.load.source_columns import (
@@ -46,6 +46,7 @@ VALUE_FORMATS = {
     "json": VALUE_FORMAT,
     AVRO: "registry-avro",  # RegistryAvroFormatFactory.IDENTIFIER
     DEBEZIUM_JSON: "strict-debezium-json",  # DebeziumJsonFormatFactory.IDENTIFIER
+    DEBEZIUM_AVRO: "registry-debezium-avro",  # DebeziumAvroFormatFactory.IDENTIFIER
 }
 CONNECTOR = "kafka-idle-aware"  # IdleAwareKafkaTableFactory.IDENTIFIER: Flink's kafka + exact idleness
 
@@ -78,7 +79,7 @@ def format_options(topic: TopicConfig, kafka: KafkaSettings) -> dict[str, str]:
     value_format = VALUE_FORMATS[topic.format]
     prefix = f"value.{value_format}."
     options = {"value.format": value_format}
-    if topic.format == DEBEZIUM_JSON:  # event time: the envelope's ts_ms, always
+    if topic.format in CDC_FORMATS:  # event time: the envelope's ts_ms, always
         options[prefix + "key-fields"] = ";".join(topic.primary_key)
     else:
         options[prefix + "event-time.field"] = topic.event_time.field
@@ -93,7 +94,7 @@ def format_options(topic: TopicConfig, kafka: KafkaSettings) -> dict[str, str]:
     required = required_fields(topic)
     if required:
         options[prefix + "required-fields"] = ";".join(required)
-    if topic.format == AVRO:
+    if topic.format in REGISTRY_FORMATS:
         options.update({prefix + k: v for k, v in registry_options(topic, kafka).items()})
     return options
 

@@ -156,3 +156,88 @@ def test_debezium_changes_reach_the_upsert_table_as_the_database_has_them(cdc_wo
     assert sorted((r["raw_value"], r["reason"]) for r in dead) == sorted(bad * 2)
     tombstones = sum(1 for _, e in first + second if e is None)
     assert tombstones > 10 and all(r["raw_value"] is not None for r in dead)  # tombstones skipped, not dead
+
+
+VALUE = {
+    "type": "record",
+    "name": "Value",
+    "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "name", "type": ["null", "string"], "default": None},
+        {"name": "email", "type": ["null", "string"], "default": None},
+        {"name": "tier", "type": ["null", "int"], "default": None},
+    ],
+}
+# Debezium's Avro converter: the envelope record with the row images as a nullable "Value" record
+ENVELOPE = {
+    "type": "record",
+    "name": "Envelope",
+    "namespace": "shop.public.customers",
+    "fields": [
+        {"name": "before", "type": ["null", VALUE], "default": None},
+        {"name": "after", "type": ["null", "Value"], "default": None},
+        {
+            "name": "source",
+            "type": {
+                "type": "record",
+                "name": "Source",
+                "namespace": "io.debezium.connector.postgresql",
+                "fields": [{"name": "connector", "type": "string"}, {"name": "ts_ms", "type": "long"}],
+            },
+        },
+        {"name": "op", "type": "string"},
+        {"name": "ts_ms", "type": ["null", "long"], "default": None},
+    ],
+}
+
+
+def test_debezium_avro_changes_through_the_registry_reach_the_upsert_table(tmp_path, kafka_broker):
+    """The same changes written by Debezium's Avro converter (Confluent wire format): the row
+    images are read with the writer's envelope schema; what is not a change is a dead letter."""
+    from confluent_kafka import Producer
+
+    from samplegen.avro import ConfluentRegistry, avro_binary, confluent_frame
+    from tests.support.registry import schema_registry_process
+
+    config = tmp_path / "config"
+    config.mkdir()
+    suffix = uuid.uuid4().hex[:8]
+    name = f"shop.public.customers-avro-{suffix}"
+    topic = {**TOPIC, "topic_name": name, "consumer_group": f"customers-{suffix}", "format": "debezium-avro"}
+    topic["registry"] = {"type": "confluent"}
+    (config / "topics.yaml").write_text(yaml.safe_dump({"kafka_topics": {"customers_cdc": topic}}, sort_keys=False))
+    (config / "transformations.yaml").write_text(yaml.safe_dump({"transformations": [PIPELINE]}, sort_keys=False))
+    create_topics(kafka_broker, [name])
+    ws = JobWorkspace(kafka_broker, config, tmp_path / "warehouse", {"customers_cdc": name})
+    db = Database(seed=33)
+    changes = db.changes(300, range(1, 41), snapshot=True)
+    with schema_registry_process() as url:
+        schema_id = ConfluentRegistry(url).register(f"{name}-value", ENVELOPE)
+
+        def framed(event: dict) -> bytes:
+            source = {"connector": event["source"]["connector"], "ts_ms": event["source"]["ts_ms"]}
+            return confluent_frame(schema_id, avro_binary(ENVELOPE, {**event, "source": source}))
+
+        row = {"id": 900, "name": "x", "email": None, "tier": 1}
+        envelope = {"before": None, "after": row, "op": "c", "ts_ms": TS, "source": {"connector": "pg", "ts_ms": TS}}
+        bad = [
+            (framed({**envelope, "op": "x"}), 'unknown op "x": expected c, r, u or d'),
+            (framed({**envelope, "after": None}), "after missing or null for op c"),
+            (framed({**envelope, "after": {**row, "name": None}}), "missing required field after.name"),
+            (
+                json.dumps(envelope).encode(),
+                "not the Confluent wire format: first byte 0x7b, expected the magic byte 0x00",
+            ),
+            (framed(envelope)[:-4], f"not Avro of schema id {schema_id}: cut short"),
+        ]
+        producer = Producer({"bootstrap.servers": ws.bootstrap, "enable.idempotence": True})
+        for key, event in changes:
+            producer.produce(name, key=json.dumps({"id": key}).encode(), value=None if event is None else framed(event))
+        for i, (value, _) in enumerate(bad):
+            producer.produce(name, key=json.dumps({"id": 900 + i}).encode(), value=value)
+        assert producer.flush(30) == 0
+        result = ws.run_job("--bounded", env={"SCHEMA_REGISTRY_URL": url})
+    assert result.returncode == 0, result.stderr[-4000:]
+    key = lambda r: r["id"]  # noqa: E731
+    assert sorted(live_rows(ws, "customers"), key=key) == sorted(db.rows.values(), key=key)
+    assert sorted((r["raw_value"], r["reason"]) for r in table(ws, "dead_letters")) == sorted(bad)

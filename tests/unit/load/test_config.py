@@ -386,12 +386,12 @@ def test_the_registry_defaults_follow_an_overlays_topic_name(tmp_path):
 FORMAT_REFUSALS = {
     "unknown format": (
         lambda t, p: t["bid_events"].update(format="protobuf"),
-        "kafka_topics.bid_events.format: 'protobuf' is not a value format (valid: json, avro, debezium-json)",
+        "kafka_topics.bid_events.format: 'protobuf' is not a value format (valid: json, avro, debezium-json, debezium-avro)",
     ),
     "format near miss": (
         lambda t, p: t["bid_events"].update(format="debezium"),
         "kafka_topics.bid_events.format: 'debezium' is not a value format; did you mean 'debezium-json'? "
-        "(valid: json, avro, debezium-json)",
+        "(valid: json, avro, debezium-json, debezium-avro)",
     ),
     "avro without registry": (
         lambda t, p: t["bids_avro"].pop("registry"),
@@ -401,12 +401,12 @@ FORMAT_REFUSALS = {
     "registry on a json topic": (
         lambda t, p: t["bid_events"].update(registry={"type": "glue"}),
         "kafka_topics.bid_events.registry: registry is for Avro topics; this topic's format is json "
-        "(valid: format: avro)",
+        "(valid: format: avro or debezium-avro)",
     ),
     "registry on a cdc topic": (
         lambda t, p: t["customers_cdc"].update(registry={"type": "glue"}),
         "kafka_topics.customers_cdc.registry: registry is for Avro topics; this topic's format is debezium-json "
-        "(valid: format: avro)",
+        "(valid: format: avro or debezium-avro)",
     ),
     "unknown registry type": (
         lambda t, p: t["bids_avro"]["registry"].update(type="glu"),
@@ -435,12 +435,12 @@ FORMAT_REFUSALS = {
     "primary_key on a json topic": (
         lambda t, p: t["bid_events"].update(primary_key=["user_id"]),
         "kafka_topics.bid_events.primary_key: primary_key is for CDC topics; this topic's format is json "
-        "(valid: format: debezium-json)",
+        "(valid: format: debezium-json or debezium-avro)",
     ),
     "primary_key on an avro topic": (
         lambda t, p: t["bids_avro"].update(primary_key=["bid_id"]),
         "kafka_topics.bids_avro.primary_key: primary_key is for CDC topics; this topic's format is avro "
-        "(valid: format: debezium-json)",
+        "(valid: format: debezium-json or debezium-avro)",
     ),
     "primary_key column not in the schema": (
         lambda t, p: t["customers_cdc"].update(primary_key=["idd"]),
@@ -479,3 +479,38 @@ def test_a_cdc_topics_event_time_is_the_envelopes_ts_ms(tmp_path, field):
         topics["kafka_topics"]["customers_cdc"]["event_time"]["field"] = field
     event_time = load_project(write_config(tmp_path, topics, pipes)).topics["customers_cdc"].event_time
     assert (event_time.field, event_time.field_type) == ("ts_ms", "BIGINT")
+
+
+def test_debezium_avro_is_a_cdc_topic_through_a_registry(tmp_path):
+    """debezium-avro: a registry like avro, a primary key and the envelope's ts_ms like debezium-json."""
+    from common.load.config import RegistryConfig
+
+    def avro_cdc(topics, _pipes):
+        topics["customers_cdc"].update(format="debezium-avro", registry={"type": "confluent"})
+
+    topics, pipes = with_examples()
+    avro_cdc(topics["kafka_topics"], pipes)
+    cdc = load_project(write_config(tmp_path, topics, pipes)).topics["customers_cdc"]
+    assert (cdc.format, cdc.registry, cdc.primary_key, cdc.event_time.field) == (
+        "debezium-avro",
+        RegistryConfig(kind="confluent", registry_name="default-registry", subject="shop.public.customers-value"),
+        ("id",),
+        "ts_ms",
+    )
+
+    def without_registry(topics, _pipes):
+        topics["customers_cdc"]["format"] = "debezium-avro"
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert refusal(tmp_path / "a", without_registry).startswith(
+        "kafka_topics.customers_cdc.registry: an Avro topic needs registry"
+    )
+
+    def without_key(topics, _pipes):
+        topics["customers_cdc"].update(format="debezium-avro", registry={"type": "glue"})
+        del topics["customers_cdc"]["primary_key"]
+
+    assert refusal(tmp_path / "b", without_key).startswith(
+        "kafka_topics.customers_cdc.primary_key: a Debezium topic needs primary_key"
+    )

@@ -449,3 +449,30 @@ def test_a_cdc_topic_is_an_idle_aware_peer_by_its_envelopes_ts_ms(guide):
         assert f"'idle-aware.event-time-peers' = '{peers}'" in render_source_ddl(
             topic, LOCAL_KAFKA, False, peers=topics
         )
+
+
+def test_source_ddl_of_a_debezium_avro_topic(guide):
+    """The CDC decoder over Avro envelopes: keyed like a debezium-json topic, the registry options
+    like an avro topic's, and its event times read through the registry for idleness too."""
+    topic = dataclasses.replace(
+        guide.topics["customers_cdc"],
+        format="debezium-avro",
+        registry=RegistryConfig("confluent", "default-registry", "shop.public.customers-value"),
+    )
+    kafka = dataclasses.replace(LOCAL_KAFKA, registry=RegistrySettings(confluent_url="http://localhost:8081"))
+    ddl = render_source_ddl(topic, kafka, bounded=False)
+    assert "  PRIMARY KEY (`id`) NOT ENFORCED,\n" in ddl
+    options = ddl.split("\n) WITH (\n")[1]
+    assert [line.strip() for line in options.splitlines() if "value." in line or "event-time-peers" in line] == [
+        "'idle-aware.event-time-peers' = 'shop.public.customers|ts_ms|BIGINT|avro:confluent',",
+        "'value.fields-include' = 'EXCEPT_KEY',",
+        "'value.format' = 'registry-debezium-avro',",
+        "'value.registry-debezium-avro.key-fields' = 'id',",
+        "'value.registry-debezium-avro.event-time.valid-from' = '2000-01-01T00:00:00Z',",
+        "'value.registry-debezium-avro.event-time.valid-until' = '2100-01-01T00:00:00Z',",
+        "'value.registry-debezium-avro.max-bytes' = '1048576',",
+        "'value.registry-debezium-avro.topic' = 'shop.public.customers',",
+        "'value.registry-debezium-avro.required-fields' = 'id;name',",
+        "'value.registry-debezium-avro.registry' = 'confluent',",
+        "'value.registry-debezium-avro.registry.url' = 'http://localhost:8081'",
+    ]

@@ -22,7 +22,7 @@ import org.apache.flink.types.RowKind;
 /**
  * The {@code strict-debezium-json} table format: Debezium change events (JSON converter,
  * {@code schemas.enable=false}) as a changelog of the table whose columns describe the row
- * images (see {@link DebeziumJsonDecoder}). The options it shares with {@code strict-json} are
+ * images (see {@link DebeziumDecoder}). The options it shares with {@code strict-json} are
  * the same options; the event time is always the envelope's {@code ts_ms}.
  */
 public final class DebeziumJsonFormatFactory implements DeserializationFormatFactory {
@@ -71,6 +71,12 @@ public final class DebeziumJsonFormatFactory implements DeserializationFormatFac
     public DecodingFormat<DeserializationSchema<RowData>> createDecodingFormat(
             DynamicTableFactory.Context context, ReadableConfig formatOptions) {
         FactoryUtil.validateFactoryOptions(this, formatOptions);
+        return changes(context, formatOptions, null);
+    }
+
+    /** The changelog decoding format of Debezium envelopes, JSON (registry null) or Avro. */
+    static DecodingFormat<DeserializationSchema<RowData>> changes(
+            DynamicTableFactory.Context context, ReadableConfig formatOptions, RegistrySettings registry) {
         List<String> keyFields = formatOptions.get(KEY_FIELDS); // checked against the columns by the decoder
         // strict-json's settings from the same options (strict-json's event-time field is not one here)
         DecoderSettings settings = StrictJsonFormatFactory.settings(
@@ -80,8 +86,8 @@ public final class DebeziumJsonFormatFactory implements DeserializationFormatFac
             public DeserializationSchema<RowData> createRuntimeDecoder(
                     DynamicTableSource.Context sourceContext, DataType physicalDataType) {
                 RowType rowType = (RowType) physicalDataType.getLogicalType();
-                return new DebeziumJsonDecoder(
-                        rowType, keyFields, settings, sourceContext.createTypeInformation(physicalDataType));
+                return new DebeziumDecoder(
+                        rowType, keyFields, settings, registry, sourceContext.createTypeInformation(physicalDataType));
             }
 
             @Override

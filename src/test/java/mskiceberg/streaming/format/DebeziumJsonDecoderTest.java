@@ -93,18 +93,18 @@ class DebeziumJsonDecoderTest {
         return options;
     }
 
-    private static DebeziumJsonDecoder decoder(RowType type, Configuration options) {
-        return new DebeziumJsonDecoder(type, options.get(DebeziumJsonFormatFactory.KEY_FIELDS),
+    private static DebeziumDecoder decoder(RowType type, Configuration options) {
+        return new DebeziumDecoder(type, options.get(DebeziumJsonFormatFactory.KEY_FIELDS),
                 StrictJsonFormatFactory.settings(options, "table"), null);
     }
 
-    private static DebeziumJsonDecoder decoder() {
+    private static DebeziumDecoder decoder() {
         return decoder(ROW_TYPE, options(100_000));
     }
 
-    private static final DebeziumJsonDecoder DECODER = decoder();
+    private static final DebeziumDecoder DECODER = decoder();
 
-    private static List<RowData> decode(DebeziumJsonDecoder decoder, byte[] value) {
+    private static List<RowData> decode(DebeziumDecoder decoder, byte[] value) {
         List<RowData> rows = new ArrayList<>();
         decoder.deserialize(value, new ListCollector<>(rows));
         return rows;
@@ -229,7 +229,7 @@ class DebeziumJsonDecoderTest {
 
     @Test
     void tombstoneEmitsNothingAndIsCounted() {
-        DebeziumJsonDecoder decoder = decoder();
+        DebeziumDecoder decoder = decoder();
         RecordingMetricGroup group = new RecordingMetricGroup();
         decoder.registerMetrics(group);
         assertEquals(List.of(), decode(decoder, null));
@@ -259,7 +259,7 @@ class DebeziumJsonDecoderTest {
                 + "a key change must come as a delete and a create";
         return Stream.of(
                 // op
-                Arguments.of(envelope("t", "null", "null"), DebeziumJsonDecoder.TRUNCATE, envelope),
+                Arguments.of(envelope("t", "null", "null"), DebeziumDecoder.TRUNCATE, envelope),
                 Arguments.of(envelope("x", "null", IMAGE), "unknown op \"x\": expected c, r, u or d", envelope),
                 Arguments.of(envelope("C", "null", IMAGE), "unknown op \"C\": expected c, r, u or d", envelope),
                 Arguments.of(envelope("", "null", IMAGE), "unknown op \"\": expected c, r, u or d", envelope),
@@ -328,7 +328,7 @@ class DebeziumJsonDecoderTest {
                         "duplicate key name", DeadLetterKind.DUPLICATE_KEY),
                 // the JsonConverter with schemas.enable=true
                 Arguments.of("{\"schema\":{\"type\":\"struct\",\"fields\":[],\"optional\":false,\"name\":\"shop.items.Envelope\"},"
-                        + "\"payload\":" + envelope("c", "null", IMAGE) + "}", DebeziumJsonDecoder.SCHEMAS_ENABLED, envelope),
+                        + "\"payload\":" + envelope("c", "null", IMAGE) + "}", DebeziumDecoder.SCHEMAS_ENABLED, envelope),
                 Arguments.of("{\"payload\":" + envelope("c", "null", IMAGE) + "}", "missing required field op", missing));
     }
 
@@ -359,7 +359,7 @@ class DebeziumJsonDecoderTest {
         assertArrayEquals(value, (byte[]) field(rows.get(0), "raw_value"));
         assertNull(field(rows.get(0), "raw_text"));
 
-        DebeziumJsonDecoder small = decoder(ROW_TYPE, options(100));
+        DebeziumDecoder small = decoder(ROW_TYPE, options(100));
         byte[] large = envelope("c", "null", IMAGE).getBytes(StandardCharsets.UTF_8);
         assertTrue(large.length > 100);
         assertEquals("too large: more than 100 bytes", decode(small, large).get(0).getString(REASON).toString());
@@ -380,7 +380,7 @@ class DebeziumJsonDecoderTest {
 
     @Test
     void countsEachChangeEventOnceAndEachDeadLetterByKind() {
-        DebeziumJsonDecoder decoder = decoder();
+        DebeziumDecoder decoder = decoder();
         RecordingMetricGroup group = new RecordingMetricGroup();
         decoder.registerMetrics(group);
         assertEquals(2 + DeadLetterKind.values().length, group.metrics().size(), group.metrics().keySet()::toString);
@@ -410,7 +410,7 @@ class DebeziumJsonDecoderTest {
 
     @Test
     void opensAfterSerializationAsOnATaskManager() throws Exception {
-        DebeziumJsonDecoder copy = InstantiationUtil.clone(decoder());
+        DebeziumDecoder copy = InstantiationUtil.clone(decoder());
         RecordingMetricGroup group = new RecordingMetricGroup();
         copy.open(new DeserializationSchema.InitializationContext() {
             @Override
@@ -454,13 +454,13 @@ class DebeziumJsonDecoderTest {
         }
         DeserializationSchema<RowData> decoder = format.createRuntimeDecoder(stub(DynamicTableSource.Context.class, null),
                 DATA_TYPE);
-        assertInstanceOf(DebeziumJsonDecoder.class, decoder);
+        assertInstanceOf(DebeziumDecoder.class, decoder);
     }
 
     @Test
     void topicLabelDefaultsToTheTableName() {
         Configuration options = Configuration.fromMap(Map.of("key-fields", "id"));
-        DebeziumJsonDecoder decoder = (DebeziumJsonDecoder) plan(options, DATA_TYPE);
+        DebeziumDecoder decoder = (DebeziumDecoder) plan(options, DATA_TYPE);
         RecordingMetricGroup group = new RecordingMetricGroup();
         decoder.registerMetrics(group);
         assertEquals(0L, group.count("kinesisanalytics.topic.kafka_orders_records.tombstoneRecords"));
@@ -597,7 +597,7 @@ class DebeziumJsonDecoderTest {
      * returns the outcome, or throws an AssertionError at the first row that cannot be applied.
      */
     private static Outcome replay(List<Event> events, UnaryOperator<List<RowData>> mutation) {
-        DebeziumJsonDecoder decoder = decoder();
+        DebeziumDecoder decoder = decoder();
         Outcome outcome = new Outcome();
         for (Event event : events) {
             List<RowData> rows = mutation.apply(decode(decoder, event.value));
@@ -820,7 +820,7 @@ class DebeziumJsonDecoderTest {
                                     }
                                 });
                     case "truncate":
-                        return refuse(DeadLetterKind.BAD_ENVELOPE, DebeziumJsonDecoder.TRUNCATE, () -> {
+                        return refuse(DeadLetterKind.BAD_ENVELOPE, DebeziumDecoder.TRUNCATE, () -> {
                             opMember = "\"op\":\"t\"";
                             beforeJson = "null";
                             afterJson = "null";
@@ -850,7 +850,7 @@ class DebeziumJsonDecoderTest {
                     case "duplicate":
                         return refuse(DeadLetterKind.DUPLICATE_KEY, "duplicate key op", () -> opMember += "," + opMember);
                     case "schemas":
-                        return refuse(DeadLetterKind.BAD_ENVELOPE, DebeziumJsonDecoder.SCHEMAS_ENABLED, () -> {
+                        return refuse(DeadLetterKind.BAD_ENVELOPE, DebeziumDecoder.SCHEMAS_ENABLED, () -> {
                             wrapPrefix = "{\"schema\":{\"type\":\"struct\",\"optional\":false},\"payload\":";
                             wrapSuffix = "}";
                         });

@@ -27,21 +27,24 @@ import org.apache.flink.types.RowKind;
 import org.apache.flink.util.Collector;
 
 /**
- * The {@code strict-debezium-json} format: a Debezium change event (JSON converter with
- * {@code schemas.enable=false}) becomes the change rows of the table whose columns describe its
+ * The {@code strict-debezium-json} and {@code registry-debezium-avro} formats: a Debezium change
+ * event (JSON converter with {@code schemas.enable=false}, or Avro framed by a schema registry)
+ * becomes the change rows of the table whose columns describe its
  * row images: {@code c} / {@code r} one +I (after), {@code u} -U (before, when sent) and +U
  * (after), {@code d} one -D (before). A tombstone (null value, Debezium's compaction marker after
  * a delete) emits nothing and is counted apart. Anything else is one dead-letter row (RowKind
  * INSERT, {@code dead_letter_reason} set, {@code raw_value} / {@code raw_text} as strict-json),
  * so a bad record never throws and never vanishes.
  *
- * <p>The envelope is read by an inner {@link StrictJsonDecoder} whose row is
+ * <p>The envelope is read by an inner decoder of the value format ({@link StrictJsonDecoder} or
+ * {@link RegistryAvroDecoder}) whose row is
  * {@code before ROW<the table's columns>, after ROW<same>, op STRING, ts_ms BIGINT}, with event
- * time {@code ts_ms} and {@code op} required: every JSON rule (size, UTF-8, duplicates, nested
- * types) is the JSON format's, and its reasons name paths as SQL reaches them ({@code after.price}).
+ * time {@code ts_ms} and {@code op} required: every rule of the format (size, UTF-8, duplicates,
+ * nested types; the wire format and the writer's schema) is that format's, and its reasons name
+ * paths as SQL reaches them ({@code after.price}).
  * This class adds only what makes an envelope a change: op, the images it needs, their key.
  */
-public final class DebeziumJsonDecoder implements DeserializationSchema<RowData> {
+public final class DebeziumDecoder implements DeserializationSchema<RowData> {
 
     private static final long serialVersionUID = 1L;
 
@@ -65,8 +68,9 @@ public final class DebeziumJsonDecoder implements DeserializationSchema<RowData>
     private final List<String> keyFields;
     private final DecoderSettings settings; // its requiredFields: the table's NOT NULL columns; eventTimeField unused
     private final TypeInformation<RowData> producedType;
+    private final RegistrySettings registry; // Avro envelopes' registry; null: JSON envelopes
 
-    private transient StrictJsonDecoder envelope;
+    private transient RecordDecoder envelope;
     private transient JsonFactory json; // only to recognise a record with schema and payload
     private transient int[] positions; // output column of each table column
     private transient int[] keys; // table column indexes of the key
@@ -85,8 +89,15 @@ public final class DebeziumJsonDecoder implements DeserializationSchema<RowData>
      *     columns ({@code requiredFields}); its event-time field is not used: a change's event time
      *     is the envelope's {@code ts_ms}
      */
-    public DebeziumJsonDecoder(
+    public DebeziumDecoder(
             RowType rowType, List<String> keyFields, DecoderSettings settings, TypeInformation<RowData> producedType) {
+        this(rowType, keyFields, settings, null, producedType);
+    }
+
+    /** @param registry where Avro envelopes' writer schemas are (null: the envelopes are JSON) */
+    public DebeziumDecoder(RowType rowType, List<String> keyFields, DecoderSettings settings,
+                           RegistrySettings registry, TypeInformation<RowData> producedType) {
+        this.registry = registry;
         this.rowType = rowType;
         this.keyFields = new ArrayList<>(keyFields);
         this.settings = settings;
@@ -155,10 +166,10 @@ public final class DebeziumJsonDecoder implements DeserializationSchema<RowData>
     }
 
     /**
-     * The JSON format reading the envelope: {@code before} and {@code after} as rows of the
+     * The value format reading the envelope: {@code before} and {@code after} as rows of the
      * table's columns, {@code op} required, {@code ts_ms} the event time (so its range check).
      */
-    private StrictJsonDecoder envelopeDecoder(RowType image) {
+    private RecordDecoder envelopeDecoder(RowType image) {
         RowType envelopeType = (RowType) DataTypes.ROW(
                 DataTypes.FIELD(BEFORE, DataTypes.of(image)),
                 DataTypes.FIELD(AFTER, DataTypes.of(image)),
@@ -170,7 +181,14 @@ public final class DebeziumJsonDecoder implements DeserializationSchema<RowData>
                 DataTypes.FIELD(RecordDecoder.RAW_TEXT_COLUMN, DataTypes.STRING())).getLogicalType();
         DecoderSettings envelopeSettings = new DecoderSettings(
                 TS_MS, settings.validFrom, settings.validUntil, List.of(OP), settings.maxBytes, settings.topic);
-        return new StrictJsonDecoder(envelopeType, envelopeSettings, null);
+        return registry == null
+                ? new StrictJsonDecoder(envelopeType, envelopeSettings, null)
+                : new RegistryAvroDecoder(envelopeType, envelopeSettings, registry, null);
+    }
+
+    /** The inner Avro decoder's registry (the tests' in-memory one). */
+    void useRegistry(SchemaRegistryClient other) {
+        ((RegistryAvroDecoder) envelope).useRegistry(other);
     }
 
     /** The position of a column every dead letter needs. */
@@ -244,7 +262,7 @@ public final class DebeziumJsonDecoder implements DeserializationSchema<RowData>
         String reason = envelope.decode(message, values);
         if (reason != null) {
             kind = envelope.lastKind();
-            if (kind == DeadLetterKind.MISSING_REQUIRED_FIELD && hasSchemaAndPayload(message)) {
+            if (kind == DeadLetterKind.MISSING_REQUIRED_FIELD && registry == null && hasSchemaAndPayload(message)) {
                 return dead(DeadLetterKind.BAD_ENVELOPE, SCHEMAS_ENABLED);
             }
             return reason;
