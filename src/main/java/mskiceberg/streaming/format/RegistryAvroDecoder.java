@@ -16,9 +16,6 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.formats.avro.AvroToRowDataConverters;
-import org.apache.flink.formats.avro.typeutils.AvroSchemaConverter;
-import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.types.logical.RowType;
 
@@ -26,8 +23,8 @@ import org.apache.flink.table.types.logical.RowType;
  * The {@code registry-avro} format's parse: a value framed by a schema registry (Confluent's or
  * AWS Glue's wire format) names its writer's schema; the record is read with Avro's schema
  * resolution from the writer's schema into the reader's, which is the topic's declared columns
- * (Flink's own Avro mapping of them, every top-level column optional: a column the writer does not
- * have is NULL, and NOT NULL is then checked by name as for JSON). So every evolution Avro allows
+ * (as Avro, every top-level column optional: a column the writer does not
+ * have is NULL, and NOT NULL is then checked by name as for JSON; see {@link AvroColumns}). So every evolution Avro allows
  * (fields added with defaults, removed, widened numbers) is read mid-stream without a restart.
  *
  * <p>Dead letters: not the wire format; a schema the registry does not have; a writer's schema
@@ -58,7 +55,7 @@ public final class RegistryAvroDecoder extends RecordDecoder {
 
     private transient WireFormat wire;
     private transient Schema readerSchema;
-    private transient AvroToRowDataConverters.AvroToRowDataConverter converter;
+    private transient AvroColumns.Converter[] converters; // per column
     private transient Map<String, Writer> writers; // by the wire format's key
     private transient SchemaRegistryClient client; // opened on the first lookup
     private transient BinaryDecoder decoder; // reused
@@ -94,10 +91,8 @@ public final class RegistryAvroDecoder extends RecordDecoder {
     protected void prepareFormat() {
         wire = registry.wireFormat();
         RowType fields = RowType.of(fieldTypes, fieldNames);
-        // a record, not a union with null; timestamps as Avro means them (not Flink's legacy mapping,
-        // which has no TIMESTAMP_LTZ and no TIMESTAMP(6)): resolution compares the longs beneath anyway
-        readerSchema = AvroSchemaConverter.convertToSchema(fields.copy(false), false);
-        converter = AvroToRowDataConverters.createRowConverter(fields, false);
+        readerSchema = AvroColumns.readerSchema(fields);
+        converters = AvroColumns.fieldConverters(fields);
         writers = new HashMap<>();
     }
 
@@ -134,14 +129,12 @@ public final class RegistryAvroDecoder extends RecordDecoder {
             String problem = e.getMessage() == null ? "cut short" : e.getMessage();
             return dead(DeadLetterKind.NOT_AVRO, "not Avro of " + framed.name + ": " + problem);
         }
-        GenericRowData row;
-        try {
-            row = (GenericRowData) converter.convert(record);
-        } catch (RuntimeException e) {
-            return dead(DeadLetterKind.INVALID_FIELD, "not convertible to the declared columns: " + e.getMessage());
-        }
         for (int i = 0; i < values.length; i++) {
-            values[i] = row.getField(i);
+            try {
+                values[i] = converters[i].convert(record.get(i));
+            } catch (RuntimeException e) {
+                return dead(DeadLetterKind.INVALID_FIELD, "field " + fieldNames[i] + ": " + e.getMessage());
+            }
         }
         return null;
     }

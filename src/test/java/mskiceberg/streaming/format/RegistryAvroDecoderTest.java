@@ -283,6 +283,47 @@ class RegistryAvroDecoderTest {
     }
 
     @Test
+    void timestampsKeepTheirPrecisionAndZoneAtEveryDepth() {
+        RowType type = (RowType) ROW(
+                FIELD("ts", BIGINT()),
+                FIELD("ltz6", TIMESTAMP_LTZ(6)),
+                FIELD("times", org.apache.flink.table.api.DataTypes.ARRAY(TIMESTAMP_LTZ(3))),
+                FIELD("by_name", org.apache.flink.table.api.DataTypes.MAP(STRING(),
+                        org.apache.flink.table.api.DataTypes.TIMESTAMP(6))),
+                FIELD("inner", ROW(FIELD("at", TIMESTAMP_LTZ(6)))),
+                FIELD("event_time", TIMESTAMP_LTZ(3)),
+                FIELD("dead_letter_reason", STRING())).getLogicalType();
+        String micros = "{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}";
+        Schema writer = schema("{\"type\":\"record\",\"name\":\"T\",\"fields\":["
+                + "{\"name\":\"ts\",\"type\":\"long\"},"
+                + "{\"name\":\"ltz6\",\"type\":" + micros + "},"
+                + "{\"name\":\"times\",\"type\":{\"type\":\"array\",\"items\":"
+                + "{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}},"
+                + "{\"name\":\"by_name\",\"type\":{\"type\":\"map\",\"values\":"
+                + "{\"type\":\"long\",\"logicalType\":\"local-timestamp-micros\"}}},"
+                + "{\"name\":\"inner\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"In\",\"fields\":["
+                + "{\"name\":\"at\",\"type\":" + micros + "}]}]}]}");
+        MemoryRegistry registry = new MemoryRegistry();
+        registry.schemas.put("1", new SchemaRegistryClient.Found(writer.toString(), "AVRO"));
+        Configuration options = new Configuration();
+        options.set(StrictJsonFormatFactory.EVENT_TIME_FIELD, "ts");
+        RegistryAvroDecoder decoder = new RegistryAvroDecoder(type, StrictJsonFormatFactory.settings(options),
+                new RegistrySettings("confluent", "http://unused", null, null, null), null);
+        decoder.useRegistry(registry);
+        GenericRecord inner = new GenericData.Record(writer.getField("inner").schema().getTypes().get(1));
+        inner.put("at", TS * 1000 + 123);
+        GenericRowData row = (GenericRowData) decoder.deserialize(confluent(1, avro(writer, "ts", TS,
+                "ltz6", TS * 1000 + 7, "times", List.of(TS, TS + 1), "by_name", Map.of("a", TS * 1000 + 9),
+                "inner", inner)));
+        assertNull(row.getField(6), String.valueOf(row.getField(6)));
+        assertEquals(java.time.Instant.ofEpochSecond(TS / 1000, 7_000), row.getTimestamp(1, 6).toInstant());
+        assertEquals(TS + 1, row.getArray(2).getTimestamp(1, 3).getMillisecond());
+        assertEquals("2026-03-01T21:20:00.000009",
+                row.getMap(3).valueArray().getTimestamp(0, 6).toString());
+        assertEquals(java.time.Instant.ofEpochSecond(TS / 1000, 123_000), row.getRow(4, 1).getTimestamp(0, 6).toInstant());
+    }
+
+    @Test
     void readsEnumsAsTextAndFixedAsBytesAtAnyDepth() {
         RowType type = (RowType) ROW(
                 FIELD("ts", BIGINT()),
