@@ -3,7 +3,8 @@
 Users with several sessions each: bids inside the sessions (cities, platforms, amounts),
 user actions interleaved with them, orders after some sessions; JSON matching each topic's
 schema (Avro through its schema registry for a topic of format avro), keyed by user_id,
-deterministic for a seed. Local broker (plaintext) or MSK (IAM).
+deterministic for a seed; a CDC topic (debezium-json / debezium-avro) gets Debezium change
+events of its rows instead, keyed by its primary key. Local broker (plaintext) or MSK (IAM).
 The generator itself lives in the samplegen package; this is its command line.
 """
 
@@ -73,6 +74,17 @@ avro topics (format: avro in topics.yaml):
   header + schema version id, uncompressed). --dry-run registers too, and prints such values
   as "value_base64"; --records likewise.
 
+cdc topics (format: debezium-json or debezium-avro, with primary_key):
+  each generated row becomes one change of a table keyed by primary_key, of a new key (1 in
+  4) or of one already made: c when the key has no row, else u (before = the row as it was,
+  after = the new row) or sometimes d (before = the row, after null) followed by a tombstone
+  (a null value); a deleted key may come back with a c. Envelope {{before, after,
+  source, op, ts_ms}} with ts_ms = the event time; Kafka key = the key columns as JSON
+  ({{"id":5}}). debezium-avro: the envelope's schema (<topic key>.Envelope) is registered like an
+  avro topic's. A tombstone counts as a record and never gets a fault; --malformed breaks the
+  change's row image (a wrong type, a key column left out); --late / --out-of-order move ts_ms.
+  The manifest counts c, u, d and tombstones per topic (and the keys and rows made).
+
 targets:
   kafka.bootstrap.servers and kafka.auth (none | iam) come from the runtime properties, as
   for streaming_job.py (--properties, $APP_PROPERTIES_FILE, the managed path, or
@@ -116,6 +128,7 @@ def bid_events(count: int, seed: int, start_ms: int = START_MS, users: int = 50)
         selected=["bid_events"],
     )
     for _, _, _, record in model.take(count):
+        assert record is not None  # None only for a CDC topic's tombstone
         yield record
 
 

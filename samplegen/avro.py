@@ -8,9 +8,11 @@ registering a schema with either (what a producer of Avro topics needs).
   binary, zlib-compressed (a zlib stream, as java.util.zip.Deflater writes) when byte 1 is 5.
 
 A topic's writer's schema (``writer_schema``: its declared columns in Flink's own Avro mapping)
-and its generated records as fastavro wants them (``record_converter``); ``avro_writers`` registers
-each Avro topic's schema with its registry and gives the ``AvroWriter`` that frames its values
-(and makes its malformed ones), what sample_gen sends for a topic of format avro.
+and its generated records as fastavro wants them (``record_converter``); a Debezium Avro topic's
+is the change event's envelope around that record (``envelope_schema``, ``envelope_converter``).
+``avro_writers`` registers each such topic's schema with its registry and gives the ``AvroWriter``
+that frames its values (and makes its malformed ones), what sample_gen sends for a topic of
+format avro or debezium-avro.
 
 fastavro and boto3 are imported inside the functions that use them, so importing this module
 (and sample_gen.py --help) loads neither.
@@ -38,7 +40,7 @@ import zlib
 from typing import Any, Callable, Iterable, Mapping
 
 from common.errors import ConfigError
-from common.load.config import AVRO, TopicConfig
+from common.load.config import CDC_FORMATS, REGISTRY_FORMATS, TopicConfig
 from common.load.flink_types import FlinkType, parse_type
 from common.load.properties import RegistrySettings
 
@@ -239,6 +241,42 @@ def writer_schema(topic: TopicConfig) -> dict:
     return _record(_name(topic.key), columns, set(), f"topic {topic.key}")
 
 
+ENVELOPE, ENVELOPE_VALUE, ENVELOPE_SOURCE = "Envelope", "Value", "Source"
+
+
+def envelope_schema(topic: TopicConfig) -> dict:
+    """The writer's schema of a Debezium Avro topic's change events, as Debezium's Avro converter
+    shapes it: record ``<topic key>.Envelope`` with ``before`` and ``after`` ["null", Value] (Value:
+    the topic's columns as ``writer_schema`` maps them, nested ROWs named ``Value_<field>``...),
+    ``source`` a small record (connector, ts_ms), ``op`` string and ``ts_ms`` ["null", "long"]. The
+    job's reader resolves it into before/after/op/ts_ms (source skipped); names do not matter there.
+    """
+    columns = tuple((name, parse_type(text)) for name, text in topic.schema)
+    value = _record(ENVELOPE_VALUE, columns, {ENVELOPE, ENVELOPE_SOURCE}, f"topic {topic.key}")
+    source = {
+        "type": "record",
+        "name": ENVELOPE_SOURCE,
+        "fields": [{"name": "connector", "type": "string"}, {"name": "ts_ms", "type": "long"}],
+    }
+    return {
+        "type": "record",
+        "name": ENVELOPE,
+        "namespace": _name(topic.key),
+        "fields": [
+            {"name": "before", "type": ["null", value], "default": None},
+            {"name": "after", "type": ["null", ENVELOPE_VALUE], "default": None},
+            {"name": "source", "type": source},
+            {"name": "op", "type": "string"},
+            {"name": "ts_ms", "type": ["null", "long"], "default": None},
+        ],
+    }
+
+
+def value_schema(topic: TopicConfig) -> dict:
+    """The writer's schema of a topic written through a registry: its record, or for a CDC topic the envelope."""
+    return envelope_schema(topic) if topic.format in CDC_FORMATS else writer_schema(topic)
+
+
 def _name(text: str) -> str:
     """An Avro name made of ``text``: other characters become _, a leading digit gets a _."""
     name = re.sub(r"[^A-Za-z0-9_]", "_", text)
@@ -345,6 +383,20 @@ def record_converter(columns: tuple[tuple[str, FlinkType], ...]) -> Callable[[di
     return convert_record
 
 
+def envelope_converter(columns: tuple[tuple[str, FlinkType], ...]) -> Callable[[dict], dict]:
+    """``record_converter`` for the row images of a change event (samplegen.cdc), for ``envelope_schema``."""
+    convert_row = record_converter(columns)
+
+    def convert_envelope(change: dict) -> dict:
+        out = dict(change)
+        for image in ("before", "after"):
+            if out.get(image) is not None:
+                out[image] = convert_row(out[image])
+        return out
+
+    return convert_envelope
+
+
 def _converter(ftype: FlinkType) -> Convert | None:
     """How one value of ``ftype`` becomes fastavro's (never given None); None: as it is."""
     root = ftype.root
@@ -397,8 +449,9 @@ def _epoch(text: str, unit: dt.timedelta) -> int:
 
 class AvroWriter:
     """How one Avro topic's values are written (a samplegen.model.ValueWriter): a generated record
-    converted for ``writer_schema``, its Avro binary framed with the schema's registry id (a
-    Confluent schema id, or a Glue schema version's UUID, uncompressed)."""
+    converted for ``writer_schema`` (a Debezium Avro topic's: a change event for ``envelope_schema``),
+    its Avro binary framed with the schema's registry id (a Confluent schema id, or a Glue schema
+    version's UUID, uncompressed)."""
 
     def __init__(self, topic: TopicConfig, schema: dict, writer_id: int | uuid.UUID) -> None:
         from fastavro import parse_schema, schemaless_writer
@@ -406,7 +459,8 @@ class AvroWriter:
         self.topic = topic.key
         self.schema = schema
         self.writer_id = writer_id
-        self.convert = record_converter(tuple((name, parse_type(text)) for name, text in topic.schema))
+        columns = tuple((name, parse_type(text)) for name, text in topic.schema)
+        self.convert = envelope_converter(columns) if topic.format in CDC_FORMATS else record_converter(columns)
         self._parsed = parse_schema(schema)
         self._write = schemaless_writer
 
@@ -446,8 +500,8 @@ def glue_region(settings: RegistrySettings, env: Mapping[str, str] = os.environ)
 def avro_writers(
     topics: Iterable[TopicConfig], settings: RegistrySettings, env: Mapping[str, str] = os.environ
 ) -> dict[str, AvroWriter]:
-    """An AvroWriter per Avro topic of ``topics`` (by key): its ``writer_schema`` registered once with
-    the topic's registry (Confluent: under the topic's subject at ``settings.confluent_url``; Glue:
+    """An AvroWriter per Avro topic of ``topics`` (by key, format avro or debezium-avro): its
+    ``value_schema`` registered once with the topic's registry (Confluent: under the topic's subject at ``settings.confluent_url``; Glue:
     as the topic's schema name in its registry_name, in ``glue_region``, at ``glue_endpoint`` if
     set). Raises ConfigError when the registry's URL or region is not set, AvroTypeError for a
     column Avro cannot hold, RegistryError when the registry refuses or cannot be reached."""
@@ -455,10 +509,10 @@ def avro_writers(
     confluent: ConfluentRegistry | None = None
     glue: dict[str, GlueRegistry] = {}
     for topic in topics:
-        if topic.format != AVRO:
+        if topic.format not in REGISTRY_FORMATS:
             continue
         assert topic.registry is not None  # the loader requires it for an Avro topic
-        schema = writer_schema(topic)
+        schema = value_schema(topic)
         subject = topic.registry.subject
         writer_id: int | uuid.UUID
         if topic.registry.kind == "confluent":

@@ -30,8 +30,8 @@ from typing import Any, Callable, Iterator
 from common.load.flink_types import MAX_LENGTH, FlinkType
 from samplegen.schema import FLOATS, INTEGER_RANGES
 
-NEW_KEY = 0.35  # chance that a change is about a key not seen yet
-DELETE = 0.12  # chance that a change of a key with a row deletes it
+NEW_KEY = 0.25  # chance that a change is about a key not seen yet
+DELETE = 0.125  # chance that a change of a key with a row deletes it
 CONNECTOR = "sample_gen"  # source.connector of every change
 CREATE, UPDATE, DELETE_OP = "c", "u", "d"
 TOMBSTONE = "tombstone"  # the manifest's name for the null values after deletes
@@ -42,7 +42,13 @@ KeyMaker = Callable[[int, dict], Any]
 
 def envelope(before: dict | None, after: dict | None, op: str, ts_ms: int) -> Envelope:
     """A Debezium change event (the JSON converter's payload with schemas.enable=false), in Debezium's field order."""
-    return {"before": before, "after": after, "source": {"connector": CONNECTOR, "ts_ms": ts_ms}, "op": op, "ts_ms": ts_ms}
+    return {
+        "before": before,
+        "after": after,
+        "source": {"connector": CONNECTOR, "ts_ms": ts_ms},
+        "op": op,
+        "ts_ms": ts_ms,
+    }
 
 
 class ChangeLog:

@@ -15,7 +15,11 @@ hair below the asked share when knobs overlap; the manifest has the real counts)
 - malformed: bad JSON (truncated, not JSON at all), a wrong type (a non-string column
   holding text), or missing fields (a column left out). An Avro topic's (samplegen.avro) are
   their counterparts in its wire format: not the wire format (the record as JSON), an unknown
-  schema id, or the Avro binary cut short.
+  schema id, or the Avro binary cut short. A CDC topic's (samplegen.cdc) are about the row
+  image of the change (after; before for a delete): a wrong type in one of its columns, or a
+  key column left out of it; a Debezium Avro topic's are an Avro topic's. Late and out of order
+  move the envelope's ts_ms. A tombstone never gets a fault: one that falls on a tombstone is
+  not made (so a CDC topic's counts come out a little below the asked share).
 
 Live (event time = the wall clock at sending, see ``EventModel.events``), an out-of-order
 record also stays within the bound of the clock: its time is drawn from
@@ -128,6 +132,16 @@ class Faults:
             "wrong_type": self._wrong_type,
             "missing_field": self._missing_field,
         }
+        self.change_malformers: dict[str, Callable[[TopicPlan, dict], bytes | None]] = {
+            "bad_json": self._bad_json,
+            "wrong_type": self._wrong_type_in_image,
+            "missing_field": self._key_missing_from_image,
+        }
+
+    def skip(self) -> None:
+        """A record sent without a fault that is not encoded here (a CDC topic's tombstone): it takes its index."""
+        self.index += 1
+        self.last_fault = None
 
     def encode(self, plan: TopicPlan, ts: int, record: dict) -> tuple[bytes, int | None]:
         """The bytes to send for one record and its event time (None for a malformed record)."""
@@ -137,12 +151,14 @@ class Faults:
         if self.malformed.picks(index):
             kind = self.rng.choice(self.knobs.malformed_kinds)
             value: bytes | None
+            malformers = self.malformers if plan.cdc is None else self.change_malformers
             if plan.writer is not None:  # an Avro topic: the kind's counterpart in its wire format
                 kind, value = plan.writer.malformed(kind, record, self.rng)
             else:
-                value = self.malformers[kind](plan, record)
+                value = malformers[kind](plan, record)
             if value is None:  # e.g. no column that can hold a wrong type: leave one out instead
-                kind, value = "missing_field", self._missing_field(plan, record)
+                leave_out = self._missing_field if plan.cdc is None else self._key_missing_from_image
+                kind, value = "missing_field", leave_out(plan, record)
             stats.malformed += 1
             stats.malformed_kinds[kind] = stats.malformed_kinds.get(kind, 0) + 1
             self.last_fault = MALFORMED
@@ -202,3 +218,25 @@ class Faults:
         broken = dict(record)
         del broken[self.rng.choice([c for c, _ in plan.columns])]
         return dumps(broken)
+
+    # A change event's: the row image the op needs (after; before for a delete), copied (the
+    # change log keeps the images).
+
+    @staticmethod
+    def _image(change: dict) -> str:
+        return "after" if change["after"] is not None else "before"
+
+    def _wrong_type_in_image(self, plan: TopicPlan, change: dict) -> bytes | None:
+        candidates = [c for c, t in plan.columns if not t.is_string]
+        if not candidates:
+            return None
+        column = self.rng.choice(candidates)
+        image = self._image(change)
+        broken_image = {**change[image], column: "oops-not-a-" + dict(plan.columns)[column].root.lower()}
+        return dumps({**change, image: broken_image})
+
+    def _key_missing_from_image(self, plan: TopicPlan, change: dict) -> bytes:
+        assert plan.cdc is not None
+        image = self._image(change)
+        column = self.rng.choice(plan.cdc.primary_key)
+        return dumps({**change, image: {k: v for k, v in change[image].items() if k != column}})

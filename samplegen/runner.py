@@ -411,6 +411,8 @@ def build_manifest(
                 else None
             ),
         }
+        if plan.cdc is not None:
+            topics[plan.key]["changes"] = change_counts(plan)
     sent = sum(t["sent"] for t in topics.values())
     delivered = sum(t["delivered"] for t in topics.values())
     lows = [t["event_time"]["min_ms"] for t in topics.values() if t["event_time"]]
@@ -461,6 +463,21 @@ def build_manifest(
     }
 
 
+def change_counts(plan: TopicPlan) -> dict[str, int]:
+    """A CDC topic's changes sent (not malformed: c + u + d + tombstones + malformed = sent), the
+    keys made and the rows the table has after them (if none was malformed)."""
+    done = plan.stats.changes
+    assert plan.cdc is not None
+    return {
+        "c": done.get(CREATE, 0),
+        "u": done.get(UPDATE, 0),
+        "d": done.get(DELETE_OP, 0),
+        "tombstones": done.get(TOMBSTONE, 0),
+        "keys": len(plan.cdc.keys),
+        "rows": len(plan.cdc.rows),
+    }
+
+
 def log_summary(manifest: dict[str, Any]) -> None:
     """The final summary, one line per topic and one for the totals."""
     for key, t in manifest["topics"].items():
@@ -478,6 +495,18 @@ def log_summary(manifest: dict[str, Any]) -> None:
             t["out_of_order"],
             span,
         )
+        changes = t.get("changes")
+        if changes is not None:
+            log.info(
+                "%-14s changes: c %d  u %d  d %d  tombstones %d  (%d keys, %d rows)",
+                key,
+                changes["c"],
+                changes["u"],
+                changes["d"],
+                changes["tombstones"],
+                changes["keys"],
+                changes["rows"],
+            )
     tot = manifest["totals"]
     log.info(
         "total: sent %d, delivered %d, not delivered %d in %.1f s (%s records/s), %.1f MB%s",
@@ -503,7 +532,7 @@ class FileSink:
     """--dry-run: one JSON line per record ({"topic", "key", "value"}) to a text stream; nothing to confirm.
 
     A record of a topic in ``binary_topics`` (Kafka names of Avro topics) has "value_base64" instead:
-    the exact bytes (framed Avro), in base64."""
+    the exact bytes (framed Avro), in base64. A null value (a CDC topic's tombstone) is JSON null."""
 
     def __init__(self, stream: Any = None, binary_topics: Iterable[str] = ()) -> None:
         self.stream = stream if stream is not None else sys.stdout
@@ -514,12 +543,23 @@ class FileSink:
         self,
         topic: str,
         key: bytes,
-        value: bytes,
+        value: bytes | None,
         headers: Any = None,
         partition: int = -1,
         on_delivery: Callable[[Any, Any], None] | None = None,
     ) -> None:
         where = ',"partition":%d' % partition if partition >= 0 else ""
+        if value is None:
+            self.stream.write(
+                '{"topic":%s%s,"key":%s,"%s":null}\n'
+                % (
+                    dumps(topic).decode(),
+                    where,
+                    dumps(key.decode()).decode(),
+                    "value_base64" if topic in self.binary_topics else "value",
+                )
+            )
+            return
         if topic in self.binary_topics:
             self.stream.write(
                 '{"topic":%s%s,"key":%s,"value_base64":"%s"}\n'
