@@ -67,7 +67,7 @@ faults (fractions of the records sent, all 0 by default; one fault per record at
                     random); with --duration, one in every 1/F.
 
 avro topics (format: avro in topics.yaml):
-  the topic's writer's schema (its columns in Flink's Avro mapping) is registered first with
+  the topic's writer's schema (its columns as the job reads them: AvroColumns) is registered first with
   its registry (runtime properties, group registry: confluent.url and
   confluent.basic.auth.user.info, or glue.region (else $AWS_REGION, $AWS_DEFAULT_REGION) and
   glue.endpoint), then every value is framed Avro (Confluent: magic byte + schema id; Glue:

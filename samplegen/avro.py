@@ -7,9 +7,10 @@ registering a schema with either (what a producer of Avro topics needs).
   5 zlib), bytes 2-17 the schema version's UUID (most significant 8 bytes first), then the Avro
   binary, zlib-compressed (a zlib stream, as java.util.zip.Deflater writes) when byte 1 is 5.
 
-A topic's writer's schema (``writer_schema``: its declared columns in Flink's own Avro mapping)
-and its generated records as fastavro wants them (``record_converter``); a Debezium Avro topic's
-is the change event's envelope around that record (``envelope_schema``, ``envelope_converter``).
+A topic's writer's schema (``writer_schema``: its declared columns in the job's Avro mapping,
+src/main/java/mskiceberg/streaming/format/AvroColumns.java) and its generated records as fastavro
+wants them (``record_converter``); a Debezium Avro topic's is the change event's envelope around
+that record (``envelope_schema``, ``envelope_converter``).
 ``avro_writers`` registers each such topic's schema with its registry and gives the ``AvroWriter``
 that frames its values (and makes its malformed ones), what sample_gen sends for a topic of
 format avro or debezium-avro.
@@ -206,6 +207,7 @@ class GlueRegistry:
 AVRO_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH_NAIVE = dt.datetime(1970, 1, 1)
 _DECIMALS = decimal.Context(prec=80)  # wider than DECIMAL(38, s): quantize never runs out of digits
 # A Confluent schema id no registry hands out (they count up from 1): the "unknown schema" malformed record.
 UNKNOWN_CONFLUENT_ID = 2**31 - 1
@@ -219,23 +221,27 @@ AVRO_MALFORMED = {
 
 
 class AvroTypeError(ValueError):
-    """A declared column Flink's Avro mapping has no schema for (so no writer can match it)."""
+    """A declared column the job's Avro mapping has no schema for (so no writer can match it)."""
 
 
 def writer_schema(topic: TopicConfig) -> dict:
-    """The Avro record schema a producer of ``topic`` writes: its declared columns in Flink's own
-    Avro mapping of Flink SQL types (flink-avro's ``AvroSchemaConverter.convertToSchema``), so the
-    job's reader schema (the same columns, converted the same way) resolves it field for field.
+    """The Avro record schema a producer of ``topic`` writes: its declared columns in the job's
+    Avro mapping of Flink SQL types (its registry-avro reader schema, AvroColumns.java), so the
+    job's reader schema (the same columns, converted the same way) resolves it field for field,
+    and registry-schema (scripts/registry_schema.py) reads the same columns back from it.
 
     BOOLEAN boolean; TINYINT/SMALLINT/INT int; BIGINT long; FLOAT float; DOUBLE double; CHAR/
     VARCHAR/STRING string; BINARY/VARBINARY/BYTES bytes; DECIMAL(p, s) bytes, logicalType decimal;
-    DATE int date; TIME(p <= 3) int time-millis; TIMESTAMP(p) / TIMESTAMP_LTZ(p) long
-    timestamp-millis (p <= 3) or timestamp-micros (p <= 6); ARRAY array; MAP<string type, V> and
-    MULTISET<string type> map; ROW record. A nullable type (every type not NOT NULL, array elements
-    and map values included) is ["null", T]; a nullable field has the default null. The record is
-    named after the topic key, a nested ROW after its path (``<parent>_<field>``, as Flink names
-    them), made unique within the schema. Raises AvroTypeError for a type Flink maps to no Avro
-    schema (TIME(p > 3), TIMESTAMP(p > 6), INTERVAL, WITH TIME ZONE, a MAP key that is not text).
+    DATE int date; TIME(p <= 3) int time-millis; timestamps as Avro means them: TIMESTAMP(p) (a
+    wall-clock time) long local-timestamp-millis (p <= 3) or local-timestamp-micros (p <= 6),
+    TIMESTAMP_LTZ(p) (an instant) long timestamp-millis (p <= 3) or timestamp-micros (p <= 6)
+    (not flink-avro's legacy mapping, which writes timestamp-* for both); ARRAY array;
+    MAP<string type, V> and MULTISET<string type> map; ROW record. A nullable type (every type not
+    NOT NULL, array elements and map values included) is ["null", T]; a nullable field has the
+    default null. The record is named after the topic key, a nested ROW after its path
+    (``<parent>_<field>``, as Flink names them), made unique within the schema. Raises
+    AvroTypeError for a type Flink maps to no Avro schema (TIME(p > 3), TIMESTAMP(p > 6),
+    INTERVAL, WITH TIME ZONE, a MAP key that is not text).
     """
     columns = tuple((name, parse_type(text)) for name, text in topic.schema)
     return _record(_name(topic.key), columns, set(), f"topic {topic.key}")
@@ -321,14 +327,18 @@ def _plain_type(ftype: FlinkType, row_name: str, names: set[str], where: str) ->
         return {"type": "int", "logicalType": "date"}
     if root == "TIME":
         if ftype.precision > 3:
-            raise AvroTypeError(f"{where}: {ftype.text}: Flink's Avro mapping has TIME up to precision 3 (time-millis)")
+            raise AvroTypeError(
+                f"{where}: {ftype.text}: the job's Avro mapping has TIME up to precision 3 (time-millis)"
+            )
         return {"type": "int", "logicalType": "time-millis"}
     if root in ("TIMESTAMP", "TIMESTAMP_LTZ"):
         if ftype.precision > 6:
             raise AvroTypeError(
-                f"{where}: {ftype.text}: Flink's Avro mapping has timestamps up to precision 6 (micros)"
+                f"{where}: {ftype.text}: the job's Avro mapping has timestamps up to precision 6 (micros)"
             )
-        return {"type": "long", "logicalType": "timestamp-millis" if ftype.precision <= 3 else "timestamp-micros"}
+        unit = "millis" if ftype.precision <= 3 else "micros"
+        kind = "local-timestamp" if root == "TIMESTAMP" else "timestamp"  # a wall-clock time; an instant
+        return {"type": "long", "logicalType": f"{kind}-{unit}"}
     if root == "ARRAY":
         return {"type": "array", "items": _avro_type(ftype.children[0][1], row_name, names, f"{where}[]")}
     if root in ("MAP", "MULTISET"):
@@ -339,7 +349,7 @@ def _plain_type(ftype: FlinkType, row_name: str, names: set[str], where: str) ->
         return {"type": "map", "values": values}
     if root == "ROW":
         return _record(row_name, ftype.children, names, where)
-    raise AvroTypeError(f"{where}: {ftype.text}: Flink's Avro mapping has no schema for {root}")
+    raise AvroTypeError(f"{where}: {ftype.text}: the job's Avro mapping has no schema for {root}")
 
 
 PRIMITIVES = {
@@ -365,8 +375,9 @@ Convert = Callable[[Any], Any]
 def record_converter(columns: tuple[tuple[str, FlinkType], ...]) -> Callable[[dict], dict]:
     """A function from a generated record (Flink's JSON format: samplegen.schema) to the values
     fastavro writes for ``writer_schema``: DECIMAL a Decimal of the column's scale, BINARY the
-    bytes, DATE days since the epoch, TIME millis of the day, TIMESTAMP(_LTZ) epoch millis or
-    micros (by precision), the rest as they are; None stays None."""
+    bytes, DATE days since the epoch, TIME millis of the day, TIMESTAMP the wall-clock epoch
+    millis or micros of its naive datetime (local-timestamp-*), TIMESTAMP_LTZ the epoch millis or
+    micros of its UTC instant (timestamp-*), by precision; the rest as they are; None stays None."""
     converters = [(name, _converter(ftype)) for name, ftype in columns]
     changed = [(name, convert) for name, convert in converters if convert is not None]
     if not changed:
@@ -413,7 +424,8 @@ def _converter(ftype: FlinkType) -> Convert | None:
         return _time_millis
     if root in ("TIMESTAMP", "TIMESTAMP_LTZ"):
         unit = dt.timedelta(milliseconds=1) if ftype.precision <= 3 else dt.timedelta(microseconds=1)
-        return lambda v: _epoch(v, unit) if isinstance(v, str) else v
+        epoch = _local_epoch if root == "TIMESTAMP" else _instant_epoch
+        return lambda v: epoch(v, unit) if isinstance(v, str) else v
     if root == "ARRAY":
         element = _converter(ftype.children[0][1])
         if element is None:
@@ -438,8 +450,15 @@ def _time_millis(value: Any) -> Any:
     return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1000 + moment.microsecond // 1000
 
 
-def _epoch(text: str, unit: dt.timedelta) -> int:
-    """'2026-01-01 12:00:00.123' (a trailing Z for TIMESTAMP_LTZ), UTC -> epoch in ``unit``."""
+def _local_epoch(text: str, unit: dt.timedelta) -> int:
+    """A TIMESTAMP's '2026-01-01 12:00:00.123', a wall-clock time (no zone) -> its local-timestamp
+    long: the time since 1970-01-01 00:00:00 on the same clock, in ``unit``."""
+    return (dt.datetime.fromisoformat(text) - EPOCH_NAIVE) // unit
+
+
+def _instant_epoch(text: str, unit: dt.timedelta) -> int:
+    """A TIMESTAMP_LTZ's '2026-01-01 12:00:00.123Z', an instant in UTC -> its timestamp long: the
+    time since the Unix epoch, in ``unit``."""
     moment = dt.datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=dt.timezone.utc)
     return (moment - EPOCH) // unit
 

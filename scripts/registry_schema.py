@@ -54,13 +54,14 @@ examples:
   %(prog)s bids_avro --version 3      # the block of version 3
   %(prog)s bids_avro --write          # replace the block in config/topics.yaml, say what changed
 
-Avro -> Flink SQL (Flink's Avro mapping, inverted): boolean BOOLEAN, int INT, long BIGINT,
+Avro -> Flink SQL (the job's Avro mapping, inverted): boolean BOOLEAN, int INT, long BIGINT,
 float FLOAT, double DOUBLE, string STRING, bytes / fixed BYTES, enum STRING, decimal
-DECIMAL(p, s), date DATE, time-millis TIME(3), timestamp-millis / -micros TIMESTAMP(3) / (6),
-local-timestamp-millis / -micros TIMESTAMP_LTZ(3) / (6), uuid STRING, record ROW<...>, array
-ARRAY<T>, map MAP<STRING, T>. ["null", T] is T (nullable); any other type is T NOT NULL, at
-every depth. A union of two or more non-null types is no column type: refused. (The job reads
-an enum into its STRING column as the symbol's name, a fixed into BYTES as its bytes.)
+DECIMAL(p, s), date DATE, time-millis TIME(3), timestamp-millis / -micros (an instant)
+TIMESTAMP_LTZ(3) / (6), local-timestamp-millis / -micros (a wall-clock time) TIMESTAMP(3) /
+(6), uuid STRING, record ROW<...>, array ARRAY<T>, map MAP<STRING, T>. ["null", T] is T
+(nullable); any other type is T NOT NULL, at every depth. A union of two or more non-null
+types is no column type: refused. (The job reads an enum into its STRING column as the
+symbol's name, a fixed into BYTES as its bytes.)
 
 where the registry is: the runtime properties' registry group (--properties, else
 $APP_PROPERTIES_FILE, else application_properties.json): confluent.url and
@@ -105,20 +106,23 @@ PRIMITIVES = {
 }
 # logicalType -> (the Avro types it annotates, the Flink type); on another type it is ignored, as the
 # Avro specification says of a logical type that does not fit (the underlying type is read).
+# Timestamps as Avro means them and the job reads them (AvroColumns.java): timestamp-* is an
+# instant (TIMESTAMP_LTZ), local-timestamp-* a wall-clock time (TIMESTAMP); samplegen/avro.py
+# writes them so.
 LOGICAL = {
     "date": (("int",), "DATE"),
     "time-millis": (("int",), "TIME(3)"),
-    "timestamp-millis": (("long",), "TIMESTAMP(3)"),
-    "timestamp-micros": (("long",), "TIMESTAMP(6)"),
-    "local-timestamp-millis": (("long",), "TIMESTAMP_LTZ(3)"),
-    "local-timestamp-micros": (("long",), "TIMESTAMP_LTZ(6)"),
+    "timestamp-millis": (("long",), "TIMESTAMP_LTZ(3)"),
+    "timestamp-micros": (("long",), "TIMESTAMP_LTZ(6)"),
+    "local-timestamp-millis": (("long",), "TIMESTAMP(3)"),
+    "local-timestamp-micros": (("long",), "TIMESTAMP(6)"),
     "uuid": (("string",), "STRING"),
 }
-# Logical types Flink's Avro mapping has no type for (its TIME stops at millis, its timestamps at micros).
+# Logical types the job's Avro mapping has no type for (its TIME stops at millis, its timestamps at micros).
 UNMAPPED_LOGICAL = {
-    "time-micros": "Flink's Avro mapping reads TIME up to precision 3 (time-millis)",
-    "timestamp-nanos": "Flink's Avro mapping reads timestamps up to precision 6 (micros)",
-    "local-timestamp-nanos": "Flink's Avro mapping reads timestamps up to precision 6 (micros)",
+    "time-micros": "the job's Avro mapping reads TIME up to precision 3 (time-millis)",
+    "timestamp-nanos": "the job's Avro mapping reads timestamps up to precision 6 (micros)",
+    "local-timestamp-nanos": "the job's Avro mapping reads timestamps up to precision 6 (micros)",
 }
 MAX_DECIMAL_PRECISION = 38
 NAMED = ("record", "error", "enum", "fixed")

@@ -3,11 +3,11 @@ local Confluent-compatible registry, on the real broker -> the job (--bounded, f
 -> an Iceberg table of the same columns, every row against the values sample_gen wrote.
 
 sample_gen registers the topic's writer's schema (samplegen/avro.py ``writer_schema``: the columns
-in Flink's Avro mapping) and frames every value with its schema id; its --records journal holds
+in the job's Avro mapping, TIMESTAMP as local-timestamp-*, TIMESTAMP_LTZ as timestamp-*) and frames every value with its schema id; its --records journal holds
 each value's exact bytes (``value_base64``). The expected rows are worked out from those bytes
 alone: the 5-byte Confluent frame stripped, the writer's schema fetched from the registry by the id
 it names, the Avro binary decoded with fastavro, each value turned into what Iceberg holds for the
-column's type (naive datetimes for TIMESTAMP, UTC instants for TIMESTAMP_LTZ, ...). The table is
+column's type (fastavro's naive datetimes for TIMESTAMP, UTC instants for TIMESTAMP_LTZ, ...). The table is
 read from its Parquet data files with pyarrow (pyiceberg reads a NULL list as [],
 /work/shared/notes/pyiceberg-nested-nulls.md), and compared with them row for row; nothing may be
 a dead letter.
@@ -84,9 +84,10 @@ COLUMNS = {
     "occurred": "TIMESTAMP_LTZ(3) NOT NULL",
 }
 EVENT_TIME = "occurred"
-# Timestamps sample_gen writes below an ARRAY, a MAP or a nested ROW that the job cannot read (the
-# whole job fails at start): TIMESTAMP_LTZ under ARRAY/MAP/ROW, TIMESTAMP(4..6) under ARRAY/MAP.
-# COLUMNS holds the nested timestamps it does read (TIMESTAMP(3) anywhere, TIMESTAMP(6) in a ROW).
+# Timestamps below an ARRAY, a MAP or a nested ROW that Flink's own flink-avro cannot read (a job on
+# it fails at start), the job's decoder can: TIMESTAMP_LTZ under ARRAY/MAP/ROW, TIMESTAMP(4..6) under
+# ARRAY/MAP. COLUMNS holds the nested timestamps flink-avro reads too (TIMESTAMP(3) anywhere,
+# TIMESTAMP(6) in a ROW).
 NESTED_TIMES = {
     "id": "STRING NOT NULL",
     "at_list": "ARRAY<TIMESTAMP_LTZ(3)>",
@@ -180,9 +181,10 @@ def as_iceberg(value, ftype: FlinkType):
         return None
     root = ftype.root
     if root == "TIMESTAMP":
-        assert value.tzinfo is not None  # fastavro: timestamp-millis/micros are UTC instants
-        return value.astimezone(UTC).replace(tzinfo=None)
+        assert value.tzinfo is None  # fastavro: local-timestamp-millis/micros are wall-clock times, naive
+        return value
     if root == "TIMESTAMP_LTZ":
+        assert value.tzinfo is not None  # fastavro: timestamp-millis/micros are instants, in UTC
         return value.astimezone(UTC)
     if root == "ARRAY":
         return [as_iceberg(v, ftype.children[0][1]) for v in value]

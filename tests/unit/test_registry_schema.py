@@ -59,10 +59,11 @@ EVERY_TYPE = [
     ({"type": "bytes", "logicalType": "decimal", "precision": 38}, "DECIMAL(38, 0)"),
     ({"type": "int", "logicalType": "date"}, "DATE"),
     ({"type": "int", "logicalType": "time-millis"}, "TIME(3)"),
-    ({"type": "long", "logicalType": "timestamp-millis"}, "TIMESTAMP(3)"),
-    ({"type": "long", "logicalType": "timestamp-micros"}, "TIMESTAMP(6)"),
-    ({"type": "long", "logicalType": "local-timestamp-millis"}, "TIMESTAMP_LTZ(3)"),
-    ({"type": "long", "logicalType": "local-timestamp-micros"}, "TIMESTAMP_LTZ(6)"),
+    # timestamps as Avro means them and the job reads them: timestamp-* an instant, local-timestamp-* a wall-clock time
+    ({"type": "long", "logicalType": "timestamp-millis"}, "TIMESTAMP_LTZ(3)"),
+    ({"type": "long", "logicalType": "timestamp-micros"}, "TIMESTAMP_LTZ(6)"),
+    ({"type": "long", "logicalType": "local-timestamp-millis"}, "TIMESTAMP(3)"),
+    ({"type": "long", "logicalType": "local-timestamp-micros"}, "TIMESTAMP(6)"),
     ({"type": "string", "logicalType": "uuid"}, "STRING"),
     (record(("a", "int"), ("b", ["null", "string"]), name="Inner"), "ROW<a INT NOT NULL, b STRING>"),
     ({"type": "array", "items": "string"}, "ARRAY<STRING NOT NULL>"),
@@ -100,7 +101,8 @@ def test_nested_types_at_any_depth():
         (
             "deep",
             record(
-                ("inner", record(("at", {"type": "long", "logicalType": "timestamp-millis"}), name="L2")), name="L1"
+                ("inner", record(("at", {"type": "long", "logicalType": "local-timestamp-millis"}), name="L2")),
+                name="L1",
             ),
         ),
         ("by_key", {"type": "map", "values": ["null", "L1"]}),
@@ -353,7 +355,7 @@ ALL_TYPES = record(
     ("named_fixed", {"type": "fixed", "name": "Hash", "size": 16}),
     ("named_enum", ["null", {"type": "enum", "name": "Color", "symbols": ["RED"]}]),
     ("inner", record(("a", "int"), ("b", ["null", "string"]), name="Inner")),
-    ("ts", {"type": "long", "logicalType": "local-timestamp-millis"}),
+    ("ts", {"type": "long", "logicalType": "timestamp-millis"}),
     name="AllTypes",
 )
 
@@ -537,7 +539,7 @@ def test_registry_url_and_user_info_from_the_environment(tmp_path, registry_url,
 
 # --- moto's Glue Schema Registry --------------------------------------------------------------------
 
-THINGS_V1 = record(("id", "long"), ("ts", {"type": "long", "logicalType": "timestamp-millis"}), name="Thing")
+THINGS_V1 = record(("id", "long"), ("ts", {"type": "long", "logicalType": "local-timestamp-millis"}), name="Thing")
 THINGS_V2 = {
     **THINGS_V1,
     "fields": [
@@ -547,7 +549,7 @@ THINGS_V2 = {
             "type": ["null", {"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2}],
             "default": None,
         },
-        {"name": "seen", "type": ["null", {"type": "long", "logicalType": "local-timestamp-micros"}], "default": None},
+        {"name": "seen", "type": ["null", {"type": "long", "logicalType": "timestamp-micros"}], "default": None},
     ],
 }
 

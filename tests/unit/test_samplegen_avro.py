@@ -1,7 +1,7 @@
 """samplegen/avro.py: the two wire framings byte for byte, the Avro binary, and registering
 schemas with the local Confluent-compatible registry and with moto's Glue Schema Registry; a
-topic's writer's schema (Flink's Avro mapping of every type) and its generated values through
-fastavro and back; and sample_gen producing Avro topics (--dry-run: the exact bytes, registered
+topic's writer's schema (the job's Avro mapping of every type, AvroColumns.java) and its generated
+values through fastavro and back, and registry-schema reading its columns back from it; and sample_gen producing Avro topics (--dry-run: the exact bytes, registered
 with the real local registry and moto, decoded with the schema fetched back from each)."""
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from samplegen.avro import (
 )
 from samplegen.faults import FaultKnobs, Faults
 from samplegen.model import EventModel, ModelOptions
+from scripts.registry_schema import avro_columns
 from tests.support.harness import ROOT, free_port
 from tests.support.registry import schema_registry_process
 
@@ -206,9 +207,13 @@ def decimal_schema(precision: int, scale: int) -> dict:
     return {"type": "bytes", "logicalType": "decimal", "precision": precision, "scale": scale}
 
 
+# Timestamps as Avro means them and the job reads them (AvroColumns.java): an instant (TIMESTAMP_LTZ)
+# is timestamp-*, a wall-clock time (TIMESTAMP) local-timestamp-*, by precision (<= 3 millis, <= 6 micros).
 MILLIS = {"type": "long", "logicalType": "timestamp-millis"}
 MICROS = {"type": "long", "logicalType": "timestamp-micros"}
-# Flink SQL type -> its Avro schema in flink-avro's AvroSchemaConverter.convertToSchema (NOT NULL).
+LOCAL_MILLIS = {"type": "long", "logicalType": "local-timestamp-millis"}
+LOCAL_MICROS = {"type": "long", "logicalType": "local-timestamp-micros"}
+# Flink SQL type -> its Avro schema in the job's reader schema (AvroColumns.readerSchema; NOT NULL).
 FLINK_TO_AVRO = {
     "BOOLEAN": "boolean",
     "TINYINT": "int",
@@ -233,14 +238,19 @@ FLINK_TO_AVRO = {
     "DATE": {"type": "int", "logicalType": "date"},
     "TIME": {"type": "int", "logicalType": "time-millis"},
     "TIME(3)": {"type": "int", "logicalType": "time-millis"},
-    "TIMESTAMP(0)": MILLIS,
-    "TIMESTAMP(3)": MILLIS,
-    "TIMESTAMP(3) WITHOUT TIME ZONE": MILLIS,
-    "TIMESTAMP(6)": MICROS,
-    "TIMESTAMP": MICROS,  # Flink's default precision is 6
+    "TIMESTAMP(0)": LOCAL_MILLIS,
+    "TIMESTAMP(3)": LOCAL_MILLIS,
+    "TIMESTAMP(3) WITHOUT TIME ZONE": LOCAL_MILLIS,
+    "TIMESTAMP(4)": LOCAL_MICROS,
+    "TIMESTAMP(6)": LOCAL_MICROS,
+    "TIMESTAMP": LOCAL_MICROS,  # Flink's default precision is 6
+    "TIMESTAMP_LTZ(0)": MILLIS,
     "TIMESTAMP_LTZ(3)": MILLIS,
     "TIMESTAMP(3) WITH LOCAL TIME ZONE": MILLIS,
+    "TIMESTAMP_LTZ(5)": MICROS,
     "TIMESTAMP_LTZ(6)": MICROS,
+    "TIMESTAMP_LTZ": MICROS,
+    "TIMESTAMP(6) WITH LOCAL TIME ZONE": MICROS,
     "ARRAY<INT>": {"type": "array", "items": ["null", "int"]},
     "ARRAY<INT NOT NULL>": {"type": "array", "items": "int"},
     "BIGINT ARRAY": {"type": "array", "items": ["null", "long"]},
@@ -251,7 +261,7 @@ FLINK_TO_AVRO = {
 
 
 @pytest.mark.parametrize("flink_type", FLINK_TO_AVRO)
-def test_writer_schema_maps_each_type_as_flink_does(flink_type):
+def test_writer_schema_maps_each_type_as_the_job_reads_it(flink_type):
     expected = FLINK_TO_AVRO[flink_type]
     schema = writer_schema(avro_topic({"ts": "BIGINT NOT NULL", "req": f"{flink_type} NOT NULL", "opt": flink_type}))
     assert schema["type"] == "record" and schema["name"] == "things"
@@ -277,7 +287,7 @@ def test_writer_schema_nests_records_with_unique_names():
         "type": "record",
         "name": "bid_events",
         "fields": [
-            {"name": "ts", "type": MILLIS},
+            {"name": "ts", "type": LOCAL_MILLIS},
             {
                 "name": "r",
                 "type": [
@@ -350,11 +360,11 @@ def test_writer_schema_nests_records_with_unique_names():
 @pytest.mark.parametrize(
     "flink_type, message",
     [
-        ("TIME(6)", r"topic things\.bad: TIME\(6\): Flink's Avro mapping has TIME up to precision 3"),
+        ("TIME(6)", r"topic things\.bad: TIME\(6\): the job's Avro mapping has TIME up to precision 3"),
         ("TIMESTAMP(9)", r"topic things\.bad: TIMESTAMP\(9\): .* up to precision 6"),
         ("TIMESTAMP_LTZ(7)", r"TIMESTAMP_LTZ\(7\): .* up to precision 6"),
         ("MAP<INT, STRING>", r"an Avro map's keys are strings"),
-        ("INTERVAL DAY", r"Flink's Avro mapping has no schema for INTERVAL"),
+        ("INTERVAL DAY", r"the job's Avro mapping has no schema for INTERVAL"),
         ("TIMESTAMP(3) WITH TIME ZONE", r"no schema for TIMESTAMP_TZ"),
         ("ARRAY<ROW<t TIME(9)>>", r"topic things\.bad\[\]\.t: TIME\(9\)"),
         ("ROW<`a-b` INT>", r"topic things\.bad\.a-b: not an Avro field name"),
@@ -363,6 +373,118 @@ def test_writer_schema_nests_records_with_unique_names():
 def test_writer_schema_refuses_what_flink_maps_to_no_avro(flink_type, message):
     with pytest.raises(AvroTypeError, match=message):
         writer_schema(avro_topic({"ts": "BIGINT NOT NULL", "bad": flink_type}))
+
+
+# --- the writer's schema read back by registry-schema -----------------------------------------------
+
+# Flink SQL type (as written in topics.yaml) -> the column registry-schema (scripts/registry_schema.py)
+# reads back from its writer's schema: the same Flink type, in Flink's canonical spelling, and the
+# same kind of timestamp (a wall-clock TIMESTAMP, an instant TIMESTAMP_LTZ); only where one Avro
+# type holds several Flink types is it the widest of them ("widened"): int for TINYINT/SMALLINT,
+# string for CHAR/VARCHAR, bytes for BINARY/VARBINARY, millis or micros for a timestamp's precision,
+# time-millis for TIME, a map of counts for MULTISET.
+ROUND_TRIP = {
+    "BOOLEAN": "BOOLEAN",
+    "TINYINT": "INT",  # widened
+    "SMALLINT": "INT",  # widened
+    "INT": "INT",
+    "INTEGER": "INT",
+    "BIGINT": "BIGINT",
+    "FLOAT": "FLOAT",
+    "DOUBLE": "DOUBLE",
+    "DOUBLE PRECISION": "DOUBLE",
+    "STRING": "STRING",
+    "VARCHAR": "STRING",  # widened (VARCHAR is VARCHAR(1))
+    "VARCHAR(10)": "STRING",  # widened
+    "VARCHAR(12)": "STRING",  # widened
+    "CHAR(3)": "STRING",  # widened
+    "CHAR(4)": "STRING",  # widened
+    "BYTES": "BYTES",
+    "BINARY(4)": "BYTES",  # widened
+    "VARBINARY(6)": "BYTES",  # widened
+    "VARBINARY(8)": "BYTES",  # widened
+    "DECIMAL(10, 2)": "DECIMAL(10, 2)",
+    "DECIMAL": "DECIMAL(10, 0)",
+    "DECIMAL(6)": "DECIMAL(6, 0)",
+    "NUMERIC(5)": "DECIMAL(5, 0)",
+    "DEC(38, 18)": "DECIMAL(38, 18)",
+    "DATE": "DATE",
+    "TIME": "TIME(3)",  # widened (TIME is TIME(0))
+    "TIME(3)": "TIME(3)",
+    "TIMESTAMP(0)": "TIMESTAMP(3)",  # widened
+    "TIMESTAMP(3)": "TIMESTAMP(3)",
+    "TIMESTAMP(3) WITHOUT TIME ZONE": "TIMESTAMP(3)",
+    "TIMESTAMP(4)": "TIMESTAMP(6)",  # widened
+    "TIMESTAMP(6)": "TIMESTAMP(6)",
+    "TIMESTAMP": "TIMESTAMP(6)",
+    "TIMESTAMP_LTZ(0)": "TIMESTAMP_LTZ(3)",  # widened
+    "TIMESTAMP_LTZ(3)": "TIMESTAMP_LTZ(3)",
+    "TIMESTAMP(3) WITH LOCAL TIME ZONE": "TIMESTAMP_LTZ(3)",
+    "TIMESTAMP_LTZ(5)": "TIMESTAMP_LTZ(6)",  # widened
+    "TIMESTAMP_LTZ(6)": "TIMESTAMP_LTZ(6)",
+    "TIMESTAMP_LTZ": "TIMESTAMP_LTZ(6)",
+    "TIMESTAMP(6) WITH LOCAL TIME ZONE": "TIMESTAMP_LTZ(6)",
+    "ARRAY<INT>": "ARRAY<INT>",
+    "ARRAY<INT NOT NULL>": "ARRAY<INT NOT NULL>",
+    "ARRAY<STRING NOT NULL>": "ARRAY<STRING NOT NULL>",
+    "BIGINT ARRAY": "ARRAY<BIGINT>",
+    "MAP<STRING, DOUBLE>": "MAP<STRING, DOUBLE>",
+    "MAP<VARCHAR(5), BIGINT NOT NULL>": "MAP<STRING, BIGINT NOT NULL>",  # widened key
+    "MULTISET<STRING>": "MAP<STRING, INT>",  # widened: Flink's MULTISET is a map of counts in Avro
+    "ARRAY<TIMESTAMP_LTZ(3)>": "ARRAY<TIMESTAMP_LTZ(3)>",
+    "ARRAY<TIMESTAMP(6) NOT NULL>": "ARRAY<TIMESTAMP(6) NOT NULL>",
+    "MAP<STRING, TIMESTAMP(3) NOT NULL>": "MAP<STRING, TIMESTAMP(3) NOT NULL>",
+    "MAP<STRING, TIMESTAMP_LTZ(6)>": "MAP<STRING, TIMESTAMP_LTZ(6)>",
+    "ROW<a INT NOT NULL, b ARRAY<ROW<x STRING, at TIMESTAMP(3)>>, c ROW<d DATE NOT NULL>>": (
+        "ROW<a INT NOT NULL, b ARRAY<ROW<x STRING, at TIMESTAMP(3)>>, c ROW<d DATE NOT NULL>>"
+    ),
+    "ROW<d DECIMAL(5, 1), blob BYTES NOT NULL>": "ROW<d DECIMAL(5, 1), blob BYTES NOT NULL>",
+    "ROW<os STRING NOT NULL, seen_at TIMESTAMP_LTZ(3), at TIMESTAMP(6) NOT NULL>": (
+        "ROW<os STRING NOT NULL, seen_at TIMESTAMP_LTZ(3), at TIMESTAMP(6) NOT NULL>"
+    ),
+    "ARRAY<ROW<sku STRING, paid_at TIMESTAMP_LTZ(3), packed_at TIMESTAMP(6)>>": (
+        "ARRAY<ROW<sku STRING, paid_at TIMESTAMP_LTZ(3), packed_at TIMESTAMP(6)>>"
+    ),
+}
+
+
+def timestamp_kinds(ftype: FlinkType) -> list[str]:
+    """The roots of the timestamps in a type, depth first (TIMESTAMP or TIMESTAMP_LTZ each)."""
+    own = [ftype.root] if ftype.root in ("TIMESTAMP", "TIMESTAMP_LTZ") else []
+    return own + [kind for _, child in ftype.children for kind in timestamp_kinds(child)]
+
+
+def test_the_round_trip_table_covers_every_type_the_writer_supports():
+    written = {text.removesuffix(" NOT NULL") for text in ALL_TYPES.values()}
+    assert set(FLINK_TO_AVRO) | written <= set(ROUND_TRIP)
+    for flink_type, back in ROUND_TRIP.items():  # the kind of each timestamp never changes, at any depth
+        assert timestamp_kinds(parse_type(back)) == timestamp_kinds(parse_type(flink_type)), flink_type
+
+
+@pytest.mark.parametrize("flink_type", ROUND_TRIP)
+def test_registry_schema_reads_the_writers_schema_back_as_the_same_columns(flink_type):
+    back = ROUND_TRIP[flink_type]
+    topic = avro_topic({"ts": "BIGINT NOT NULL", "req": f"{flink_type} NOT NULL", "opt": flink_type})
+    schema = writer_schema(topic)
+    assert avro_columns(schema) == [("ts", "BIGINT NOT NULL"), ("req", f"{back} NOT NULL"), ("opt", back)]
+    # what it reads back is a fixed point: written again, the same writer's schema
+    assert writer_schema(avro_topic(dict(avro_columns(schema)))) == schema
+
+
+def test_registry_schema_reads_a_whole_topic_back_as_its_columns():
+    topic = avro_topic(ALL_TYPES)
+    expected = [
+        (name, ROUND_TRIP[text.removesuffix(" NOT NULL")] + (" NOT NULL" if text.endswith(" NOT NULL") else ""))
+        for name, text in ALL_TYPES.items()
+    ]
+    assert avro_columns(writer_schema(topic)) == expected
+    assert [(n, t) for n, t in expected if t.startswith("TIMESTAMP")] == [
+        ("ts", "TIMESTAMP(3) NOT NULL"),
+        ("ts0", "TIMESTAMP(3)"),
+        ("ts6", "TIMESTAMP(6)"),
+        ("ltz", "TIMESTAMP_LTZ(3)"),
+        ("ltz6", "TIMESTAMP_LTZ(6) NOT NULL"),
+    ]
 
 
 # --- generated values through fastavro and back -----------------------------------------------------
@@ -419,7 +541,9 @@ def decoded_form(value, ftype: FlinkType):
         return dt.date.fromisoformat(value)
     if root == "TIME":
         return dt.time.fromisoformat(value)
-    if root in ("TIMESTAMP", "TIMESTAMP_LTZ"):
+    if root == "TIMESTAMP":  # local-timestamp-*: a wall-clock time, naive
+        return dt.datetime.fromisoformat(value)
+    if root == "TIMESTAMP_LTZ":  # timestamp-*: an instant, in UTC
         return dt.datetime.fromisoformat(value.removesuffix("Z")).replace(tzinfo=UTC)
     if root == "ARRAY":
         return [decoded_form(v, ftype.children[0][1]) for v in value]
@@ -722,7 +846,8 @@ def test_sample_gen_faults_on_avro_topics(tmp_path, producer_registry, moto_serv
             schema, payload = schemas.unframe(topic.topic_name, value)
             written = read_avro(payload, schema)
             event_time = written[topic.event_time.field]
-            if isinstance(event_time, dt.datetime):
+            if isinstance(event_time, dt.datetime):  # a TIMESTAMP (naive) is read as UTC, as the job does
+                event_time = event_time if event_time.tzinfo else event_time.replace(tzinfo=UTC)
                 event_time = (event_time - dt.datetime(1970, 1, 1, tzinfo=UTC)) // dt.timedelta(milliseconds=1)
             assert event_time == line["event_time_ms"]
             continue
