@@ -245,13 +245,15 @@ def _schema(at: At, reserved: Mapping[str, str] | None = None) -> dict[str, Flin
     return schema
 
 
-def _columns(at: At, schema: Mapping[str, Any], what: str) -> tuple[str, ...]:
-    """A list of sink columns (partition_by, primary_key)."""
-    columns = []
-    for item in items_of(at, "column names"):
+def _columns(
+    at: At, schema: Mapping[str, Any], what: str, of: str = "a column of the sink", listing: str = "column names"
+) -> tuple[str, ...]:
+    """A list of columns, each once (a sink's partition_by and primary_key, a CDC topic's primary_key)."""
+    columns: list[str] = []
+    for item in items_of(at, listing):
         name = string(item)
         if name not in schema:
-            raise item.error(f"'{name}' is not a column of the sink{did_you_mean(name, schema)}", ", ".join(schema))
+            raise item.error(f"'{name}' is not {of}{did_you_mean(name, schema)}", ", ".join(schema))
         if name in columns:
             raise item.error(f"'{name}' is listed twice in {what}")
         columns.append(name)
@@ -469,15 +471,7 @@ def _topic_key(at: At, value_format: str, schema: Mapping[str, FlinkType]) -> tu
         raise at.error(
             "a Debezium topic needs primary_key: the columns that identify a row (its table's key)", "e.g. [id]"
         )
-    columns: list[str] = []
-    for item in items_of(at, "columns of the schema"):
-        column = _identifier(item)
-        if column not in schema:
-            raise item.error(f"'{column}' is not in the schema{did_you_mean(column, schema)}", ", ".join(schema))
-        if column in columns:
-            raise item.error(f"'{column}' is listed twice in primary_key")
-        columns.append(column)
-    return tuple(columns)
+    return _columns(at, schema, "primary_key", of="in the schema", listing="columns of the schema")
 
 
 def _metadata(at: At) -> tuple[str, ...]:

@@ -224,7 +224,6 @@ def moto_process(launcher: str, log_file: Path, env: dict[str, str] | None = Non
     """moto's server (``moto.server``, run as a module) or a launcher file of it (a path, e.g.
     dev/moto_iam_server.py) on a free localhost port: its URL once it answers; stopped on exit."""
     port = free_port()
-    module = launcher
     command = [launcher] if launcher.endswith(".py") else ["-m", launcher]
     with log_file.open("wb") as log:
         process = subprocess.Popen(
@@ -235,20 +234,38 @@ def moto_process(launcher: str, log_file: Path, env: dict[str, str] | None = Non
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
+    with stopped_on_exit(process):
+        wait_until_answering(process, urllib.request.Request(f"{url}/moto-api/"), launcher, log_file)
+        yield url
+
+
+def wait_until_answering(
+    process: subprocess.Popen,
+    probe: urllib.request.Request,
+    name: str,
+    log_file: Path,
+    timeout_s: float = MOTO_START_TIMEOUT_S,
+) -> None:
+    """Until a local service answers the probe; the test fails, with its log, if it exits or stays silent."""
+    deadline = time.monotonic() + timeout_s
     while True:
         if process.poll() is not None:
-            pytest.fail(f"{module} exited with {process.returncode}:\n{log_file.read_text()}")
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log_file.read_text()}")
         try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
-            break
+            urllib.request.urlopen(probe, timeout=2).close()
+            return
         except (urllib.error.URLError, OSError):
             if time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"{module} did not answer within {MOTO_START_TIMEOUT_S}s:\n{log_file.read_text()}")
+                pytest.fail(f"{name} did not answer within {timeout_s:g}s:\n{log_file.read_text()}")
             time.sleep(0.1)
+
+
+@contextmanager
+def stopped_on_exit(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """The process, terminated (killed if it lingers) when the block ends."""
     try:
-        yield url
+        yield process
     finally:
         process.terminate()
         try:

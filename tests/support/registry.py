@@ -7,16 +7,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import pytest
-
-from tests.support.harness import ROOT, free_port
+from tests.support import harness
+from tests.support.harness import ROOT, free_port, stopped_on_exit
 
 SCRIPT = ROOT / "dev" / "schema_registry.py"
 START_TIMEOUT_S = 30
@@ -37,31 +35,14 @@ def schema_registry_process(basic_auth: str | None = None, log_file: Path | None
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
-        try:
+        with stopped_on_exit(process):
             wait_until_answering(process, url, basic_auth, log_path)
             yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def wait_until_answering(process: subprocess.Popen, url: str, basic_auth: str | None, log_path: Path) -> None:
+    """Until the registry answers GET /config (with the credentials, when it asks for them)."""
     request = urllib.request.Request(f"{url}/config")
     if basic_auth is not None:
         request.add_header("Authorization", "Basic " + base64.b64encode(basic_auth.encode()).decode())
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"dev/schema_registry.py exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            urllib.request.urlopen(request, timeout=2).close()
-            return
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"dev/schema_registry.py did not answer within {START_TIMEOUT_S}s:\n{log_path.read_text()}")
-            time.sleep(0.1)
+    harness.wait_until_answering(process, request, "dev/schema_registry.py", log_path, START_TIMEOUT_S)

@@ -128,6 +128,71 @@ final class AvroColumns {
         return precision > 3;
     }
 
+    /**
+     * The reader's schema for one writer: where the writer has an enum for a STRING column, or a
+     * fixed for a BYTES (or DECIMAL) one, the reader takes the writer's type, at any depth. Avro's
+     * resolution reads neither as the other, while Flink's conversion turns an enum symbol into
+     * its name and a fixed into its bytes: so the column reads what the writer meant. Records take
+     * the writer's names (the declared columns have none of their own).
+     */
+    static Schema adapt(Schema reader, Schema writer) {
+        if (reader.getType() == Schema.Type.UNION && writer.getType() != Schema.Type.UNION) {
+            List<Schema> branches = new ArrayList<>();
+            boolean changed = false;
+            for (Schema branch : reader.getTypes()) {
+                Schema adapted = branch.getType() == Schema.Type.NULL ? branch : adapt(branch, writer);
+                changed |= adapted != branch;
+                branches.add(adapted);
+            }
+            return changed ? Schema.createUnion(branches) : reader;
+        }
+        if (writer.getType() == Schema.Type.UNION) { // ["null", T]: adapt to its one other branch
+            List<Schema> others = new ArrayList<>();
+            for (Schema branch : writer.getTypes()) {
+                if (branch.getType() != Schema.Type.NULL) {
+                    others.add(branch);
+                }
+            }
+            return others.size() == 1 ? adapt(reader, others.get(0)) : reader;
+        }
+        switch (reader.getType()) {
+            case STRING:
+                return writer.getType() == Schema.Type.ENUM ? writer : reader;
+            case BYTES:
+                return writer.getType() == Schema.Type.FIXED ? writer : reader;
+            case ARRAY:
+                if (writer.getType() != Schema.Type.ARRAY) {
+                    return reader;
+                }
+                Schema items = adapt(reader.getElementType(), writer.getElementType());
+                return items == reader.getElementType() ? reader : Schema.createArray(items);
+            case MAP:
+                if (writer.getType() != Schema.Type.MAP) {
+                    return reader;
+                }
+                Schema values = adapt(reader.getValueType(), writer.getValueType());
+                return values == reader.getValueType() ? reader : Schema.createMap(values);
+            case RECORD:
+                if (writer.getType() != Schema.Type.RECORD) {
+                    return reader;
+                }
+                List<Schema.Field> fields = new ArrayList<>();
+                // the writer's name: a record in a nullable column is a union branch, found by name
+                boolean changed = !reader.getFullName().equals(writer.getFullName());
+                for (Schema.Field field : reader.getFields()) {
+                    Schema.Field written = writer.getField(field.name());
+                    Schema adapted = written == null ? field.schema() : adapt(field.schema(), written.schema());
+                    changed |= adapted != field.schema();
+                    fields.add(new Schema.Field(field, adapted));
+                }
+                return changed
+                        ? Schema.createRecord(writer.getName(), reader.getDoc(), writer.getNamespace(), false, fields)
+                        : reader;
+            default:
+                return reader;
+        }
+    }
+
     /** The converter of a column type (its values never null here: the caller checks). */
     static Converter converter(LogicalType type) {
         switch (type.getTypeRoot()) {

@@ -58,13 +58,7 @@ public final class DebeziumJsonFormatFactory implements DeserializationFormatFac
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
-        Set<ConfigOption<?>> options = new HashSet<>();
-        options.add(StrictJsonFormatFactory.REQUIRED_FIELDS);
-        options.add(StrictJsonFormatFactory.MAX_BYTES);
-        options.add(StrictJsonFormatFactory.TOPIC);
-        options.add(StrictJsonFormatFactory.VALID_FROM);
-        options.add(StrictJsonFormatFactory.VALID_UNTIL);
-        return options;
+        return StrictJsonFormatFactory.recordOptions();
     }
 
     @Override

@@ -8,15 +8,11 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.table.api.ValidationException;
-import org.apache.flink.table.connector.ChangelogMode;
 import org.apache.flink.table.connector.format.DecodingFormat;
-import org.apache.flink.table.connector.source.DynamicTableSource;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.factories.DeserializationFormatFactory;
 import org.apache.flink.table.factories.DynamicTableFactory;
 import org.apache.flink.table.factories.FactoryUtil;
-import org.apache.flink.table.types.DataType;
-import org.apache.flink.table.types.logical.RowType;
 
 /**
  * The {@code registry-avro} table format: Avro values framed by a schema registry (Confluent's or
@@ -62,12 +58,7 @@ public final class RegistryAvroFormatFactory implements DeserializationFormatFac
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
-        Set<ConfigOption<?>> options = new HashSet<>();
-        options.add(StrictJsonFormatFactory.VALID_FROM);
-        options.add(StrictJsonFormatFactory.VALID_UNTIL);
-        options.add(StrictJsonFormatFactory.REQUIRED_FIELDS);
-        options.add(StrictJsonFormatFactory.MAX_BYTES);
-        options.add(StrictJsonFormatFactory.TOPIC);
+        Set<ConfigOption<?>> options = StrictJsonFormatFactory.recordOptions();
         options.add(URL);
         options.add(BASIC_AUTH);
         options.add(REGION);
@@ -81,20 +72,7 @@ public final class RegistryAvroFormatFactory implements DeserializationFormatFac
         FactoryUtil.validateFactoryOptions(this, formatOptions);
         DecoderSettings settings = StrictJsonFormatFactory.settings(formatOptions, context.getObjectIdentifier().getObjectName());
         RegistrySettings registry = registry(formatOptions);
-        return new DecodingFormat<DeserializationSchema<RowData>>() {
-            @Override
-            public DeserializationSchema<RowData> createRuntimeDecoder(
-                    DynamicTableSource.Context sourceContext, DataType physicalDataType) {
-                RowType rowType = (RowType) physicalDataType.getLogicalType();
-                return new RegistryAvroDecoder(
-                        rowType, settings, registry, sourceContext.createTypeInformation(physicalDataType));
-            }
-
-            @Override
-            public ChangelogMode getChangelogMode() {
-                return ChangelogMode.insertOnly();
-            }
-        };
+        return StrictJsonFormatFactory.insertOnly((rowType, type) -> new RegistryAvroDecoder(rowType, settings, registry, type));
     }
 
     static RegistrySettings registry(ReadableConfig options) {

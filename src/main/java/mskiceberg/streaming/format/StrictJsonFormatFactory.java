@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Set;
 
 import org.apache.flink.api.common.serialization.DeserializationSchema;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.ReadableConfig;
@@ -84,6 +85,11 @@ public final class StrictJsonFormatFactory implements DeserializationFormatFacto
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
+        return recordOptions();
+    }
+
+    /** The options of the rules every value format shares (RecordDecoder): each format takes them. */
+    static Set<ConfigOption<?>> recordOptions() {
         Set<ConfigOption<?>> options = new HashSet<>();
         options.add(VALID_FROM);
         options.add(VALID_UNTIL);
@@ -98,13 +104,23 @@ public final class StrictJsonFormatFactory implements DeserializationFormatFacto
             DynamicTableFactory.Context context, ReadableConfig formatOptions) {
         FactoryUtil.validateFactoryOptions(this, formatOptions);
         DecoderSettings settings = settings(formatOptions, context.getObjectIdentifier().getObjectName());
+        return insertOnly((rowType, type) -> new StrictJsonDecoder(rowType, settings, type));
+    }
+
+    /** A decoder of the row a record becomes, given its row type and produced type information. */
+    @FunctionalInterface
+    interface Decoders {
+        DeserializationSchema<RowData> create(RowType rowType, TypeInformation<RowData> producedType);
+    }
+
+    /** The decoding format of an insert-only value format: one row per record, good or dead. */
+    static DecodingFormat<DeserializationSchema<RowData>> insertOnly(Decoders decoders) {
         return new DecodingFormat<DeserializationSchema<RowData>>() {
             @Override
             public DeserializationSchema<RowData> createRuntimeDecoder(
                     DynamicTableSource.Context sourceContext, DataType physicalDataType) {
-                RowType rowType = (RowType) physicalDataType.getLogicalType();
-                return new StrictJsonDecoder(
-                        rowType, settings, sourceContext.createTypeInformation(physicalDataType));
+                return decoders.create(
+                        (RowType) physicalDataType.getLogicalType(), sourceContext.createTypeInformation(physicalDataType));
             }
 
             @Override
